@@ -1,0 +1,111 @@
+// 2-D CFAR on a square-law power map P[d][m] (RADAR-MODEL.md "CFAR"): CA, GO, SO, OS.
+//
+// Window around the cell under test (d, m): offsets |dr| <= R = g_r + t_r in range and
+// |dd| <= D = g_d + t_d in Doppler, minus the guard rectangle |dr| <= g_r, |dd| <= g_d. Doppler
+// wraps (row d + dd is taken mod M); range does not: near the range edges only the cells that
+// exist are used and the threshold factor alpha is recomputed for their count, exactly, for every
+// variant (cfar_alpha below, including GO/SO with unequal halves).
+//
+// GO/SO halves: the leading half is dr < 0 plus the CUT's own range column above it (dr = 0,
+// dd < 0); the lagging half is dr > 0 plus dr = 0, dd > 0. In the interior both hold N/2 cells.
+// If an edge leaves a half empty, GO and SO use the other half alone (CA on it).
+// OS: k = round(rank * N_eff), clamped to [1, N_eff].
+//
+// Decision: detect when P(CUT) > alpha * Z. CA/GO/SO evaluate Z and the product in double;
+// OS compares in float (alpha_f * x < P), the same arithmetic as its reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "pipeline/core/cpi.hpp"
+#include "pipeline/core/mode.hpp"
+
+namespace radarpipe::cpu {
+
+/// Probability of false alarm of a CFAR on exponential noise for threshold factor alpha.
+///   n_lead, n_lag : training cells in the leading and lagging halves (CA uses their sum)
+///   os_k : rank of the order statistic, 1 <= k <= n_lead + n_lag (OS only)
+double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_lag,
+                std::size_t os_k);
+
+/// alpha giving the design pfa (closed form for CA, bisection on cfar_pfa otherwise).
+double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_lag,
+                  std::size_t os_k);
+
+/// One cell above threshold.
+struct CfarCrossing {
+  std::uint32_t doppler_bin;  ///< d
+  std::uint32_t range_bin;    ///< m
+  float power;                ///< P(d, m)
+  float noise;                ///< Z: the CFAR's noise estimate for the cell
+};
+
+struct CfarStats {
+  std::uint64_t cells = 0;      ///< cells tested
+  std::uint64_t crossings = 0;  ///< cells above threshold (stored or not)
+  std::uint64_t stored = 0;     ///< crossings written to the output (<= capacity)
+  double noise_sum = 0.0;       ///< sum of Z over the cells it was evaluated on
+  std::uint64_t noise_cells = 0;
+  void add(const CfarStats& o) {
+    cells += o.cells;
+    crossings += o.crossings;
+    stored += o.stored;
+    noise_sum += o.noise_sum;
+    noise_cells += o.noise_cells;
+  }
+};
+
+struct CfarStageConfig {
+  CfarConfig cfar;                 ///< type, guard and training cells, pfa, os_rank (mode.hpp)
+  std::size_t doppler_bins = 0;    ///< M >= 2 D + 1
+  std::size_t gates = 0;           ///< N >= 2 R + 1
+  std::size_t workers = 1;         ///< threads that may process row blocks at once, >= 1
+};
+
+class Cfar {
+ public:
+  explicit Cfar(const CfarStageConfig& config);
+
+  const CfarConfig& config() const { return cfg_; }
+  std::size_t doppler_bins() const { return doppler_bins_; }
+  std::size_t gates() const { return gates_; }
+  std::size_t workers() const { return workspaces_.size(); }
+  /// Threshold factor, training cells (leading, lagging) and OS rank used at range bin m.
+  double alpha_at(std::size_t m) const { return alpha_[m]; }
+  std::size_t leading_cells_at(std::size_t m) const { return lead_[m]; }
+  std::size_t lagging_cells_at(std::size_t m) const { return lag_[m]; }
+  std::size_t os_rank_at(std::size_t m) const { return os_k_[m]; }
+  /// OS only: the noise statistic Z is evaluated on cells whose d and m are multiples of this.
+  std::size_t os_noise_stride() const { return os_noise_stride_; }
+
+  /// Tests Doppler rows [d_begin, d_end) of map (M x N, range fastest). Crossings go to out in
+  /// (d, m) order, at most `capacity`; all are counted. No allocation, no throw.
+  CfarStats process_rows(const float* map, std::size_t d_begin, std::size_t d_end,
+                         CfarCrossing* out, std::size_t capacity, std::size_t worker) noexcept;
+  /// The whole map on worker 0.
+  CfarStats process(const float* map, CfarCrossing* out, std::size_t capacity) noexcept;
+
+ private:
+  struct Workspace {
+    std::vector<double> lead_col;  ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
+    std::vector<double> guard_col; ///< sum over |dd| <= g_d
+    std::vector<double> lag_col;   ///< sum over dd in [g_d+1, D]
+    std::vector<double> prefix_full, prefix_guard;  ///< range prefix sums of full / guard columns
+    std::vector<float> os_values;  ///< training values of one cell (OS)
+  };
+  float os_select(const float* map, std::size_t d, std::size_t m, Workspace& ws) const noexcept;
+  std::size_t os_count_below(const float* map, std::size_t d, std::size_t m, float alpha,
+                             float power) const noexcept;
+
+  CfarConfig cfg_;
+  std::size_t doppler_bins_, gates_;
+  std::vector<double> alpha_;
+  std::vector<float> alpha_f_;
+  std::vector<std::uint32_t> lead_, lag_, os_k_;
+  std::size_t os_noise_stride_ = 1;
+  std::vector<Workspace> workspaces_;
+};
+
+}  // namespace radarpipe::cpu

@@ -1,0 +1,52 @@
+// Plot extraction (RADAR-MODEL.md "Plots"): CFAR crossings -> clusters (8-connected in the
+// Doppler x range map, Doppler circular) -> one detection per cluster at its peak cell, refined
+// by 3-point parabolic interpolation of the power in dB in each dimension (range neighbours that
+// fall off the map leave the offset at 0; Doppler neighbours wrap), then converted to physical
+// units with the model's bin mappings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/cfar.hpp"
+#include "pipeline/core/detection.hpp"
+
+namespace radarpipe::cpu {
+
+struct PlotConfig {
+  std::size_t doppler_bins = 0;      ///< M >= 1
+  std::size_t gates = 0;             ///< N >= 1
+  std::size_t first_eclipsed_bin = 0;///< N - L + 1; peaks at or beyond it are flagged eclipsed
+  double window_start_s = 0.0;       ///< t0 (s)
+  double sample_rate_hz = 0.0;       ///< fs > 0
+  double prf_hz = 0.0;               ///< 1 / PRI > 0
+  double wavelength_m = 0.0;         ///< c / fc > 0
+  std::size_t max_crossings = 0;     ///< crossings one call may cluster, >= 1
+};
+
+class PlotExtractor {
+ public:
+  explicit PlotExtractor(const PlotConfig& config);
+
+  /// Clusters crossings (sorted by (d, m), as Cfar emits them, each cell at most once) on map
+  /// (M x N) and appends one detection per cluster to out while out.size() < out.capacity()
+  /// (clusters beyond it are counted in the return value's second member). channel tags the
+  /// detections. No allocation (out must have been reserved), no throw.
+  struct Result {
+    std::size_t detections = 0;
+    std::size_t dropped = 0;
+  };
+  Result extract(const CfarCrossing* crossings, std::size_t count, const float* map, int channel,
+                 std::vector<Detection>& out) noexcept;
+
+ private:
+  std::uint32_t find(std::uint32_t i) noexcept;
+
+  PlotConfig cfg_;
+  std::vector<std::int32_t> label_;   ///< M x N: crossing index, or -1
+  std::vector<std::uint32_t> parent_; ///< union-find over crossing indices
+  std::vector<std::uint32_t> peak_, cells_, m_min_, m_max_;  ///< per root
+};
+
+}  // namespace radarpipe::cpu

@@ -1,0 +1,65 @@
+// Pulse compression (RADAR-MODEL.md "Pulse compression"): matched filter with the windowed,
+// unit-energy reference h[k] = w[k] s[k] / ||w s||, y[m] = sum_k x[m+k] conj(h[k]), by FFT fast
+// convolution of size K >= N + L - 1 (no circular wrap). Output keeps N bins; bins
+// m >= first_eclipsed_bin() = N - L + 1 are partially eclipsed.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <vector>
+
+#include "kernels/cpu/fft.hpp"
+#include "pipeline/core/cpi.hpp"
+#include "pipeline/core/mode.hpp"
+
+namespace radarpipe::cpu {
+
+struct PulseCompressionConfig {
+  std::size_t gates = 0;                        ///< N, range samples per pulse, >= 1
+  std::vector<std::complex<double>> waveform;   ///< s[k], 1 <= L <= N samples
+  WindowConfig window;                          ///< taper across the reference
+  FftPlanning planning = FftPlanning::Estimate; ///< FFTW effort at construction
+  std::size_t workers = 1;                      ///< threads that may call process_rows at once, >= 1
+};
+
+class PulseCompressor {
+ public:
+  /// Validates, builds the reference spectrum and the FFTW plans, allocates per-worker scratch.
+  /// Throws std::invalid_argument naming the field on bad configuration.
+  explicit PulseCompressor(const PulseCompressionConfig& config);
+
+  std::size_t gates() const { return gates_; }
+  std::size_t waveform_length() const { return reference_.size(); }
+  std::size_t fft_size() const { return fft_size_; }
+  std::size_t first_eclipsed_bin() const { return gates_ - reference_.size() + 1; }
+  std::size_t workers() const { return workspaces_.size(); }
+  /// h[k], windowed, unit energy.
+  const std::vector<cf32>& reference() const { return reference_; }
+
+  /// Compresses `rows` consecutive pulses (each `gates()` samples) from in to out. Distinct
+  /// concurrent callers must pass distinct worker indices < workers(). No allocation, no throw.
+  void process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker) noexcept;
+
+  /// Compresses every pulse of every channel of a CPI on worker 0. out must have in's shape.
+  void process(const Cpi& in, Cpi& out) noexcept;
+
+  /// Only the FFTs of process_rows (forward + inverse per row, same plans, same buffers): the
+  /// benchmark's measure of the transform floor.
+  void transforms_only(std::size_t rows, std::size_t worker) noexcept;
+
+ private:
+  struct Workspace {
+    AlignedBuffer<cf32> time;  ///< [0, N) the pulse, [N, K) zeros that are never written
+    AlignedBuffer<cf32> freq;  ///< spectrum, then (in place) the correlation
+  };
+
+  std::size_t gates_;
+  std::size_t fft_size_;
+  std::vector<cf32> reference_;
+  AlignedBuffer<cf32> filter_;  ///< conj(FFT_K(h)) / K: the inverse FFT's 1/K folded in
+  std::vector<Workspace> workspaces_;
+  FftPlan forward_;
+  FftPlan inverse_;
+};
+
+}  // namespace radarpipe::cpu

@@ -1,0 +1,26 @@
+#include "kernels/cpu/waveform.hpp"
+
+#include <cmath>
+
+namespace radarpipe::cpu {
+
+std::size_t waveform_samples(const WaveformConfig& w, double sample_rate_hz) {
+  return static_cast<std::size_t>(std::llround(w.duration_s() * sample_rate_hz));
+}
+
+std::vector<std::complex<double>> sample_waveform(const WaveformConfig& w, double sample_rate_hz) {
+  const std::size_t n = waveform_samples(w, sample_rate_hz);
+  std::vector<std::complex<double>> s(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    double t = static_cast<double>(k) / sample_rate_hz;
+    // For Barker, sample at the chip-grid position so that round-off at chip boundaries cannot
+    // assign a sample to the neighbouring chip when chip_width * fs is an integer.
+    if (w.type == WaveformType::Barker) t += 1e-9 / sample_rate_hz;
+    double re, im;
+    pulse_value(w, t, &re, &im);
+    s[k] = {re, im};
+  }
+  return s;
+}
+
+}  // namespace radarpipe::cpu

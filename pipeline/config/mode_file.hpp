@@ -1,0 +1,21 @@
+// Mode files (configs/*.yaml) -> Mode. Every error names the file, line and column, the key
+// path, the value and what is allowed; unknown keys are rejected with the nearest valid name.
+// Range and consistency rules live in Mode::validate() alone; this loader checks shapes and types.
+#pragma once
+
+#include <string>
+
+#include "pipeline/core/mode.hpp"
+
+namespace radarpipe {
+
+/// Reads and validates a mode file. Throws ConfigError ("FILE:LINE:COL: key: message").
+Mode load_mode_file(const std::string& path);
+
+/// Parses and validates mode YAML text; source names it in messages.
+Mode parse_mode_yaml(const std::string& text, const std::string& source = "<string>");
+
+/// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace radarpipe

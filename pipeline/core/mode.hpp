@@ -1,0 +1,142 @@
+// A radar mode: what the digitizer records and how radarpipe processes it. These structs are
+// what a mode file (configs/*.yaml, loaded by pipeline/config/mode_file.hpp) turns into; each
+// field gives its unit and valid range, and validate() enforces exactly those ranges and the
+// consistency rules between fields, so the YAML loader and the structs cannot disagree.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace radarpipe {
+
+/// Invalid configuration. `key()` is the dotted key path (processing.cfar.pfa), what() the full
+/// message "processing.cfar.pfa: 1.5 is not in (0, 1)".
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string key, const std::string& message)
+      : std::runtime_error(key.empty() ? message : key + ": " + message), key_(std::move(key)) {}
+  /// The same error with a location ("file:line:col: ") put in front of its message.
+  ConfigError located(const std::string& where) const { return ConfigError(key_, where + what(), 0); }
+  const std::string& key() const { return key_; }
+
+ private:
+  ConfigError(std::string key, const std::string& full, int) : std::runtime_error(full), key_(std::move(key)) {}
+  std::string key_;
+};
+
+enum class WaveformType { Lfm, Barker, Rect };
+
+struct WaveformConfig {
+  WaveformType type = WaveformType::Lfm;
+  double pulse_width_s = 10.0e-6;  ///< lfm, rect: pulse width tau, > 0
+  double bandwidth_hz = 15.0e6;    ///< lfm: swept bandwidth B, 0 < B <= sample_rate_hz
+  int direction = +1;              ///< lfm: +1 up-chirp, -1 down-chirp
+  int barker_length = 13;          ///< barker: 2, 3, 4, 5, 7, 11 or 13 chips
+  double chip_width_s = 1.0e-6;    ///< barker: chip duration, >= 1 / sample_rate_hz
+
+  /// Pulse duration (s): tau, or length * chip width for Barker.
+  double duration_s() const;
+  /// Bandwidth that sets range resolution (Hz): B (lfm), 1/chip (barker), 1/tau (rect).
+  double resolution_bandwidth_hz() const;
+};
+
+enum class WindowType { Rect, Hann, Hamming, Blackman, Taylor, Chebyshev };
+
+struct WindowConfig {
+  WindowType type = WindowType::Rect;
+  int nbar = 4;                 ///< taylor: number of nearly constant sidelobes, 1 <= nbar <= 20
+  double sll_db = 35.0;         ///< taylor: peak sidelobe level below the mainlobe, 13 <= sll <= 120
+  double attenuation_db = 60.0; ///< chebyshev: sidelobe attenuation, 13 <= att <= 200
+};
+
+struct RadarConfig {
+  double center_frequency_hz = 9.4e9;  ///< carrier fc, 1 MHz <= fc <= 300 GHz
+  double sample_rate_hz = 20.0e6;      ///< complex baseband rate fs, > 0
+  double pri_s = 100.0e-6;             ///< pulse repetition interval, > 0
+  std::size_t range_gates = 1800;      ///< samples per pulse per channel N, 1 <= N <= 2^24
+  double window_start_s = 0.0;         ///< receive window delay t0, 0 <= t0, t0 + N/fs <= PRI
+  std::size_t channels = 1;            ///< receive channels C, 1 <= C <= 1024
+  WaveformConfig waveform;
+
+  double wavelength_m() const;
+  double prf_hz() const { return 1.0 / pri_s; }
+};
+
+enum class MtiMode { None, TwoPulse, ThreePulse };
+enum class ChannelCombine { Noncoherent, PerChannel };
+enum class CfarType { Ca, Go, So, Os };
+enum class FftPlanning { Estimate, Measure, Patient };
+
+struct CfarConfig {
+  CfarType type = CfarType::Ca;
+  std::size_t guard_range = 2;     ///< guard cells each side in range, >= 0
+  std::size_t guard_doppler = 1;   ///< guard cells each side in Doppler, >= 0
+  std::size_t train_range = 8;     ///< training cells each side beyond the guard in range, >= 0
+  std::size_t train_doppler = 4;   ///< training cells each side beyond the guard in Doppler, >= 0
+  double pfa = 1.0e-6;             ///< design probability of false alarm, 0 < pfa < 1
+  double os_rank = 0.75;           ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
+
+  /// Training cells of the full (interior) window: the (2(g_r+t_r)+1) x (2(g_d+t_d)+1) rectangle
+  /// minus the (2g_r+1) x (2g_d+1) guard rectangle.
+  std::size_t interior_training_cells() const;
+};
+
+struct ProcessingConfig {
+  std::size_t pulses = 128;         ///< pulses per CPI P, 1 <= P <= 65536 (>= 2/3 with MTI)
+  WindowConfig range_window{WindowType::Hamming};
+  MtiMode mti = MtiMode::None;
+  WindowConfig doppler_window{WindowType::Taylor};
+  std::size_t doppler_fft_size = 128;  ///< M >= pulses left after MTI, <= 65536
+  ChannelCombine channel_combine = ChannelCombine::Noncoherent;
+  CfarConfig cfar;
+  FftPlanning fft_planning = FftPlanning::Measure;  ///< FFTW planner effort at construction
+  std::size_t max_crossings = 1u << 20;  ///< crossings clustered per map per CPI, >= 1
+  std::size_t max_detections = 65536;    ///< detections reported per CPI, >= 1
+};
+
+enum class Backend { Auto, Cpu, Cuda };
+
+struct Mode {
+  RadarConfig radar;
+  ProcessingConfig processing;
+  Backend backend = Backend::Auto;
+
+  /// Throws ConfigError naming the first key path that is out of range or inconsistent.
+  void validate() const;
+};
+
+/// Quantities a mode implies (RADAR-MODEL.md), computed once from a valid mode.
+struct ModeGeometry {
+  double wavelength_m;
+  double prf_hz;
+  std::size_t waveform_samples;     ///< L = round(duration * fs)
+  std::size_t first_eclipsed_bin;   ///< N - L + 1: bins from here on are partially eclipsed
+  double range_bin_m;               ///< c / (2 fs)
+  double range_resolution_m;        ///< c / (2 B)
+  double first_range_m;             ///< range of bin 0
+  double last_range_m;              ///< range of bin N-1
+  double last_full_gain_range_m;    ///< range of bin N-L (last bin with the whole pulse inside)
+  double transmit_eclipse_range_m;  ///< c tau / 2: closer echoes overlap the transmitted pulse
+  double unambiguous_range_m;       ///< c PRI / 2
+  std::size_t pulses_after_mti;     ///< P, P-1 or P-2
+  double velocity_span_mps;         ///< lambda PRF / 2 (v from -span/2 to +span/2)
+  double velocity_bin_mps;          ///< lambda PRF / (2 M)
+  double doppler_bin_hz;            ///< PRF / M
+  double cpi_duration_s;            ///< P * PRI
+  double input_samples_per_s;       ///< C * N / PRI complex samples
+  std::size_t maps;                 ///< power maps CFAR runs on: 1 (noncoherent) or C
+  std::size_t cells_per_cpi;        ///< maps * M * N
+};
+
+ModeGeometry derive_geometry(const Mode& mode);
+
+const char* to_string(WaveformType);
+const char* to_string(WindowType);
+const char* to_string(MtiMode);
+const char* to_string(ChannelCombine);
+const char* to_string(CfarType);
+const char* to_string(FftPlanning);
+const char* to_string(Backend);
+
+}  // namespace radarpipe
