@@ -43,6 +43,7 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   cc.doppler_bins = p.doppler_fft_size;
   cc.gates = r.range_gates;
   cc.workers = workers;
+  cc.noise_gates = geometry_.first_eclipsed_bin;
   cfar_ = std::make_unique<cpu::Cfar>(cc);
 
   cpu::PlotConfig plc;
@@ -54,6 +55,7 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   plc.prf_hz = geometry_.prf_hz;
   plc.wavelength_m = geometry_.wavelength_m;
   plc.max_crossings = p.max_crossings;
+  plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
   plots_ = std::make_unique<cpu::PlotExtractor>(plc);
 
   compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});

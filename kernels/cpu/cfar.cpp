@@ -90,7 +90,10 @@ double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_l
 }
 
 Cfar::Cfar(const CfarStageConfig& config)
-    : cfg_(config.cfar), doppler_bins_(config.doppler_bins), gates_(config.gates) {
+    : cfg_(config.cfar),
+      doppler_bins_(config.doppler_bins),
+      gates_(config.gates),
+      noise_gates_(config.noise_gates == 0 ? config.gates : std::min(config.noise_gates, config.gates)) {
   const std::size_t gr = cfg_.guard_range, gd = cfg_.guard_doppler;
   const std::size_t big_r = gr + cfg_.train_range, big_d = gd + cfg_.train_doppler;
   if (cfg_.interior_training_cells() == 0) throw std::invalid_argument("cfar: no training cells");
@@ -223,7 +226,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
         const float p = cut_row[m];
         // P > alpha * X_(k)  <=>  at least k training cells x have alpha * x < P.
         const bool hit = os_count_below(map, d, m, alpha_f_[m], p) >= os_k_[m];
-        const bool sample = noise_row && m % os_noise_stride_ == 0;
+        const bool sample = noise_row && m % os_noise_stride_ == 0 && m < noise_gates_;
         if (hit || sample) {
           const float z = os_select(map, d, m, ws);
           if (sample) {
@@ -267,11 +270,11 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       } else {
         z = std::min(s1 / n1, s2 / n2);
       }
-      st.noise_sum += z;
+      if (m < noise_gates_) st.noise_sum += z;
       const float p = cut_row[m];
       if (static_cast<double>(p) > alpha_[m] * z) emit(d, m, p, z);
     }
-    st.noise_cells += n;
+    st.noise_cells += noise_gates_;
   }
   return st;
 }

@@ -62,6 +62,10 @@ struct CfarStageConfig {
   std::size_t doppler_bins = 0;    ///< M >= 2 D + 1
   std::size_t gates = 0;           ///< N >= 2 R + 1
   std::size_t workers = 1;         ///< threads that may process row blocks at once, >= 1
+  /// Range bins [0, noise_gates) feed the noise statistic (CfarStats::noise_sum); the chain
+  /// passes the full-gain bins so that the eclipsed tail's lower noise does not bias it.
+  /// 0 means all gates.
+  std::size_t noise_gates = 0;
 };
 
 class Cfar {
@@ -105,6 +109,7 @@ class Cfar {
   std::vector<float> alpha_f_;
   std::vector<std::uint32_t> lead_, lag_, os_k_;
   std::size_t os_noise_stride_ = 1;
+  std::size_t noise_gates_;
   std::vector<Workspace> workspaces_;
 };
 

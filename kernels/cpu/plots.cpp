@@ -94,7 +94,7 @@ PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t
     Detection det;
     det.range_bin = static_cast<std::int32_t>(m);
     det.doppler_bin = static_cast<std::int32_t>(d);
-    det.range_bin_frac = static_cast<double>(m) + dr;
+    det.range_bin_frac = static_cast<double>(m) + dr + cfg_.range_offset_bins;
     double dfrac = static_cast<double>(d) + dd;
     if (dfrac < -0.5) dfrac += static_cast<double>(md);
     if (dfrac >= static_cast<double>(md) - 0.5) dfrac -= static_cast<double>(md);

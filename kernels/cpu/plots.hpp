@@ -23,6 +23,11 @@ struct PlotConfig {
   double prf_hz = 0.0;               ///< 1 / PRI > 0
   double wavelength_m = 0.0;         ///< c / fc > 0
   std::size_t max_crossings = 0;     ///< crossings one call may cluster, >= 1
+  /// Added to the refined map position to estimate the echo delay in samples: -0.5 for
+  /// piecewise-constant pulses (barker, rect), 0 for lfm. Point-sampling a piecewise-constant
+  /// pulse delayed by d samples gives the same samples for every d in (m-1, m], so its
+  /// correlation peaks at m = ceil(d); m - 1/2 is the unbiased estimate (docs/signal-chain.md).
+  double range_offset_bins = 0.0;
 };
 
 class PlotExtractor {

@@ -15,7 +15,8 @@ struct Detection {
   double noise_db = 0;          ///< 10 log10(Z) at the peak
   std::int32_t range_bin = 0;   ///< peak cell's range bin m
   std::int32_t doppler_bin = 0; ///< peak cell's shifted Doppler bin d
-  double range_bin_frac = 0;    ///< m + parabolic offset (fit on dB), |offset| <= 0.5
+  double range_bin_frac = 0;    ///< estimated echo delay in samples: m + parabolic offset (fit
+                                ///< on dB, |offset| <= 0.5), minus 1/2 for barker and rect pulses
   double doppler_bin_frac = 0;  ///< d + parabolic offset, wrapped into [-0.5, M - 0.5)
   std::int32_t channel = -1;    ///< receive channel, -1 for the noncoherently combined map
   std::uint32_t cells = 0;      ///< threshold crossings in the cluster
@@ -30,7 +31,8 @@ struct DetectionReport {
   std::uint64_t crossings = 0;          ///< threshold crossings
   std::uint64_t crossings_dropped = 0;  ///< crossings beyond processing.max_crossings (not clustered)
   std::uint64_t detections_dropped = 0; ///< clusters beyond processing.max_detections
-  double noise_power_db = 0;            ///< 10 log10(mean CFAR noise estimate Z over tested cells)
+  double noise_power_db = 0;            ///< 10 log10(mean CFAR noise estimate Z over the tested
+                                        ///< cells of the full-gain range bins)
   std::vector<Detection> detections;
 };
 

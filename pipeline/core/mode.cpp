@@ -38,7 +38,11 @@ void require_count(const std::string& key, std::size_t v, std::size_t lo, std::s
   if (v < lo || v > hi) fail(key, num(v) + " is not in [" + num(lo) + ", " + num(hi) + "]");
 }
 
-void validate_window(const std::string& key, const WindowConfig& w) {
+// n: the window's length. Hann and Blackman vanish at both ends, so they need 3 samples.
+void validate_window(const std::string& key, const WindowConfig& w, std::size_t n) {
+  if ((w.type == WindowType::Hann || w.type == WindowType::Blackman) && n < 3)
+    fail(key + ".type", std::string(to_string(w.type)) + " over " + std::to_string(n) +
+                            " samples is all zeros; it needs at least 3 (use rect)");
   if (w.type == WindowType::Taylor) {
     if (w.nbar < 1 || w.nbar > 20)
       fail(key + ".nbar", std::to_string(w.nbar) + " is not in [1, 20]");
@@ -140,8 +144,8 @@ void Mode::validate() const {
                                  " pulses, processing.pulses is " + num(p.pulses));
     after_mti = p.pulses - (taps - 1);
   }
-  validate_window("processing.range_window", p.range_window);
-  validate_window("processing.doppler_window", p.doppler_window);
+  validate_window("processing.range_window", p.range_window, pulse_samples);
+  validate_window("processing.doppler_window", p.doppler_window, after_mti);
   require_count("processing.doppler_fft_size", p.doppler_fft_size, 1, 65536);
   if (p.doppler_fft_size < after_mti)
     fail("processing.doppler_fft_size",

@@ -1,0 +1,148 @@
+#include "kernels/cpu/pulse_compression.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/cpu/window.hpp"
+#include "tests/support/reference.hpp"
+
+namespace radarpipe {
+namespace {
+
+using test::cd;
+
+struct Size {
+  std::size_t gates, length;
+};
+
+double rel_error(const std::vector<cd>& ref, const cf32* got) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    num += std::norm(cd(got[i].real(), got[i].imag()) - ref[i]);
+    den += std::norm(ref[i]);
+  }
+  return std::sqrt(num / den);
+}
+
+class PulseCompressionSizes : public ::testing::TestWithParam<std::tuple<Size, WindowType>> {};
+
+// Against the direct correlation with the test's own unit-energy reference, on random data
+// and a random complex waveform, over sizes including odd, prime, L = 1 and L = N.
+TEST_P(PulseCompressionSizes, MatchesDirectCorrelation) {
+  const auto [sz, wt] = GetParam();
+  const auto s = test::complex_noise(sz.length, 1.0, 11 + sz.length);
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = sz.gates;
+  cfg.waveform = s;
+  cfg.window = WindowConfig{wt};
+  cpu::PulseCompressor pc(cfg);
+
+  // h = w s / ||w s||, built here from the definition.
+  const auto w = cpu::make_window(WindowConfig{wt}, sz.length);
+  std::vector<cd> h(sz.length);
+  double e = 0;
+  for (std::size_t k = 0; k < sz.length; ++k) e += std::norm(h[k] = w[k] * s[k]);
+  for (cd& v : h) v /= std::sqrt(e);
+
+  const std::size_t rows = 3;
+  const auto x = test::complex_noise(rows * sz.gates, 2.0, 99 + sz.gates);
+  std::vector<cf32> in(x.size()), out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  pc.process_rows(in.data(), out.data(), rows, 0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::vector<cd> xr(in.begin() + r * sz.gates, in.begin() + (r + 1) * sz.gates);
+    const auto ref = test::direct_correlation(xr, h);
+    EXPECT_LT(rel_error(ref, out.data() + r * sz.gates), 1e-4) << "row " << r;
+  }
+  EXPECT_EQ(pc.first_eclipsed_bin(), sz.gates - sz.length + 1);
+  EXPECT_GE(pc.fft_size(), sz.gates + sz.length - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, PulseCompressionSizes,
+    ::testing::Combine(::testing::Values(Size{1, 1}, Size{7, 1}, Size{7, 7}, Size{13, 5}, Size{97, 31},
+                                         Size{101, 101}, Size{256, 64}, Size{1000, 200}, Size{1801, 211}),
+                       ::testing::Values(WindowType::Rect, WindowType::Hamming)));
+
+TEST(PulseCompression, ReferenceHasUnitEnergy) {
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = 500;
+  cfg.waveform = test::complex_noise(77, 3.0, 5);
+  cfg.window = WindowConfig{WindowType::Taylor};
+  cpu::PulseCompressor pc(cfg);
+  double e = 0;
+  for (const cf32& v : pc.reference()) e += std::norm(v);
+  EXPECT_NEAR(e, 1.0, 1e-6);
+}
+
+// Unit energy means white noise keeps its power: mean |y|^2 = sigma^2 in the full-gain bins.
+TEST(PulseCompression, PreservesWhiteNoisePower) {
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = 4096;
+  cfg.waveform = test::complex_noise(64, 1.0, 3);
+  cfg.window = WindowConfig{WindowType::Hamming};
+  cpu::PulseCompressor pc(cfg);
+  const std::size_t rows = 64;
+  const auto x = test::complex_noise(rows * cfg.gates, 2.5, 17);
+  std::vector<cf32> in(x.size()), out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  pc.process_rows(in.data(), out.data(), rows, 0);
+  double p = 0;
+  std::size_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t m = 0; m < pc.first_eclipsed_bin(); ++m, ++n) p += std::norm(out[r * cfg.gates + m]);
+  // ~260k samples, correlated over 64 lags: relative spread ~ sqrt(64/260k) = 1.6%; allow 8%.
+  EXPECT_NEAR(p / static_cast<double>(n), 2.5, 2.5 * 0.08);
+}
+
+// A delayed copy of the waveform compresses to sqrt(L) A at the delay bin (rect window).
+TEST(PulseCompression, EchoPeaksAtItsDelayWithFullGain) {
+  const std::size_t n = 300, l = 40, delay = 123;
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = n;
+  cfg.waveform = test::complex_noise(l, 1.0, 8);
+  for (cd& v : cfg.waveform) v /= std::abs(v);  // unit-modulus code
+  cfg.window = WindowConfig{WindowType::Rect};
+  cpu::PulseCompressor pc(cfg);
+  std::vector<cf32> in(n), out(n);
+  for (std::size_t k = 0; k < l; ++k)
+    in[delay + k] = 3.0f * cf32(static_cast<float>(cfg.waveform[k].real()), static_cast<float>(cfg.waveform[k].imag()));
+  pc.process_rows(in.data(), out.data(), 1, 0);
+  std::size_t peak = 0;
+  for (std::size_t m = 1; m < n; ++m)
+    if (std::abs(out[m]) > std::abs(out[peak])) peak = m;
+  EXPECT_EQ(peak, delay);
+  EXPECT_NEAR(std::abs(out[peak]), 3.0 * std::sqrt(double(l)), 1e-4 * 3.0 * std::sqrt(double(l)));
+}
+
+TEST(PulseCompression, WorkersComputeTheSame) {
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = 333;
+  cfg.waveform = test::complex_noise(50, 1.0, 2);
+  cfg.workers = 3;
+  cpu::PulseCompressor pc(cfg);
+  const auto x = test::complex_noise(333, 1.0, 4);
+  std::vector<cf32> in(333), a(333), b(333);
+  for (std::size_t i = 0; i < 333; ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  pc.process_rows(in.data(), a.data(), 1, 0);
+  pc.process_rows(in.data(), b.data(), 1, 2);
+  EXPECT_EQ(a, b);
+}
+
+TEST(PulseCompression, RejectsWaveformLongerThanGates) {
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = 10;
+  cfg.waveform = test::complex_noise(11, 1.0, 1);
+  EXPECT_THROW(cpu::PulseCompressor{cfg}, std::invalid_argument);
+}
+
+TEST(PulseCompression, FastSizesHaveOnlySmallFactors) {
+  EXPECT_EQ(cpu::next_fast_fft_size(9999), 10000u);
+  EXPECT_EQ(cpu::next_fast_fft_size(1), 1u);
+  EXPECT_EQ(cpu::next_fast_fft_size(11), 12u);
+  EXPECT_EQ(cpu::next_fast_fft_size(2049), 2058u);  // 2 * 3 * 7^3
+}
+
+}  // namespace
+}  // namespace radarpipe

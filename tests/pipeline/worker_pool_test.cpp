@@ -1,0 +1,46 @@
+#include "pipeline/worker_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+namespace radarpipe {
+namespace {
+
+TEST(WorkerPool, EveryTaskRunsExactlyOnceOnAValidWorker) {
+  for (std::size_t threads : {1u, 2u, 5u}) {
+    WorkerPool pool(threads);
+    ASSERT_EQ(pool.size(), threads);
+    for (std::size_t tasks : {0u, 1u, 3u, 1000u}) {
+      std::vector<std::atomic<int>> hits(tasks);
+      std::atomic<bool> bad_worker{false};
+      auto f = [&](std::size_t t, std::size_t w) {
+        hits[t].fetch_add(1);
+        if (w >= threads) bad_worker = true;
+      };
+      for (int round = 0; round < 20; ++round) pool.parallel_for(tasks, f);
+      for (std::size_t t = 0; t < tasks; ++t) ASSERT_EQ(hits[t].load(), 20) << t;
+      EXPECT_FALSE(bad_worker.load());
+    }
+  }
+}
+
+TEST(WorkerPool, WorkersRunConcurrently) {
+  WorkerPool pool(2);
+  std::atomic<int> inside{0}, max_inside{0};
+  auto f = [&](std::size_t, std::size_t) {
+    const int now = ++inside;
+    int m = max_inside.load();
+    while (now > m && !max_inside.compare_exchange_weak(m, now)) {
+    }
+    for (volatile int i = 0; i < 2000000; ++i) {
+    }
+    --inside;
+  };
+  pool.parallel_for(8, f);
+  EXPECT_EQ(max_inside.load(), 2);
+}
+
+}  // namespace
+}  // namespace radarpipe
