@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/mti.hpp"
 #include "kernels/cpu/window.hpp"
 #include "pipeline/core/radar_math.hpp"
@@ -45,33 +46,47 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     ws.spectrum = AlignedBuffer<cf32>(tile_size);
   }
   const int m = static_cast<int>(fft_size_), t = static_cast<int>(tile_gates_);
-  // M-point transforms down the columns of a [p][g] tile: stride T, batch T, distance 1.
-  plan_ = FftPlan(m, t, workspaces_[0].gathered.data(), t, 1, workspaces_[0].spectrum.data(), t, 1,
+  // T contiguous M-point transforms of a [g][p] tile (the corner turn happens in the gather).
+  plan_ = FftPlan(m, t, workspaces_[0].gathered.data(), 1, m, workspaces_[0].spectrum.data(), 1, m,
                   FFTW_FORWARD, config.planning);
   for (Workspace& ws : workspaces_)
     std::memset(static_cast<void*>(ws.gathered.data()), 0, tile_size * sizeof(cf32));
 }
 
 std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile, Workspace& ws) const noexcept {
+  // Reads each pulse's run of T gates (contiguous), applies the MTI taps and the window, and
+  // writes it transposed into [g][p] so that every transform is contiguous. Pulses from P' to M
+  // stay zero (written once at construction).
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
   float taps[3];
   const int order = mti_taps(mti_code_, taps);
   const std::size_t used = window_.size();
-  for (std::size_t p = 0; p < used; ++p) {
-    float* dst = reinterpret_cast<float*>(ws.gathered.data() + p * tile_gates_);
-    const float wp = window_[p];
-    const float* r0 = reinterpret_cast<const float*>(in + p * gates_ + g0);
-    if (order == 0) {
-      for (std::size_t i = 0; i < 2 * width; ++i) dst[i] = wp * r0[i];
-    } else {
-      const float* r1 = reinterpret_cast<const float*>(in + (p + 1) * gates_ + g0);
-      if (order == 1) {
-        for (std::size_t i = 0; i < 2 * width; ++i) dst[i] = wp * (taps[0] * r0[i] + taps[1] * r1[i]);
+  cf32* dst = ws.gathered.data();
+  const std::size_t m = fft_size_;
+  // Blocks of 8 gates: each pulse row contributes one cache line, and the transposed writes go
+  // to 8 sequential streams (one per gate) instead of T scattered ones.
+  constexpr std::size_t kBlock = 8;
+  for (std::size_t gb = 0; gb < width; gb += kBlock) {
+    const std::size_t wb = std::min(kBlock, width - gb);
+    cf32* d = dst + gb * m;
+    for (std::size_t p = 0; p < used; ++p) {
+      const float wp = window_[p];
+      const cf32* r0 = in + p * gates_ + g0 + gb;
+      if (order == 0) {
+        for (std::size_t g = 0; g < wb; ++g) d[g * m + p] = cf32(wp * r0[g].real(), wp * r0[g].imag());
+      } else if (order == 1) {
+        const cf32* r1 = r0 + gates_;
+        const float a = wp * taps[0], b = wp * taps[1];
+        for (std::size_t g = 0; g < wb; ++g)
+          d[g * m + p] = cf32(a * r0[g].real() + b * r1[g].real(), a * r0[g].imag() + b * r1[g].imag());
       } else {
-        const float* r2 = reinterpret_cast<const float*>(in + (p + 2) * gates_ + g0);
-        for (std::size_t i = 0; i < 2 * width; ++i)
-          dst[i] = wp * (taps[0] * r0[i] + taps[1] * r1[i] + taps[2] * r2[i]);
+        const cf32* r1 = r0 + gates_;
+        const cf32* r2 = r1 + gates_;
+        const float a = wp * taps[0], b = wp * taps[1], c = wp * taps[2];
+        for (std::size_t g = 0; g < wb; ++g)
+          d[g * m + p] = cf32(a * r0[g].real() + b * r1[g].real() + c * r2[g].real(),
+                              a * r0[g].imag() + b * r1[g].imag() + c * r2[g].imag());
       }
     }
   }
@@ -85,28 +100,43 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
+  const cf32* spec = ws.spectrum.data();
   for (std::size_t k = 0; k < fft_size_; ++k) {
-    const std::size_t d = (k + shift) % fft_size_;
-    std::memcpy(static_cast<void*>(out + d * gates_ + g0), ws.spectrum.data() + k * tile_gates_,
-                width * sizeof(cf32));
+    cf32* dst = out + ((k + shift) % fft_size_) * gates_ + g0;
+    for (std::size_t g = 0; g < width; ++g) dst[g] = spec[g * fft_size_ + k];
   }
 }
 
+void DopplerProcessor::prefetch_tile(const cf32* in, std::size_t tile) const noexcept {
+  const std::size_t g0 = tile * tile_gates_;
+  const std::size_t bytes = std::min(tile_gates_, gates_ - g0) * sizeof(cf32);
+  for (std::size_t p = 0; p < pulses_; ++p) prefetch_range(in + p * gates_ + g0, bytes);
+}
+
 void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
-                                  std::size_t worker) noexcept {
+                                  std::size_t worker, const cf32* next_in) noexcept {
   Workspace& ws = workspaces_[worker];
   const std::size_t width = gather(in, tile, ws);
+  // The next channel's rows of this tile come in from memory while this tile transforms.
+  if (next_in) prefetch_tile(next_in, tile);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
-  for (std::size_t k = 0; k < fft_size_; ++k) {
-    const std::size_t d = (k + shift) % fft_size_;
-    const float* src = reinterpret_cast<const float*>(ws.spectrum.data() + k * tile_gates_);
-    float* dst = map + d * gates_ + g0;
-    if (accumulate) {
-      for (std::size_t i = 0; i < width; ++i) dst[i] += power_of(src[2 * i], src[2 * i + 1]);
-    } else {
-      for (std::size_t i = 0; i < width; ++i) dst[i] = power_of(src[2 * i], src[2 * i + 1]);
+  const float* spec = reinterpret_cast<const float*>(ws.spectrum.data());
+  const std::size_t stride = 2 * fft_size_;
+  // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block.
+  constexpr std::size_t kBlock = 8;
+  for (std::size_t gb = 0; gb < width; gb += kBlock) {
+    const std::size_t wb = std::min(kBlock, width - gb);
+    const float* sb = spec + gb * stride;
+    for (std::size_t k = 0; k < fft_size_; ++k) {
+      float* dst = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
+      const float* src = sb + 2 * k;
+      if (accumulate) {
+        for (std::size_t g = 0; g < wb; ++g) dst[g] += power_of(src[g * stride], src[g * stride + 1]);
+      } else {
+        for (std::size_t g = 0; g < wb; ++g) dst[g] = power_of(src[g * stride], src[g * stride + 1]);
+      }
     }
   }
 }

@@ -1,0 +1,45 @@
+// Memory-traffic helpers for the CPU stages: overlap the compulsory reads and writes of a CPI
+// with FFT work (software prefetch; non-temporal stores that skip the read-for-ownership).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace radarpipe::cpu {
+
+/// Asks for [p, p + bytes) to be brought towards the cache (a hint; never faults).
+inline void prefetch_range(const void* p, std::size_t bytes) noexcept {
+  const char* c = static_cast<const char*>(p);
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 1);
+}
+
+/// Copies floats to memory that will not be read again soon (the next stage reads it in
+/// another order), with streaming stores where the target allows. Call store_fence() before
+/// another thread reads dst.
+inline void stream_copy(float* dst, const float* src, std::size_t count) noexcept {
+#if defined(__SSE2__)
+  std::size_t i = 0;
+  while (i < count && (reinterpret_cast<std::uintptr_t>(dst + i) & 15u) != 0) {
+    dst[i] = src[i];
+    ++i;
+  }
+  for (; i + 4 <= count; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+  for (; i < count; ++i) dst[i] = src[i];
+#else
+  std::memcpy(dst, src, count * sizeof(float));
+#endif
+}
+
+/// Orders earlier streaming stores before later stores (and the pool's hand-over).
+inline void store_fence() noexcept {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
+}  // namespace radarpipe::cpu
