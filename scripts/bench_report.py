@@ -21,7 +21,13 @@ def main():
         name = re.sub(r"(/real_time)?(_median)?$", "", b["run_name"] if "run_name" in b else b["name"])
         rows[name] = b
     print(f"# radarpipe CPU benchmarks, {ctx.get('date', '?')}\n")
-    print(f"- machine: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs at "
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"- machine: {model} ({ctx.get('host_name', '?')}), {ctx.get('num_cpus', '?')} CPUs at "
           f"{ctx.get('mhz_per_cpu', '?')} MHz, caches "
           + ", ".join(f"L{c['level']} {c['size'] // 1024} KiB" for c in ctx.get("caches", []) if c["type"] != "Instruction"))
     print(f"- commit: {a.commit}; medians of {data['benchmarks'][0].get('repetitions', 1)} repetitions; "
