@@ -34,7 +34,8 @@ inline Cpi random_cpi(const Mode& m, std::uint64_t seed) {
 inline void set_rates(benchmark::State& state, double samples_per_iter, double bytes_per_iter) {
   state.counters["samples_per_s"] =
       benchmark::Counter(samples_per_iter, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["bytes_per_s"] = benchmark::Counter(bytes_per_iter, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes_per_s"] =
+      benchmark::Counter(bytes_per_iter, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(kModes[state.range(0)]);
 }
 

@@ -1,8 +1,7 @@
 // The whole CPU chain on all cores, beside the same chain's FFTs alone (same plans, sizes and
 // threads): the transform floor. bytes: the cf32 input cube.
-#include "pipeline/chain.hpp"
-
 #include "bench/bench_common.hpp"
+#include "pipeline/chain.hpp"
 
 namespace radarpipe::bench {
 namespace {
@@ -16,8 +15,8 @@ void BM_Chain(benchmark::State& state) {
   set_rates(state, double(in.shape.size()), 8.0 * double(in.shape.size()));
   state.counters["threads"] = double(chain.threads());
   // CPI duration over processing time: above 1 keeps up with the radar.
-  state.counters["realtime_factor"] =
-      benchmark::Counter(chain.geometry().cpi_duration_s, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["realtime_factor"] = benchmark::Counter(
+      chain.geometry().cpi_duration_s, benchmark::Counter::kIsIterationInvariantRate);
   benchmark::DoNotOptimize(detections);
 }
 

@@ -61,8 +61,7 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});
   power_ = PowerMap(geometry_.maps, p.doppler_fft_size, r.range_gates);
   cfar_blocks_ = std::min(workers, p.doppler_fft_size);
-  for (std::size_t b = 0; b < cfar_blocks_; ++b)
-    block_crossings_.emplace_back(p.max_crossings);
+  for (std::size_t b = 0; b < cfar_blocks_; ++b) block_crossings_.emplace_back(p.max_crossings);
   block_stats_.resize(cfar_blocks_);
   crossings_ = AlignedBuffer<cpu::CfarCrossing>(p.max_crossings);
   report_.detections.reserve(p.max_detections);
@@ -73,8 +72,9 @@ const DetectionReport& CpuChain::process(const Cpi& cpi) {
     throw std::invalid_argument(
         "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
         std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
-        " (channels x pulses x gates), the mode expects " + std::to_string(compressed_.shape.channels) +
-        "x" + std::to_string(compressed_.shape.pulses) + "x" + std::to_string(compressed_.shape.gates));
+        " (channels x pulses x gates), the mode expects " +
+        std::to_string(compressed_.shape.channels) + "x" +
+        std::to_string(compressed_.shape.pulses) + "x" + std::to_string(compressed_.shape.gates));
 
   // 1. Pulse compression, rows spread over the workers.
   const std::size_t rows = cpi.shape.channels * cpi.shape.pulses;
@@ -82,7 +82,8 @@ const DetectionReport& CpuChain::process(const Cpi& cpi) {
   auto pc_task = [&](std::size_t task, std::size_t worker) {
     const std::size_t r0 = task * kRowsPerTask;
     const std::size_t count = std::min(kRowsPerTask, rows - r0);
-    pc_->process_rows(cpi.samples.data() + r0 * n, compressed_.samples.data() + r0 * n, count, worker);
+    pc_->process_rows(cpi.samples.data() + r0 * n, compressed_.samples.data() + r0 * n, count,
+                      worker);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
 
@@ -112,7 +113,8 @@ const DetectionReport& CpuChain::process(const Cpi& cpi) {
     }
   }
   report_.noise_power_db =
-      noise_cells ? 10.0 * std::log10(std::max(noise_sum / static_cast<double>(noise_cells), 1e-30)) : 0.0;
+      noise_cells ? 10.0 * std::log10(std::max(noise_sum / static_cast<double>(noise_cells), 1e-30))
+                  : 0.0;
   return report_;
 }
 
@@ -122,7 +124,8 @@ void CpuChain::detect_map(std::size_t map, int channel) {
   const std::size_t capacity = mode_.processing.max_crossings;
   auto cfar_task = [&](std::size_t block, std::size_t worker) {
     const std::size_t d0 = rows * block / cfar_blocks_, d1 = rows * (block + 1) / cfar_blocks_;
-    block_stats_[block] = cfar_->process_rows(p, d0, d1, block_crossings_[block].data(), capacity, worker);
+    block_stats_[block] =
+        cfar_->process_rows(p, d0, d1, block_crossings_[block].data(), capacity, worker);
   };
   pool_.parallel_for(cfar_blocks_, cfar_task);
 
@@ -137,7 +140,8 @@ void CpuChain::detect_map(std::size_t map, int channel) {
     count += take;
     report_.crossings_dropped += s.crossings - take;
   }
-  const cpu::PlotExtractor::Result r = plots_->extract(crossings_.data(), count, p, channel, report_.detections);
+  const cpu::PlotExtractor::Result r =
+      plots_->extract(crossings_.data(), count, p, channel, report_.detections);
   report_.detections_dropped += r.dropped;
 }
 

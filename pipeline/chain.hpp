@@ -20,8 +20,8 @@
 namespace radarpipe {
 
 struct ChainOptions {
-  std::size_t threads = 0;            ///< workers including the caller; 0 = hardware concurrency
-  std::size_t doppler_tile_gates = 32;///< range gates per Doppler tile
+  std::size_t threads = 0;              ///< workers including the caller; 0 = hardware concurrency
+  std::size_t doppler_tile_gates = 32;  ///< range gates per Doppler tile
 };
 
 class CpuChain {

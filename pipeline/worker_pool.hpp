@@ -26,9 +26,12 @@ class WorkerPool {
   /// returns when all are done. f must not throw.
   template <class F>
   void parallel_for(std::size_t tasks, F& f) {
-    run(tasks, [](void* ctx, std::size_t task, std::size_t worker) {
-      (*static_cast<F*>(ctx))(task, worker);
-    }, &f);
+    run(
+        tasks,
+        [](void* ctx, std::size_t task, std::size_t worker) {
+          (*static_cast<F*>(ctx))(task, worker);
+        },
+        &f);
   }
 
  private:

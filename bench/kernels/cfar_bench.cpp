@@ -1,7 +1,6 @@
 // 2-D CFAR of one noncoherent power map on one thread, every variant (bytes: the map in).
-#include "kernels/cpu/cfar.hpp"
-
 #include "bench/bench_common.hpp"
+#include "kernels/cpu/cfar.hpp"
 
 namespace radarpipe::bench {
 namespace {
@@ -22,7 +21,10 @@ void BM_Cfar(benchmark::State& state) {
   state.SetLabel(std::string(kModes[state.range(0)]) + " " + to_string(cc.type));
 }
 
-BENCHMARK(BM_Cfar)->ArgsProduct({{0, 1}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Cfar)
+    ->ArgsProduct({{0, 1}, {0, 1, 2, 3}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace radarpipe::bench

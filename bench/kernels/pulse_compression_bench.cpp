@@ -1,7 +1,6 @@
 // Pulse compression of a whole CPI on one thread (bytes: cf32 in + cf32 out).
-#include "kernels/cpu/pulse_compression.hpp"
-
 #include "bench/bench_common.hpp"
+#include "kernels/cpu/pulse_compression.hpp"
 #include "kernels/cpu/waveform.hpp"
 
 namespace radarpipe::bench {
@@ -37,7 +36,10 @@ void BM_PulseCompressionFftOnly(benchmark::State& state) {
 }
 
 BENCHMARK(BM_PulseCompression)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_PulseCompressionFftOnly)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PulseCompressionFftOnly)
+    ->DenseRange(0, 1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace radarpipe::bench

@@ -11,11 +11,14 @@ namespace radarpipe::cpu {
 namespace {
 
 // log(Pfa) of CA with N cells: Pfa = (1 + alpha/N)^-N.
-double log_pfa_ca(double alpha, double n) { return -n * std::log1p(alpha / n); }
+double log_pfa_ca(double alpha, double n) {
+  return -n * std::log1p(alpha / n);
+}
 
 // Pfa of SO with halves of n1, n2 cells, threshold alpha * min(S1/n1, S2/n2) (derivation in
 // docs/signal-chain.md): with a_i = alpha / n_i and s = 1 + 1/a1 + 1/a2,
-//   Pfa = sum_{j<n2} C(n1+j-1, j) (a1 s)^-n1 (a2 s)^-j + sum_{j<n1} C(n2+j-1, j) (a2 s)^-n2 (a1 s)^-j,
+//   Pfa = sum_{j<n2} C(n1+j-1, j) (a1 s)^-n1 (a2 s)^-j + sum_{j<n1} C(n2+j-1, j) (a2 s)^-n2 (a1
+//   s)^-j,
 // which for n1 = n2 = n is the model's 2 sum_k C(n-1+k, k) (2 + a)^-(n+k).
 double pfa_so(double alpha, double n1, double n2) {
   const double a1 = alpha / n1, a2 = alpha / n2;
@@ -51,7 +54,8 @@ double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_l
   const double n1 = static_cast<double>(n_lead), n2 = static_cast<double>(n_lag);
   if (alpha <= 0.0) return 1.0;
   switch (type) {
-    case CfarType::Ca: return std::exp(log_pfa_ca(alpha, n1 + n2));
+    case CfarType::Ca:
+      return std::exp(log_pfa_ca(alpha, n1 + n2));
     case CfarType::Go:
     case CfarType::So: {
       if (n_lead == 0 || n_lag == 0) return std::exp(log_pfa_ca(alpha, n1 + n2));
@@ -60,7 +64,8 @@ double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_l
       // exp(-max) + exp(-min) = exp(-u) + exp(-v): Pfa_GO = (1+a1)^-n1 + (1+a2)^-n2 - Pfa_SO.
       return std::exp(-n1 * std::log1p(alpha / n1)) + std::exp(-n2 * std::log1p(alpha / n2)) - so;
     }
-    case CfarType::Os: return std::exp(log_pfa_os(alpha, n_lead + n_lag, os_k));
+    case CfarType::Os:
+      return std::exp(log_pfa_os(alpha, n_lead + n_lag, os_k));
   }
   return 1.0;
 }
@@ -69,8 +74,8 @@ double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_l
                   std::size_t os_k) {
   const std::size_t n = n_lead + n_lag;
   if (n == 0) throw std::invalid_argument("cfar: no training cells");
-  if (type == CfarType::Ca || ((type == CfarType::Go || type == CfarType::So) &&
-                               (n_lead == 0 || n_lag == 0))) {
+  if (type == CfarType::Ca ||
+      ((type == CfarType::Go || type == CfarType::So) && (n_lead == 0 || n_lag == 0))) {
     const double nd = static_cast<double>(n);
     return nd * (std::pow(pfa, -1.0 / nd) - 1.0);
   }
@@ -84,7 +89,8 @@ double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_l
   while (f(hi) > 0.0) {
     lo = hi;
     hi *= 2.0;
-    if (hi > 1e300) throw std::invalid_argument("cfar: pfa " + std::to_string(pfa) + " unreachable");
+    if (hi > 1e300)
+      throw std::invalid_argument("cfar: pfa " + std::to_string(pfa) + " unreachable");
   }
   for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; ++it) {
     const double mid = 0.5 * (lo + hi);
@@ -97,13 +103,15 @@ Cfar::Cfar(const CfarStageConfig& config)
     : cfg_(config.cfar),
       doppler_bins_(config.doppler_bins),
       gates_(config.gates),
-      noise_gates_(config.noise_gates == 0 ? config.gates : std::min(config.noise_gates, config.gates)) {
+      noise_gates_(config.noise_gates == 0 ? config.gates
+                                           : std::min(config.noise_gates, config.gates)) {
   const std::size_t gr = cfg_.guard_range, gd = cfg_.guard_doppler;
   const std::size_t big_r = gr + cfg_.train_range, big_d = gd + cfg_.train_doppler;
   if (cfg_.interior_training_cells() == 0) throw std::invalid_argument("cfar: no training cells");
   if (2 * big_d + 1 > doppler_bins_)
     throw std::invalid_argument("cfar: Doppler window of " + std::to_string(2 * big_d + 1) +
-                                " cells exceeds the " + std::to_string(doppler_bins_) + " Doppler bins");
+                                " cells exceeds the " + std::to_string(doppler_bins_) +
+                                " Doppler bins");
   if (2 * big_r + 1 > gates_)
     throw std::invalid_argument("cfar: range window of " + std::to_string(2 * big_r + 1) +
                                 " cells exceeds the " + std::to_string(gates_) + " range gates");
@@ -127,8 +135,10 @@ Cfar::Cfar(const CfarStageConfig& config)
       const std::size_t n = n1 + n2;
       const long k = std::lround(cfg_.os_rank * static_cast<double>(n));
       const std::size_t kk = static_cast<std::size_t>(std::clamp<long>(k, 1, static_cast<long>(n)));
-      it = solved.emplace(std::make_pair(n1, n2),
-                          std::make_pair(cfar_alpha(cfg_.type, cfg_.pfa, n1, n2, kk), kk)).first;
+      it = solved
+               .emplace(std::make_pair(n1, n2),
+                        std::make_pair(cfar_alpha(cfg_.type, cfg_.pfa, n1, n2, kk), kk))
+               .first;
     }
     alpha_[m] = it->second.first;
     alpha_f_[m] = static_cast<float>(it->second.first);
@@ -139,7 +149,8 @@ Cfar::Cfar(const CfarStageConfig& config)
   // OS's noise statistic needs a selection per cell; it is sampled on a grid of about 4096
   // cells per map (the decision itself needs no selection, see process_rows).
   const double cells = static_cast<double>(doppler_bins_ * gates_);
-  os_noise_stride_ = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(std::sqrt(cells / 4096.0))));
+  os_noise_stride_ =
+      std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(std::sqrt(cells / 4096.0))));
 
   workspaces_.resize(config.workers);
   for (Workspace& ws : workspaces_) {
@@ -156,12 +167,13 @@ Cfar::Cfar(const CfarStageConfig& config)
 // range segment [m_lo, m_hi] of a row.
 template <class F>
 static inline void for_each_training_segment(const float* map, std::size_t doppler_bins,
-                                             std::size_t gates, const CfarConfig& c,
-                                             std::size_t d, std::size_t m, F&& f) {
+                                             std::size_t gates, const CfarConfig& c, std::size_t d,
+                                             std::size_t m, F&& f) {
   const long big_r = static_cast<long>(c.guard_range + c.train_range);
   const long big_d = static_cast<long>(c.guard_doppler + c.train_doppler);
   const long gr = static_cast<long>(c.guard_range), gd = static_cast<long>(c.guard_doppler);
-  const long mm = static_cast<long>(m), n = static_cast<long>(gates), md = static_cast<long>(doppler_bins);
+  const long mm = static_cast<long>(m), n = static_cast<long>(gates),
+             md = static_cast<long>(doppler_bins);
   const long lo = std::max(0L, mm - big_r), hi = std::min(n - 1, mm + big_r);
   for (long dd = -big_d; dd <= big_d; ++dd) {
     long row = (static_cast<long>(d) + dd) % md;
@@ -186,7 +198,8 @@ std::size_t Cfar::os_count_below(const float* map, std::size_t d, std::size_t m,
   return count;
 }
 
-float Cfar::os_select(const float* map, std::size_t d, std::size_t m, Workspace& ws) const noexcept {
+float Cfar::os_select(const float* map, std::size_t d, std::size_t m,
+                      Workspace& ws) const noexcept {
   std::size_t n = 0;
   float* v = ws.os_values.data();
   for_each_training_segment(map, doppler_bins_, gates_, cfg_, d, m,
@@ -317,7 +330,8 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       const double alpha = interior_end > big_r ? alpha_[big_r] : 0.0;
       double noise = 0.0;
       for (std::size_t m = big_r; m < interior_end; ++m) {
-        const double z = ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
+        const double z =
+            ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
         if (m < noise_gates_) noise += z;
         const float p = cut_row[m];
         if (static_cast<double>(p) > alpha * z) emit(d, m, p, z);

@@ -58,10 +58,10 @@ struct CfarStats {
 };
 
 struct CfarStageConfig {
-  CfarConfig cfar;                 ///< type, guard and training cells, pfa, os_rank (mode.hpp)
-  std::size_t doppler_bins = 0;    ///< M >= 2 D + 1
-  std::size_t gates = 0;           ///< N >= 2 R + 1
-  std::size_t workers = 1;         ///< threads that may process row blocks at once, >= 1
+  CfarConfig cfar;               ///< type, guard and training cells, pfa, os_rank (mode.hpp)
+  std::size_t doppler_bins = 0;  ///< M >= 2 D + 1
+  std::size_t gates = 0;         ///< N >= 2 R + 1
+  std::size_t workers = 1;       ///< threads that may process row blocks at once, >= 1
   /// Range bins [0, noise_gates) feed the noise statistic (CfarStats::noise_sum); the chain
   /// passes the full-gain bins so that the eclipsed tail's lower noise does not bias it.
   /// 0 means all gates.
@@ -93,11 +93,11 @@ class Cfar {
 
  private:
   struct Workspace {
-    std::vector<double> lead_col;  ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
-    std::vector<double> guard_col; ///< sum over |dd| <= g_d
-    std::vector<double> lag_col;   ///< sum over dd in [g_d+1, D]
+    std::vector<double> lead_col;                   ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
+    std::vector<double> guard_col;                  ///< sum over |dd| <= g_d
+    std::vector<double> lag_col;                    ///< sum over dd in [g_d+1, D]
     std::vector<double> prefix_full, prefix_guard;  ///< range prefix sums of full / guard columns
-    std::vector<float> os_values;  ///< training values of one cell (OS)
+    std::vector<float> os_values;                   ///< training values of one cell (OS)
   };
   float os_select(const float* map, std::size_t d, std::size_t m, Workspace& ws) const noexcept;
   std::size_t os_count_below(const float* map, std::size_t d, std::size_t m, float alpha,

@@ -53,7 +53,8 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     std::memset(static_cast<void*>(ws.gathered.data()), 0, tile_size * sizeof(cf32));
 }
 
-std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile, Workspace& ws) const noexcept {
+std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
+                                     Workspace& ws) const noexcept {
   // Reads each pulse's run of T gates (contiguous), applies the MTI taps and the window, and
   // writes it transposed into [g][p] so that every transform is contiguous. Pulses from P' to M
   // stay zero (written once at construction).
@@ -74,12 +75,14 @@ std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile, Workspace
       const float wp = window_[p];
       const cf32* r0 = in + p * gates_ + g0 + gb;
       if (order == 0) {
-        for (std::size_t g = 0; g < wb; ++g) d[g * m + p] = cf32(wp * r0[g].real(), wp * r0[g].imag());
+        for (std::size_t g = 0; g < wb; ++g)
+          d[g * m + p] = cf32(wp * r0[g].real(), wp * r0[g].imag());
       } else if (order == 1) {
         const cf32* r1 = r0 + gates_;
         const float a = wp * taps[0], b = wp * taps[1];
         for (std::size_t g = 0; g < wb; ++g)
-          d[g * m + p] = cf32(a * r0[g].real() + b * r1[g].real(), a * r0[g].imag() + b * r1[g].imag());
+          d[g * m + p] =
+              cf32(a * r0[g].real() + b * r1[g].real(), a * r0[g].imag() + b * r1[g].imag());
       } else {
         const cf32* r1 = r0 + gates_;
         const cf32* r2 = r1 + gates_;
@@ -99,7 +102,8 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
   const std::size_t width = gather(in, tile, ws);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
-  const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
+  const std::size_t shift =
+      static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const cf32* spec = ws.spectrum.data();
   for (std::size_t k = 0; k < fft_size_; ++k) {
     cf32* dst = out + ((k + shift) % fft_size_) * gates_ + g0;
@@ -121,7 +125,8 @@ void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, s
   if (next_in) prefetch_tile(next_in, tile);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
-  const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
+  const std::size_t shift =
+      static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const float* spec = reinterpret_cast<const float*>(ws.spectrum.data());
   const std::size_t stride = 2 * fft_size_;
   // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block.
@@ -133,9 +138,11 @@ void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, s
       float* dst = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
       const float* src = sb + 2 * k;
       if (accumulate) {
-        for (std::size_t g = 0; g < wb; ++g) dst[g] += power_of(src[g * stride], src[g * stride + 1]);
+        for (std::size_t g = 0; g < wb; ++g)
+          dst[g] += power_of(src[g * stride], src[g * stride + 1]);
       } else {
-        for (std::size_t g = 0; g < wb; ++g) dst[g] = power_of(src[g * stride], src[g * stride + 1]);
+        for (std::size_t g = 0; g < wb; ++g)
+          dst[g] = power_of(src[g * stride], src[g * stride + 1]);
       }
     }
   }

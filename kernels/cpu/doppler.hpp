@@ -19,14 +19,14 @@
 namespace radarpipe::cpu {
 
 struct DopplerConfig {
-  std::size_t pulses = 0;        ///< P, pulse-compressed pulses per channel, >= 1 (+MTI order)
-  std::size_t gates = 0;         ///< N, range bins per pulse, >= 1
-  MtiMode mti = MtiMode::None;   ///< canceller applied before the window
-  WindowConfig window;           ///< taper across the P' pulses left after MTI
-  std::size_t fft_size = 0;      ///< M >= P', zero-padded Doppler FFT size
+  std::size_t pulses = 0;       ///< P, pulse-compressed pulses per channel, >= 1 (+MTI order)
+  std::size_t gates = 0;        ///< N, range bins per pulse, >= 1
+  MtiMode mti = MtiMode::None;  ///< canceller applied before the window
+  WindowConfig window;          ///< taper across the P' pulses left after MTI
+  std::size_t fft_size = 0;     ///< M >= P', zero-padded Doppler FFT size
   FftPlanning planning = FftPlanning::Estimate;
-  std::size_t workers = 1;       ///< threads that may process tiles at once, >= 1
-  std::size_t tile_gates = 32;   ///< T, range gates per tile, >= 1
+  std::size_t workers = 1;      ///< threads that may process tiles at once, >= 1
+  std::size_t tile_gates = 32;  ///< T, range gates per tile, >= 1
 };
 
 class DopplerProcessor {
@@ -45,8 +45,8 @@ class DopplerProcessor {
   void spectrum_tile(const cf32* in, cf32* out, std::size_t tile, std::size_t worker) noexcept;
   /// Square-law power of one channel's tile into map (M x N): written, or added when accumulate.
   /// next_in (optional): the input whose same tile comes next, prefetched during the FFT.
-  void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
-                  std::size_t worker, const cf32* next_in = nullptr) noexcept;
+  void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile, std::size_t worker,
+                  const cf32* next_in = nullptr) noexcept;
   /// Hints the memory system to bring in the input rows of a tile.
   void prefetch_tile(const cf32* in, std::size_t tile) const noexcept;
 

@@ -24,9 +24,12 @@ std::size_t next_fast_fft_size(std::size_t n) {
 
 unsigned fftw_flags(FftPlanning planning) {
   switch (planning) {
-    case FftPlanning::Estimate: return FFTW_ESTIMATE;
-    case FftPlanning::Measure: return FFTW_MEASURE;
-    case FftPlanning::Patient: return FFTW_PATIENT;
+    case FftPlanning::Estimate:
+      return FFTW_ESTIMATE;
+    case FftPlanning::Measure:
+      return FFTW_MEASURE;
+    case FftPlanning::Patient:
+      return FFTW_PATIENT;
   }
   return FFTW_MEASURE;
 }

@@ -15,14 +15,14 @@
 namespace radarpipe::cpu {
 
 struct PlotConfig {
-  std::size_t doppler_bins = 0;      ///< M >= 1
-  std::size_t gates = 0;             ///< N >= 1
-  std::size_t first_eclipsed_bin = 0;///< N - L + 1; peaks at or beyond it are flagged eclipsed
-  double window_start_s = 0.0;       ///< t0 (s)
-  double sample_rate_hz = 0.0;       ///< fs > 0
-  double prf_hz = 0.0;               ///< 1 / PRI > 0
-  double wavelength_m = 0.0;         ///< c / fc > 0
-  std::size_t max_crossings = 0;     ///< crossings one call may cluster, >= 1
+  std::size_t doppler_bins = 0;        ///< M >= 1
+  std::size_t gates = 0;               ///< N >= 1
+  std::size_t first_eclipsed_bin = 0;  ///< N - L + 1; peaks at or beyond it are flagged eclipsed
+  double window_start_s = 0.0;         ///< t0 (s)
+  double sample_rate_hz = 0.0;         ///< fs > 0
+  double prf_hz = 0.0;                 ///< 1 / PRI > 0
+  double wavelength_m = 0.0;           ///< c / fc > 0
+  std::size_t max_crossings = 0;       ///< crossings one call may cluster, >= 1
   /// Added to the refined map position to estimate the echo delay in samples: -0.5 for
   /// piecewise-constant pulses (barker, rect), 0 for lfm. Point-sampling a piecewise-constant
   /// pulse delayed by d samples gives the same samples for every d in (m-1, m], so its
@@ -49,8 +49,8 @@ class PlotExtractor {
   std::uint32_t find(std::uint32_t i) noexcept;
 
   PlotConfig cfg_;
-  std::vector<std::int32_t> label_;   ///< M x N: crossing index, or -1
-  std::vector<std::uint32_t> parent_; ///< union-find over crossing indices
+  std::vector<std::int32_t> label_;                          ///< M x N: crossing index, or -1
+  std::vector<std::uint32_t> parent_;                        ///< union-find over crossing indices
   std::vector<std::uint32_t> peak_, cells_, m_min_, m_max_;  ///< per root
 };
 

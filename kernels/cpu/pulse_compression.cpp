@@ -18,7 +18,8 @@ void multiply_spectrum(float* __restrict f, const float* __restrict h, std::size
 #if defined(__SSE2__)
   // Two complex values per register: [a0 b0 a1 b1] x [c0 d0 c1 d1]
   //   = [a0 c0, b0 c0, ...] + [-b0 d0, a0 d0, ...].
-  const __m128 sign = _mm_castsi128_ps(_mm_set_epi32(0, static_cast<int>(0x80000000u), 0, static_cast<int>(0x80000000u)));
+  const __m128 sign = _mm_castsi128_ps(
+      _mm_set_epi32(0, static_cast<int>(0x80000000u), 0, static_cast<int>(0x80000000u)));
   for (; i + 2 <= n; i += 2) {
     const __m128 x = _mm_load_ps(f + 2 * i);
     const __m128 y = _mm_load_ps(h + 2 * i);
@@ -78,7 +79,8 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
   forward_ = FftPlan(k_size, 1, time0, 1, k_size, freq0, 1, k_size, FFTW_FORWARD, config.planning);
   inverse_ = FftPlan(k_size, 1, freq0, 1, k_size, freq0, 1, k_size, FFTW_BACKWARD, config.planning);
   // Planning with MEASURE may have scribbled on the buffers; the zero tail must be zero.
-  for (Workspace& ws : workspaces_) std::memset(static_cast<void*>(ws.time.data()), 0, fft_size_ * sizeof(cf32));
+  for (Workspace& ws : workspaces_)
+    std::memset(static_cast<void*>(ws.time.data()), 0, fft_size_ * sizeof(cf32));
 
   // The filter's spectrum, computed in double by a direct transform of the zero-padded h would
   // be O(K L); instead use the forward plan in float on the padded reference, which is what the

@@ -15,11 +15,11 @@
 namespace radarpipe::cpu {
 
 struct PulseCompressionConfig {
-  std::size_t gates = 0;                        ///< N, range samples per pulse, >= 1
-  std::vector<std::complex<double>> waveform;   ///< s[k], 1 <= L <= N samples
-  WindowConfig window;                          ///< taper across the reference
-  FftPlanning planning = FftPlanning::Estimate; ///< FFTW effort at construction
-  std::size_t workers = 1;                      ///< threads that may call process_rows at once, >= 1
+  std::size_t gates = 0;                         ///< N, range samples per pulse, >= 1
+  std::vector<std::complex<double>> waveform;    ///< s[k], 1 <= L <= N samples
+  WindowConfig window;                           ///< taper across the reference
+  FftPlanning planning = FftPlanning::Estimate;  ///< FFTW effort at construction
+  std::size_t workers = 1;  ///< threads that may call process_rows at once, >= 1
 };
 
 class PulseCompressor {

@@ -96,12 +96,18 @@ std::vector<double> chebyshev(std::size_t n, double attenuation_db) {
 std::vector<double> make_window(const WindowConfig& config, std::size_t n) {
   if (n == 0) return {};
   switch (config.type) {
-    case WindowType::Rect: return std::vector<double>(n, 1.0);
-    case WindowType::Hann: return cosine_sum(n, 0.5, 0.5, 0.0);
-    case WindowType::Hamming: return cosine_sum(n, 0.54, 0.46, 0.0);
-    case WindowType::Blackman: return cosine_sum(n, 0.42, 0.5, 0.08);
-    case WindowType::Taylor: return taylor(n, config.nbar, config.sll_db);
-    case WindowType::Chebyshev: return chebyshev(n, config.attenuation_db);
+    case WindowType::Rect:
+      return std::vector<double>(n, 1.0);
+    case WindowType::Hann:
+      return cosine_sum(n, 0.5, 0.5, 0.0);
+    case WindowType::Hamming:
+      return cosine_sum(n, 0.54, 0.46, 0.0);
+    case WindowType::Blackman:
+      return cosine_sum(n, 0.42, 0.5, 0.08);
+    case WindowType::Taylor:
+      return taylor(n, config.nbar, config.sll_db);
+    case WindowType::Chebyshev:
+      return chebyshev(n, config.attenuation_db);
   }
   return std::vector<double>(n, 1.0);
 }

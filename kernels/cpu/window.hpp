@@ -10,9 +10,11 @@
 namespace radarpipe::cpu {
 
 /// Symmetric window of length n >= 1 with its textbook scaling (peak 1 at the centre for odd n;
-/// taylor scaled so its continuous centre is 1, as scipy.signal.windows does).
-///   Taylor: Carrara, Goodman, Majewski, "Spotlight SAR", eq. (2.87); needs 1 <= nbar, 13 <= sll.
-///   Chebyshev: Dolph-Chebyshev via the DFT of the Chebyshev polynomial (Lyons, 3rd ed. 13.?),
+/// taylor scaled so its continuous centre is 1), the same values as scipy.signal.windows
+/// (checked against it in tests/kernels/window_test.cpp).
+///   Taylor: nbar - 1 cosine terms whose coefficients place the first nbar - 1 sidelobes at
+///   -sll_db; needs 1 <= nbar, 13 <= sll_db.
+///   Chebyshev (Dolph): the DFT of the Chebyshev polynomial T_{n-1} sampled on the unit circle,
 ///   every sidelobe at -attenuation_db relative to the mainlobe.
 std::vector<double> make_window(const WindowConfig& config, std::size_t n);
 

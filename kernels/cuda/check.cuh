@@ -24,20 +24,20 @@ class CudaError : public std::runtime_error {
 
 }  // namespace radarpipe::cuda
 
-#define RP_CUDA_CHECK(call)                                                      \
-  do {                                                                           \
-    const cudaError_t rp_err_ = (call);                                          \
-    if (rp_err_ != cudaSuccess)                                                  \
-      throw ::radarpipe::cuda::CudaError(rp_err_, #call, __FILE__, __LINE__);    \
+#define RP_CUDA_CHECK(call)                                                   \
+  do {                                                                        \
+    const cudaError_t rp_err_ = (call);                                       \
+    if (rp_err_ != cudaSuccess)                                               \
+      throw ::radarpipe::cuda::CudaError(rp_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a <<<...>>> launch: the launch error, and with RADARPIPE_CUDA_SYNC_DEBUG a synchronise
 // so that an asynchronous fault is reported at the kernel that caused it.
 #if defined(RADARPIPE_CUDA_SYNC_DEBUG)
-#define RP_CUDA_CHECK_LAUNCH()                   \
-  do {                                           \
-    RP_CUDA_CHECK(cudaGetLastError());           \
-    RP_CUDA_CHECK(cudaDeviceSynchronize());      \
+#define RP_CUDA_CHECK_LAUNCH()              \
+  do {                                      \
+    RP_CUDA_CHECK(cudaGetLastError());      \
+    RP_CUDA_CHECK(cudaDeviceSynchronize()); \
   } while (0)
 #else
 #define RP_CUDA_CHECK_LAUNCH() RP_CUDA_CHECK(cudaGetLastError())

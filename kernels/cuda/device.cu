@@ -10,9 +10,10 @@ DeviceScan scan_devices() {
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
-    scan.reason = err == cudaErrorNoDevice             ? "no CUDA device"
-                  : err == cudaErrorInsufficientDriver ? "no CUDA driver (or one older than the runtime)"
-                                                       : std::string(cudaGetErrorString(err));
+    scan.reason = err == cudaErrorNoDevice ? "no CUDA device"
+                  : err == cudaErrorInsufficientDriver
+                      ? "no CUDA driver (or one older than the runtime)"
+                      : std::string(cudaGetErrorString(err));
     cudaGetLastError();  // clear the sticky-free error state for later callers
     return scan;
   }

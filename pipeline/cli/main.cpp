@@ -1,6 +1,5 @@
 // The radarpipe command line.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 
@@ -31,9 +30,8 @@ int config_check(const std::string& path, bool json) {
     std::cerr << "radarpipe: " << path << ": " << e.what() << "\n";
     return 2;
   }
-  summary["backend_resolved"] = {{"requested", to_string(b.requested)},
-                                 {"chosen", to_string(b.chosen)},
-                                 {"reason", b.reason}};
+  summary["backend_resolved"] = {
+      {"requested", to_string(b.requested)}, {"chosen", to_string(b.chosen)}, {"reason", b.reason}};
   if (json) {
     std::cout << summary.dump(2) << "\n";
   } else {
@@ -53,9 +51,10 @@ int devices() {
     return 0;
   }
   for (const auto& d : scan.devices)
-    std::printf("%d: %s, sm_%d%d, %d SMs, %.1f GiB, L2 %.1f MiB, %.0f GB/s (theoretical)\n", d.index,
-                d.name.c_str(), d.compute_major, d.compute_minor, d.multiprocessors,
-                static_cast<double>(d.global_memory_bytes) / 1073741824.0, static_cast<double>(d.l2_cache_bytes) / 1048576.0, d.memory_bandwidth_gbps);
+    std::printf("%d: %s, sm_%d%d, %d SMs, %.1f GiB, L2 %.1f MiB, %.0f GB/s (theoretical)\n",
+                d.index, d.name.c_str(), d.compute_major, d.compute_minor, d.multiprocessors,
+                static_cast<double>(d.global_memory_bytes) / 1073741824.0,
+                static_cast<double>(d.l2_cache_bytes) / 1048576.0, d.memory_bandwidth_gbps);
 #else
   std::printf("this build has no CUDA backend (nvcc was not found at configure time)\n");
 #endif
@@ -71,7 +70,8 @@ int main(int argc, char** argv) {
 
   CLI::App* config = app.add_subcommand("config", "Radar mode files");
   config->require_subcommand(1);
-  CLI::App* check = config->add_subcommand("check", "Validate a mode file and print what it implies");
+  CLI::App* check =
+      config->add_subcommand("check", "Validate a mode file and print what it implies");
   std::string mode_path;
   bool json = false;
   check->add_option("FILE", mode_path, "mode file (YAML)")->required();

@@ -18,7 +18,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1u : 0u)});
     std::swap(prev, cur);
   }
   return prev[b.size()];
@@ -59,7 +60,8 @@ class Reader {
   }
 
   // A mapping whose keys must all be in `allowed`.
-  void expect_map(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) {
+  void expect_map(const YAML::Node& n, const std::string& key,
+                  std::initializer_list<const char*> allowed) {
     if (!n.IsMap()) fail(n, key, "expected a mapping, got " + describe(n));
     std::vector<std::string> names(allowed.begin(), allowed.end());
     for (const auto& kv : n) {
@@ -110,9 +112,11 @@ class Reader {
     return static_cast<std::size_t>(v);
   }
 
-  std::string word(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) {
-    if (!n.IsScalar()) fail(n, key, "expected one of " + join({allowed.begin(), allowed.end()}) +
-                                        ", got " + describe(n));
+  std::string word(const YAML::Node& n, const std::string& key,
+                   std::initializer_list<const char*> allowed) {
+    if (!n.IsScalar())
+      fail(n, key,
+           "expected one of " + join({allowed.begin(), allowed.end()}) + ", got " + describe(n));
     const std::string s = n.Scalar();
     for (const char* a : allowed)
       if (s == a) return s;
@@ -121,11 +125,16 @@ class Reader {
 
   static std::string describe(const YAML::Node& n) {
     switch (n.Type()) {
-      case YAML::NodeType::Map: return "a mapping";
-      case YAML::NodeType::Sequence: return "a list";
-      case YAML::NodeType::Null: return "nothing";
-      case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-      default: return "an undefined value";
+      case YAML::NodeType::Map:
+        return "a mapping";
+      case YAML::NodeType::Sequence:
+        return "a list";
+      case YAML::NodeType::Null:
+        return "nothing";
+      case YAML::NodeType::Scalar:
+        return "'" + n.Scalar() + "'";
+      default:
+        return "an undefined value";
     }
   }
 
@@ -136,8 +145,8 @@ class Reader {
 
 WindowConfig read_window(Reader& rd, const YAML::Node& n, const std::string& key) {
   WindowConfig w;
-  static const std::initializer_list<const char*> kTypes = {"rect", "hann", "hamming", "blackman",
-                                                            "taylor", "chebyshev"};
+  static const std::initializer_list<const char*> kTypes = {"rect",     "hann",   "hamming",
+                                                            "blackman", "taylor", "chebyshev"};
   std::string type;
   if (n.IsScalar()) {
     type = rd.word(n, key, kTypes);
@@ -146,22 +155,23 @@ WindowConfig read_window(Reader& rd, const YAML::Node& n, const std::string& key
     type = rd.word(rd.child(n, key, "type", true), key + ".type", kTypes);
   }
   const std::map<std::string, WindowType> types = {
-      {"rect", WindowType::Rect},         {"hann", WindowType::Hann},
-      {"hamming", WindowType::Hamming},   {"blackman", WindowType::Blackman},
-      {"taylor", WindowType::Taylor},     {"chebyshev", WindowType::Chebyshev}};
+      {"rect", WindowType::Rect},       {"hann", WindowType::Hann},
+      {"hamming", WindowType::Hamming}, {"blackman", WindowType::Blackman},
+      {"taylor", WindowType::Taylor},   {"chebyshev", WindowType::Chebyshev}};
   w.type = types.at(type);
   if (!n.IsMap()) return w;
   auto only_for = [&](const char* name, const char* owner) {
     if (n[name])
-      throw ConfigError(key + "." + name, std::string("only applies to the ") + owner +
-                                              " window, not " + type);
+      throw ConfigError(key + "." + name,
+                        std::string("only applies to the ") + owner + " window, not " + type);
   };
   if (w.type == WindowType::Taylor) {
     if (auto c = rd.child(n, key, "nbar", false)) {
       const std::size_t v = rd.count(c, key + ".nbar");
       w.nbar = v > 1000 ? 1000 : static_cast<int>(v);
     }
-    if (auto c = rd.child(n, key, "sll_db", false)) w.sll_db = std::fabs(rd.number(c, key + ".sll_db"));
+    if (auto c = rd.child(n, key, "sll_db", false))
+      w.sll_db = std::fabs(rd.number(c, key + ".sll_db"));
   } else {
     only_for("nbar", "taylor");
     only_for("sll_db", "taylor");
@@ -178,7 +188,8 @@ WindowConfig read_window(Reader& rd, const YAML::Node& n, const std::string& key
 WaveformConfig read_waveform(Reader& rd, const YAML::Node& n, const std::string& key) {
   WaveformConfig w;
   if (!n.IsMap()) rd.fail(n, key, "expected a mapping with a type, got " + Reader::describe(n));
-  const std::string type = rd.word(rd.child(n, key, "type", true), key + ".type", {"lfm", "barker", "rect"});
+  const std::string type =
+      rd.word(rd.child(n, key, "type", true), key + ".type", {"lfm", "barker", "rect"});
   if (type == "lfm") {
     rd.expect_map(n, key, {"type", "pulse_width_s", "bandwidth_hz", "direction"});
     w.type = WaveformType::Lfm;
@@ -202,32 +213,41 @@ WaveformConfig read_waveform(Reader& rd, const YAML::Node& n, const std::string&
 
 Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
-  if (!root || root.IsNull()) throw ConfigError("", "the file is empty; expected radar: and processing:");
+  if (!root || root.IsNull())
+    throw ConfigError("", "the file is empty; expected radar: and processing:");
   rd.expect_map(root, "", {"radar", "processing", "backend"});
 
   const YAML::Node radar = rd.child(root, "", "radar", true);
-  rd.expect_map(radar, "radar", {"center_frequency_hz", "sample_rate_hz", "pri_s", "range_gates",
-                                 "window_start_s", "channels", "waveform"});
+  rd.expect_map(radar, "radar",
+                {"center_frequency_hz", "sample_rate_hz", "pri_s", "range_gates", "window_start_s",
+                 "channels", "waveform"});
   RadarConfig& r = mode.radar;
-  r.center_frequency_hz = rd.number(rd.child(radar, "radar", "center_frequency_hz", true), "radar.center_frequency_hz");
-  r.sample_rate_hz = rd.number(rd.child(radar, "radar", "sample_rate_hz", true), "radar.sample_rate_hz");
+  r.center_frequency_hz =
+      rd.number(rd.child(radar, "radar", "center_frequency_hz", true), "radar.center_frequency_hz");
+  r.sample_rate_hz =
+      rd.number(rd.child(radar, "radar", "sample_rate_hz", true), "radar.sample_rate_hz");
   r.pri_s = rd.number(rd.child(radar, "radar", "pri_s", true), "radar.pri_s");
   r.range_gates = rd.count(rd.child(radar, "radar", "range_gates", true), "radar.range_gates");
-  if (auto c = rd.child(radar, "radar", "window_start_s", false)) r.window_start_s = rd.number(c, "radar.window_start_s");
-  if (auto c = rd.child(radar, "radar", "channels", false)) r.channels = rd.count(c, "radar.channels");
+  if (auto c = rd.child(radar, "radar", "window_start_s", false))
+    r.window_start_s = rd.number(c, "radar.window_start_s");
+  if (auto c = rd.child(radar, "radar", "channels", false))
+    r.channels = rd.count(c, "radar.channels");
   r.waveform = read_waveform(rd, rd.child(radar, "radar", "waveform", true), "radar.waveform");
 
   const YAML::Node proc = rd.child(root, "", "processing", true);
-  rd.expect_map(proc, "processing", {"pulses", "range_window", "mti", "doppler_window", "doppler_fft_size",
-                                     "channel_combine", "cfar", "fft_planning", "max_crossings",
-                                     "max_detections"});
+  rd.expect_map(proc, "processing",
+                {"pulses", "range_window", "mti", "doppler_window", "doppler_fft_size",
+                 "channel_combine", "cfar", "fft_planning", "max_crossings", "max_detections"});
   ProcessingConfig& p = mode.processing;
   p.pulses = rd.count(rd.child(proc, "processing", "pulses", true), "processing.pulses");
   p.range_window = WindowConfig{WindowType::Rect};
-  if (auto c = rd.child(proc, "processing", "range_window", false)) p.range_window = read_window(rd, c, "processing.range_window");
+  if (auto c = rd.child(proc, "processing", "range_window", false))
+    p.range_window = read_window(rd, c, "processing.range_window");
   if (auto c = rd.child(proc, "processing", "mti", false)) {
     const std::string m = rd.word(c, "processing.mti", {"none", "two_pulse", "three_pulse"});
-    p.mti = m == "none" ? MtiMode::None : m == "two_pulse" ? MtiMode::TwoPulse : MtiMode::ThreePulse;
+    p.mti = m == "none"        ? MtiMode::None
+            : m == "two_pulse" ? MtiMode::TwoPulse
+                               : MtiMode::ThreePulse;
   }
   p.doppler_window = WindowConfig{WindowType::Rect};
   if (auto c = rd.child(proc, "processing", "doppler_window", false))
@@ -242,30 +262,43 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     while (p.doppler_fft_size < used) p.doppler_fft_size *= 2;
   }
   if (auto c = rd.child(proc, "processing", "channel_combine", false))
-    p.channel_combine = rd.word(c, "processing.channel_combine", {"noncoherent", "per_channel"}) == "noncoherent"
-                            ? ChannelCombine::Noncoherent
-                            : ChannelCombine::PerChannel;
+    p.channel_combine =
+        rd.word(c, "processing.channel_combine", {"noncoherent", "per_channel"}) == "noncoherent"
+            ? ChannelCombine::Noncoherent
+            : ChannelCombine::PerChannel;
   if (auto c = rd.child(proc, "processing", "fft_planning", false)) {
     const std::string f = rd.word(c, "processing.fft_planning", {"estimate", "measure", "patient"});
-    p.fft_planning = f == "estimate" ? FftPlanning::Estimate : f == "measure" ? FftPlanning::Measure : FftPlanning::Patient;
+    p.fft_planning = f == "estimate"  ? FftPlanning::Estimate
+                     : f == "measure" ? FftPlanning::Measure
+                                      : FftPlanning::Patient;
   }
-  if (auto c = rd.child(proc, "processing", "max_crossings", false)) p.max_crossings = rd.count(c, "processing.max_crossings");
-  if (auto c = rd.child(proc, "processing", "max_detections", false)) p.max_detections = rd.count(c, "processing.max_detections");
+  if (auto c = rd.child(proc, "processing", "max_crossings", false))
+    p.max_crossings = rd.count(c, "processing.max_crossings");
+  if (auto c = rd.child(proc, "processing", "max_detections", false))
+    p.max_detections = rd.count(c, "processing.max_detections");
 
   const YAML::Node cfar = rd.child(proc, "processing", "cfar", true);
   const std::string ck = "processing.cfar";
   rd.expect_map(cfar, ck, {"type", "guard_cells", "training_cells", "pfa", "os_rank"});
   CfarConfig& c = p.cfar;
-  const std::string t = rd.word(rd.child(cfar, ck, "type", true), ck + ".type", {"ca", "go", "so", "os"});
-  c.type = t == "ca" ? CfarType::Ca : t == "go" ? CfarType::Go : t == "so" ? CfarType::So : CfarType::Os;
+  const std::string t =
+      rd.word(rd.child(cfar, ck, "type", true), ck + ".type", {"ca", "go", "so", "os"});
+  c.type = t == "ca"   ? CfarType::Ca
+           : t == "go" ? CfarType::Go
+           : t == "so" ? CfarType::So
+                       : CfarType::Os;
   const YAML::Node guard = rd.child(cfar, ck, "guard_cells", true);
   rd.expect_map(guard, ck + ".guard_cells", {"range", "doppler"});
-  c.guard_range = rd.count(rd.child(guard, ck + ".guard_cells", "range", true), ck + ".guard_cells.range");
-  c.guard_doppler = rd.count(rd.child(guard, ck + ".guard_cells", "doppler", true), ck + ".guard_cells.doppler");
+  c.guard_range =
+      rd.count(rd.child(guard, ck + ".guard_cells", "range", true), ck + ".guard_cells.range");
+  c.guard_doppler =
+      rd.count(rd.child(guard, ck + ".guard_cells", "doppler", true), ck + ".guard_cells.doppler");
   const YAML::Node train = rd.child(cfar, ck, "training_cells", true);
   rd.expect_map(train, ck + ".training_cells", {"range", "doppler"});
-  c.train_range = rd.count(rd.child(train, ck + ".training_cells", "range", true), ck + ".training_cells.range");
-  c.train_doppler = rd.count(rd.child(train, ck + ".training_cells", "doppler", true), ck + ".training_cells.doppler");
+  c.train_range = rd.count(rd.child(train, ck + ".training_cells", "range", true),
+                           ck + ".training_cells.range");
+  c.train_doppler = rd.count(rd.child(train, ck + ".training_cells", "doppler", true),
+                             ck + ".training_cells.doppler");
   c.pfa = rd.number(rd.child(cfar, ck, "pfa", true), ck + ".pfa");
   if (auto o = rd.child(cfar, ck, "os_rank", false)) c.os_rank = rd.number(o, ck + ".os_rank");
 

@@ -69,12 +69,14 @@ struct Cpi {
   Cpi() = default;
   explicit Cpi(CpiShape s) : shape(s), samples(s.size()) {}
 
-  std::uint64_t id = 0;            ///< CPI sequence number
-  std::int64_t timestamp_ns = 0;   ///< UTC ns of the first pulse's transmit
+  std::uint64_t id = 0;           ///< CPI sequence number
+  std::int64_t timestamp_ns = 0;  ///< UTC ns of the first pulse's transmit
   CpiShape shape;
-  AlignedBuffer<cf32> samples;     ///< x[c][p][n], n fastest
+  AlignedBuffer<cf32> samples;  ///< x[c][p][n], n fastest
 
-  cf32* row(std::size_t c, std::size_t p) { return samples.data() + (c * shape.pulses + p) * shape.gates; }
+  cf32* row(std::size_t c, std::size_t p) {
+    return samples.data() + (c * shape.pulses + p) * shape.gates;
+  }
   const cf32* row(std::size_t c, std::size_t p) const {
     return samples.data() + (c * shape.pulses + p) * shape.gates;
   }
@@ -87,7 +89,10 @@ struct Cpi {
 struct PowerMap {
   PowerMap() = default;
   PowerMap(std::size_t maps_, std::size_t doppler_bins_, std::size_t gates_)
-      : maps(maps_), doppler_bins(doppler_bins_), gates(gates_), data(maps_ * doppler_bins_ * gates_) {}
+      : maps(maps_),
+        doppler_bins(doppler_bins_),
+        gates(gates_),
+        data(maps_ * doppler_bins_ * gates_) {}
 
   std::size_t maps = 0;
   std::size_t doppler_bins = 0;  ///< M

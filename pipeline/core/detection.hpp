@@ -7,32 +7,33 @@
 namespace radarpipe {
 
 struct Detection {
-  double range_m = 0;           ///< R = c (t0 + range_bin_frac / fs) / 2
-  double range_rate_mps = 0;    ///< v = -doppler_hz * lambda / 2, positive receding
-  double doppler_hz = 0;        ///< f_D = (doppler_bin_frac - M/2) PRF / M, in [-PRF/2, PRF/2)
-  double snr_db = 0;            ///< 10 log10(peak power / CFAR noise estimate Z at the peak)
-  double power_db = 0;          ///< 10 log10(peak power) in the map's units
-  double noise_db = 0;          ///< 10 log10(Z) at the peak
-  std::int32_t range_bin = 0;   ///< peak cell's range bin m
-  std::int32_t doppler_bin = 0; ///< peak cell's shifted Doppler bin d
-  double range_bin_frac = 0;    ///< estimated echo delay in samples: m + parabolic offset (fit
-                                ///< on dB, |offset| <= 0.5), minus 1/2 for barker and rect pulses
-  double doppler_bin_frac = 0;  ///< d + parabolic offset, wrapped into [-0.5, M - 0.5)
-  std::int32_t channel = -1;    ///< receive channel, -1 for the noncoherently combined map
-  std::uint32_t cells = 0;      ///< threshold crossings in the cluster
+  double range_m = 0;            ///< R = c (t0 + range_bin_frac / fs) / 2
+  double range_rate_mps = 0;     ///< v = -doppler_hz * lambda / 2, positive receding
+  double doppler_hz = 0;         ///< f_D = (doppler_bin_frac - M/2) PRF / M, in [-PRF/2, PRF/2)
+  double snr_db = 0;             ///< 10 log10(peak power / CFAR noise estimate Z at the peak)
+  double power_db = 0;           ///< 10 log10(peak power) in the map's units
+  double noise_db = 0;           ///< 10 log10(Z) at the peak
+  std::int32_t range_bin = 0;    ///< peak cell's range bin m
+  std::int32_t doppler_bin = 0;  ///< peak cell's shifted Doppler bin d
+  double range_bin_frac = 0;     ///< estimated echo delay in samples: m + parabolic offset (fit
+                                 ///< on dB, |offset| <= 0.5), minus 1/2 for barker and rect pulses
+  double doppler_bin_frac = 0;   ///< d + parabolic offset, wrapped into [-0.5, M - 0.5)
+  std::int32_t channel = -1;     ///< receive channel, -1 for the noncoherently combined map
+  std::uint32_t cells = 0;       ///< threshold crossings in the cluster
   std::uint32_t range_extent_bins = 0;  ///< range bins the cluster spans
-  bool eclipsed = false;        ///< peak in the last L-1 bins (pulse partly beyond the window)
+  bool eclipsed = false;  ///< peak in the last L-1 bins (pulse partly beyond the window)
 };
 
 struct DetectionReport {
   std::uint64_t cpi = 0;
   std::int64_t timestamp_ns = 0;
-  std::uint64_t cells = 0;              ///< cells tested by CFAR
-  std::uint64_t crossings = 0;          ///< threshold crossings
-  std::uint64_t crossings_dropped = 0;  ///< crossings beyond processing.max_crossings (not clustered)
-  std::uint64_t detections_dropped = 0; ///< clusters beyond processing.max_detections
-  double noise_power_db = 0;            ///< 10 log10(mean CFAR noise estimate Z over the tested
-                                        ///< cells of the full-gain range bins)
+  std::uint64_t cells = 0;      ///< cells tested by CFAR
+  std::uint64_t crossings = 0;  ///< threshold crossings
+  std::uint64_t crossings_dropped =
+      0;  ///< crossings beyond processing.max_crossings (not clustered)
+  std::uint64_t detections_dropped = 0;  ///< clusters beyond processing.max_detections
+  double noise_power_db = 0;             ///< 10 log10(mean CFAR noise estimate Z over the tested
+                                         ///< cells of the full-gain range bins)
   std::vector<Detection> detections;
 };
 

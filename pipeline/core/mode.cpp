@@ -14,7 +14,9 @@ std::string num(double v) {
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
-std::string num(std::size_t v) { return std::to_string(v); }
+std::string num(std::size_t v) {
+  return std::to_string(v);
+}
 
 [[noreturn]] void fail(const std::string& key, const std::string& message) {
   throw ConfigError(key, message);
@@ -64,18 +66,23 @@ double WaveformConfig::duration_s() const {
 
 double WaveformConfig::resolution_bandwidth_hz() const {
   switch (type) {
-    case WaveformType::Lfm: return bandwidth_hz;
-    case WaveformType::Barker: return 1.0 / chip_width_s;
-    case WaveformType::Rect: return 1.0 / pulse_width_s;
+    case WaveformType::Lfm:
+      return bandwidth_hz;
+    case WaveformType::Barker:
+      return 1.0 / chip_width_s;
+    case WaveformType::Rect:
+      return 1.0 / pulse_width_s;
   }
   return bandwidth_hz;
 }
 
-double RadarConfig::wavelength_m() const { return kSpeedOfLight_mps / center_frequency_hz; }
+double RadarConfig::wavelength_m() const {
+  return kSpeedOfLight_mps / center_frequency_hz;
+}
 
 std::size_t CfarConfig::interior_training_cells() const {
-  const std::size_t outer = (2 * (guard_range + train_range) + 1) *
-                            (2 * (guard_doppler + train_doppler) + 1);
+  const std::size_t outer =
+      (2 * (guard_range + train_range) + 1) * (2 * (guard_doppler + train_doppler) + 1);
   const std::size_t inner = (2 * guard_range + 1) * (2 * guard_doppler + 1);
   return outer - inner;
 }
@@ -90,7 +97,8 @@ void Mode::validate() const {
   if (r.window_start_s < 0.0) fail("radar.window_start_s", num(r.window_start_s) + " must be >= 0");
   require_count("radar.channels", r.channels, 1, 1024);
 
-  const double window_end_s = r.window_start_s + static_cast<double>(r.range_gates) / r.sample_rate_hz;
+  const double window_end_s =
+      r.window_start_s + static_cast<double>(r.range_gates) / r.sample_rate_hz;
   if (window_end_s > r.pri_s * (1.0 + 1e-12))
     fail("radar.range_gates", num(r.range_gates) + " gates starting at window_start_s " +
                                   num(r.window_start_s) + " s end at " + num(window_end_s) +
@@ -115,9 +123,8 @@ void Mode::validate() const {
                                           " is not a Barker code length (2, 3, 4, 5, 7, 11, 13)");
       require_positive("radar.waveform.chip_width_s", w.chip_width_s);
       if (w.chip_width_s * fs < 1.0 - 1e-9)
-        fail("radar.waveform.chip_width_s", num(w.chip_width_s) +
-                                                " is shorter than one sample (1/fs = " +
-                                                num(1.0 / fs) + " s)");
+        fail("radar.waveform.chip_width_s",
+             num(w.chip_width_s) + " is shorter than one sample (1/fs = " + num(1.0 / fs) + " s)");
       break;
     case WaveformType::Rect:
       require_positive("radar.waveform.pulse_width_s", w.pulse_width_s);
@@ -127,8 +134,8 @@ void Mode::validate() const {
   const std::string pulse_key = w.type == WaveformType::Barker ? "radar.waveform.chip_width_s"
                                                                : "radar.waveform.pulse_width_s";
   if (pulse_samples < 1)
-    fail(pulse_key, "the pulse of " + num(w.duration_s()) + " s is shorter than one sample (1/fs = " +
-                        num(1.0 / fs) + " s)");
+    fail(pulse_key, "the pulse of " + num(w.duration_s()) +
+                        " s is shorter than one sample (1/fs = " + num(1.0 / fs) + " s)");
   if (pulse_samples > r.range_gates)
     fail(pulse_key, "the pulse of " + num(w.duration_s()) + " s (" + num(pulse_samples) +
                         " samples) is longer than the receive window of " + num(r.range_gates) +
@@ -148,9 +155,9 @@ void Mode::validate() const {
   validate_window("processing.doppler_window", p.doppler_window, after_mti);
   require_count("processing.doppler_fft_size", p.doppler_fft_size, 1, 65536);
   if (p.doppler_fft_size < after_mti)
-    fail("processing.doppler_fft_size",
-         num(p.doppler_fft_size) + " is shorter than the " + num(after_mti) +
-             " pulses left after MTI (" + to_string(p.mti) + ")");
+    fail("processing.doppler_fft_size", num(p.doppler_fft_size) + " is shorter than the " +
+                                            num(after_mti) + " pulses left after MTI (" +
+                                            to_string(p.mti) + ")");
 
   const CfarConfig& c = p.cfar;
   require_finite("processing.cfar.pfa", c.pfa);
@@ -163,10 +170,9 @@ void Mode::validate() const {
   const std::size_t doppler_extent = 2 * (c.guard_doppler + c.train_doppler) + 1;
   if (doppler_extent > p.doppler_fft_size)
     fail("processing.cfar.training_cells.doppler",
-         "the CFAR window spans " + num(doppler_extent) +
-             " Doppler cells (2 x (guard " + num(c.guard_doppler) + " + training " +
-             num(c.train_doppler) + ") + 1), more than the " + num(p.doppler_fft_size) +
-             " Doppler bins of the map");
+         "the CFAR window spans " + num(doppler_extent) + " Doppler cells (2 x (guard " +
+             num(c.guard_doppler) + " + training " + num(c.train_doppler) +
+             ") + 1), more than the " + num(p.doppler_fft_size) + " Doppler bins of the map");
   const std::size_t range_extent = 2 * (c.guard_range + c.train_range) + 1;
   if (range_extent > r.range_gates)
     fail("processing.cfar.training_cells.range",
@@ -192,13 +198,15 @@ ModeGeometry derive_geometry(const Mode& mode) {
   g.range_bin_m = kSpeedOfLight_mps / (2.0 * r.sample_rate_hz);
   g.range_resolution_m = kSpeedOfLight_mps / (2.0 * r.waveform.resolution_bandwidth_hz());
   g.first_range_m = range_of_bin_m(0.0, r.window_start_s, r.sample_rate_hz);
-  g.last_range_m = range_of_bin_m(static_cast<double>(r.range_gates - 1), r.window_start_s,
-                                  r.sample_rate_hz);
+  g.last_range_m =
+      range_of_bin_m(static_cast<double>(r.range_gates - 1), r.window_start_s, r.sample_rate_hz);
   g.last_full_gain_range_m = range_of_bin_m(static_cast<double>(r.range_gates - g.waveform_samples),
                                             r.window_start_s, r.sample_rate_hz);
   g.transmit_eclipse_range_m = 0.5 * kSpeedOfLight_mps * r.waveform.duration_s();
   g.unambiguous_range_m = 0.5 * kSpeedOfLight_mps * r.pri_s;
-  g.pulses_after_mti = p.pulses - (p.mti == MtiMode::TwoPulse ? 1 : p.mti == MtiMode::ThreePulse ? 2 : 0);
+  g.pulses_after_mti = p.pulses - (p.mti == MtiMode::TwoPulse     ? 1
+                                   : p.mti == MtiMode::ThreePulse ? 2
+                                                                  : 0);
   g.velocity_span_mps = g.wavelength_m * g.prf_hz / 2.0;
   g.velocity_bin_mps = g.velocity_span_mps / static_cast<double>(p.doppler_fft_size);
   g.doppler_bin_hz = g.prf_hz / static_cast<double>(p.doppler_fft_size);
@@ -211,28 +219,40 @@ ModeGeometry derive_geometry(const Mode& mode) {
 
 const char* to_string(WaveformType v) {
   switch (v) {
-    case WaveformType::Lfm: return "lfm";
-    case WaveformType::Barker: return "barker";
-    case WaveformType::Rect: return "rect";
+    case WaveformType::Lfm:
+      return "lfm";
+    case WaveformType::Barker:
+      return "barker";
+    case WaveformType::Rect:
+      return "rect";
   }
   return "?";
 }
 const char* to_string(WindowType v) {
   switch (v) {
-    case WindowType::Rect: return "rect";
-    case WindowType::Hann: return "hann";
-    case WindowType::Hamming: return "hamming";
-    case WindowType::Blackman: return "blackman";
-    case WindowType::Taylor: return "taylor";
-    case WindowType::Chebyshev: return "chebyshev";
+    case WindowType::Rect:
+      return "rect";
+    case WindowType::Hann:
+      return "hann";
+    case WindowType::Hamming:
+      return "hamming";
+    case WindowType::Blackman:
+      return "blackman";
+    case WindowType::Taylor:
+      return "taylor";
+    case WindowType::Chebyshev:
+      return "chebyshev";
   }
   return "?";
 }
 const char* to_string(MtiMode v) {
   switch (v) {
-    case MtiMode::None: return "none";
-    case MtiMode::TwoPulse: return "two_pulse";
-    case MtiMode::ThreePulse: return "three_pulse";
+    case MtiMode::None:
+      return "none";
+    case MtiMode::TwoPulse:
+      return "two_pulse";
+    case MtiMode::ThreePulse:
+      return "three_pulse";
   }
   return "?";
 }
@@ -241,26 +261,36 @@ const char* to_string(ChannelCombine v) {
 }
 const char* to_string(CfarType v) {
   switch (v) {
-    case CfarType::Ca: return "ca";
-    case CfarType::Go: return "go";
-    case CfarType::So: return "so";
-    case CfarType::Os: return "os";
+    case CfarType::Ca:
+      return "ca";
+    case CfarType::Go:
+      return "go";
+    case CfarType::So:
+      return "so";
+    case CfarType::Os:
+      return "os";
   }
   return "?";
 }
 const char* to_string(FftPlanning v) {
   switch (v) {
-    case FftPlanning::Estimate: return "estimate";
-    case FftPlanning::Measure: return "measure";
-    case FftPlanning::Patient: return "patient";
+    case FftPlanning::Estimate:
+      return "estimate";
+    case FftPlanning::Measure:
+      return "measure";
+    case FftPlanning::Patient:
+      return "patient";
   }
   return "?";
 }
 const char* to_string(Backend v) {
   switch (v) {
-    case Backend::Auto: return "auto";
-    case Backend::Cpu: return "cpu";
-    case Backend::Cuda: return "cuda";
+    case Backend::Auto:
+      return "auto";
+    case Backend::Cpu:
+      return "cpu";
+    case Backend::Cuda:
+      return "cuda";
   }
   return "?";
 }

@@ -17,11 +17,14 @@ class ConfigError : public std::runtime_error {
   ConfigError(std::string key, const std::string& message)
       : std::runtime_error(key.empty() ? message : key + ": " + message), key_(std::move(key)) {}
   /// The same error with a location ("file:line:col: ") put in front of its message.
-  ConfigError located(const std::string& where) const { return ConfigError(key_, where + what(), 0); }
+  ConfigError located(const std::string& where) const {
+    return ConfigError(key_, where + what(), 0);
+  }
   const std::string& key() const { return key_; }
 
  private:
-  ConfigError(std::string key, const std::string& full, int) : std::runtime_error(full), key_(std::move(key)) {}
+  ConfigError(std::string key, const std::string& full, int)
+      : std::runtime_error(full), key_(std::move(key)) {}
   std::string key_;
 };
 
@@ -45,9 +48,9 @@ enum class WindowType { Rect, Hann, Hamming, Blackman, Taylor, Chebyshev };
 
 struct WindowConfig {
   WindowType type = WindowType::Rect;
-  int nbar = 4;                 ///< taylor: number of nearly constant sidelobes, 1 <= nbar <= 20
-  double sll_db = 35.0;         ///< taylor: peak sidelobe level below the mainlobe, 13 <= sll <= 120
-  double attenuation_db = 60.0; ///< chebyshev: sidelobe attenuation, 13 <= att <= 200
+  int nbar = 4;          ///< taylor: number of nearly constant sidelobes, 1 <= nbar <= 20
+  double sll_db = 35.0;  ///< taylor: peak sidelobe level below the mainlobe, 13 <= sll <= 120
+  double attenuation_db = 60.0;  ///< chebyshev: sidelobe attenuation, 13 <= att <= 200
 };
 
 struct RadarConfig {
@@ -70,12 +73,12 @@ enum class FftPlanning { Estimate, Measure, Patient };
 
 struct CfarConfig {
   CfarType type = CfarType::Ca;
-  std::size_t guard_range = 2;     ///< guard cells each side in range, >= 0
-  std::size_t guard_doppler = 1;   ///< guard cells each side in Doppler, >= 0
-  std::size_t train_range = 8;     ///< training cells each side beyond the guard in range, >= 0
-  std::size_t train_doppler = 4;   ///< training cells each side beyond the guard in Doppler, >= 0
-  double pfa = 1.0e-6;             ///< design probability of false alarm, 0 < pfa < 1
-  double os_rank = 0.75;           ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
+  std::size_t guard_range = 2;    ///< guard cells each side in range, >= 0
+  std::size_t guard_doppler = 1;  ///< guard cells each side in Doppler, >= 0
+  std::size_t train_range = 8;    ///< training cells each side beyond the guard in range, >= 0
+  std::size_t train_doppler = 4;  ///< training cells each side beyond the guard in Doppler, >= 0
+  double pfa = 1.0e-6;            ///< design probability of false alarm, 0 < pfa < 1
+  double os_rank = 0.75;          ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
 
   /// Training cells of the full (interior) window: the (2(g_r+t_r)+1) x (2(g_d+t_d)+1) rectangle
   /// minus the (2g_r+1) x (2g_d+1) guard rectangle.
@@ -83,16 +86,16 @@ struct CfarConfig {
 };
 
 struct ProcessingConfig {
-  std::size_t pulses = 128;         ///< pulses per CPI P, 1 <= P <= 65536 (>= 2/3 with MTI)
-  WindowConfig range_window{WindowType::Hamming};
+  std::size_t pulses = 128;  ///< pulses per CPI P, 1 <= P <= 65536 (>= 2/3 with MTI)
+  WindowConfig range_window{WindowType::Rect};    ///< taper across the reference pulse
   MtiMode mti = MtiMode::None;
-  WindowConfig doppler_window{WindowType::Taylor};
+  WindowConfig doppler_window{WindowType::Rect};  ///< taper across the pulses after MTI
   std::size_t doppler_fft_size = 128;  ///< M >= pulses left after MTI, <= 65536
   ChannelCombine channel_combine = ChannelCombine::Noncoherent;
   CfarConfig cfar;
   FftPlanning fft_planning = FftPlanning::Measure;  ///< FFTW planner effort at construction
-  std::size_t max_crossings = 1u << 20;  ///< crossings clustered per map per CPI, >= 1
-  std::size_t max_detections = 65536;    ///< detections reported per CPI, >= 1
+  std::size_t max_crossings = 1u << 20;             ///< crossings clustered per map per CPI, >= 1
+  std::size_t max_detections = 65536;               ///< detections reported per CPI, >= 1
 };
 
 enum class Backend { Auto, Cpu, Cuda };

@@ -24,7 +24,9 @@ RP_HD inline double bin_of_range(double range_m, double window_start_s, double s
 }
 
 /// Index of zero Doppler after the fftshift: floor(M/2) (= M/2 for even M, as in the model).
-RP_HD inline long doppler_zero_bin(long fft_size) { return fft_size / 2; }
+RP_HD inline long doppler_zero_bin(long fft_size) {
+  return fft_size / 2;
+}
 
 /// Doppler frequency of a (fractional) shifted Doppler bin d: f_D = (d - M/2) * PRF / M.
 RP_HD inline double doppler_of_bin_hz(double bin, long fft_size, double prf_hz) {
@@ -69,14 +71,29 @@ RP_HD inline int barker_chip(int length, int i) {
   // Bit i (from the most significant of `length` bits) set means +1.
   unsigned bits = 0;
   switch (length) {
-    case 2: bits = 0x2u; break;     // + -
-    case 3: bits = 0x6u; break;     // + + -
-    case 4: bits = 0xDu; break;     // + + - +
-    case 5: bits = 0x1Du; break;    // + + + - +
-    case 7: bits = 0x72u; break;    // + + + - - + -
-    case 11: bits = 0x712u; break;  // + + + - - - + - - + -
-    case 13: bits = 0x1F35u; break; // + + + + + - - + + - + - +
-    default: return 0;
+    case 2:
+      bits = 0x2u;
+      break;  // + -
+    case 3:
+      bits = 0x6u;
+      break;  // + + -
+    case 4:
+      bits = 0xDu;
+      break;  // + + - +
+    case 5:
+      bits = 0x1Du;
+      break;  // + + + - +
+    case 7:
+      bits = 0x72u;
+      break;  // + + + - - + -
+    case 11:
+      bits = 0x712u;
+      break;  // + + + - - - + - - + -
+    case 13:
+      bits = 0x1F35u;
+      break;  // + + + + + - - + + - + - +
+    default:
+      return 0;
   }
   if (i < 0 || i >= length) return 0;
   return ((bits >> (length - 1 - i)) & 1u) ? 1 : -1;
@@ -91,7 +108,9 @@ RP_HD inline double lfm_phase_rad(double t_s, double bandwidth_hz, double pulse_
 }
 
 /// Square-law power of a complex sample.
-RP_HD inline float power_of(float re, float im) { return re * re + im * im; }
+RP_HD inline float power_of(float re, float im) {
+  return re * re + im * im;
+}
 
 }  // namespace radarpipe
 
@@ -102,9 +121,20 @@ namespace radarpipe {
 /// three-pulse y[p] - 2y[p-1] + y[p-2] is {+1, -2, +1}. Returns the order (taps - 1): the
 /// number of pulses the canceller consumes.
 RP_HD inline int mti_taps(int mode /* 0 none, 1 two-pulse, 2 three-pulse */, float taps[3]) {
-  taps[0] = 1.0f; taps[1] = 0.0f; taps[2] = 0.0f;
-  if (mode == 1) { taps[0] = -1.0f; taps[1] = 1.0f; return 1; }
-  if (mode == 2) { taps[0] = 1.0f; taps[1] = -2.0f; taps[2] = 1.0f; return 2; }
+  taps[0] = 1.0f;
+  taps[1] = 0.0f;
+  taps[2] = 0.0f;
+  if (mode == 1) {
+    taps[0] = -1.0f;
+    taps[1] = 1.0f;
+    return 1;
+  }
+  if (mode == 2) {
+    taps[0] = 1.0f;
+    taps[1] = -2.0f;
+    taps[2] = 1.0f;
+    return 2;
+  }
   return 0;
 }
 

@@ -11,8 +11,8 @@
 namespace radarpipe {
 namespace {
 
-CfarConfig cfar(CfarType t, std::size_t gr, std::size_t gd, std::size_t tr, std::size_t td, double pfa,
-                double rank = 0.75) {
+CfarConfig cfar(CfarType t, std::size_t gr, std::size_t gd, std::size_t tr, std::size_t td,
+                double pfa, double rank = 0.75) {
   CfarConfig c;
   c.type = t;
   c.guard_range = gr;
@@ -24,7 +24,9 @@ CfarConfig cfar(CfarType t, std::size_t gr, std::size_t gd, std::size_t tr, std:
   return c;
 }
 
-double binom(double n, double k) { return std::exp(std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1)); }
+double binom(double n, double k) {
+  return std::exp(std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1));
+}
 
 // ---- Threshold factors ------------------------------------------------------------------
 
@@ -43,7 +45,8 @@ TEST(CfarAlpha, GoSoEqualHalvesMatchTheModelFormulas) {
     for (double alpha : {2.0, 8.0, 20.0}) {
       const double a = alpha / double(n);
       double so = 0;
-      for (std::size_t k = 0; k < n; ++k) so += binom(double(n - 1 + k), double(k)) * std::pow(2 + a, -double(n + k));
+      for (std::size_t k = 0; k < n; ++k)
+        so += binom(double(n - 1 + k), double(k)) * std::pow(2 + a, -double(n + k));
       so *= 2;
       const double go = 2 * std::pow(1 + a, -double(n)) - so;
       EXPECT_NEAR(cpu::cfar_pfa(CfarType::So, alpha, n, n, 1), so, 1e-12 + 1e-9 * so);
@@ -66,7 +69,8 @@ TEST(CfarAlpha, SolvedAlphaReproducesThePfa) {
       for (double pfa : {1e-2, 1e-6, 1e-9}) {
         const std::size_t k = std::max<std::size_t>(1, (halves.first + halves.second) * 3 / 4);
         const double a = cpu::cfar_alpha(t, pfa, halves.first, halves.second, k);
-        EXPECT_NEAR(std::log(cpu::cfar_pfa(t, a, halves.first, halves.second, k)), std::log(pfa), 1e-9)
+        EXPECT_NEAR(std::log(cpu::cfar_pfa(t, a, halves.first, halves.second, k)), std::log(pfa),
+                    1e-9)
             << to_string(t) << " " << halves.first << "/" << halves.second;
       }
     }
@@ -108,10 +112,8 @@ TEST_P(CfarBruteForce, IdenticalDecisionsIncludingEdgesAndWrap) {
   // Shapes: range edges dominate (N = 2R+1 + a few), the Doppler window exactly M (2D+1 = M),
   // odd sizes, no Doppler training, no range training.
   const MapCase cases[] = {
-      {16, 40, cfar(type, 2, 1, 8, 4, 1e-2)},
-      {9, 23, cfar(type, 1, 1, 10, 3, 2e-2)},
-      {31, 57, cfar(type, 0, 0, 3, 2, 5e-2, 0.5)},
-      {12, 64, cfar(type, 2, 2, 6, 0, 1e-2, 1.0)},
+      {16, 40, cfar(type, 2, 1, 8, 4, 1e-2)},      {9, 23, cfar(type, 1, 1, 10, 3, 2e-2)},
+      {31, 57, cfar(type, 0, 0, 3, 2, 5e-2, 0.5)}, {12, 64, cfar(type, 2, 2, 6, 0, 1e-2, 1.0)},
       {10, 33, cfar(type, 1, 0, 0, 4, 3e-2, 0.3)},
   };
   const MapCase& mc = cases[shape];
@@ -146,7 +148,8 @@ TEST_P(CfarBruteForce, IdenticalDecisionsIncludingEdgesAndWrap) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, CfarBruteForce,
-                         ::testing::Combine(::testing::Values(CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os),
+                         ::testing::Combine(::testing::Values(CfarType::Ca, CfarType::Go,
+                                                              CfarType::So, CfarType::Os),
                                             ::testing::Range(0, 5)),
                          [](const auto& param_info) {
                            return std::string(to_string(std::get<0>(param_info.param))) + "_shape" +
@@ -157,10 +160,10 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, CfarBruteForce,
 TEST(Cfar, EdgeTrainingCountsAndSplitRowBlocks) {
   cpu::Cfar cf({cfar(CfarType::Ca, 2, 1, 8, 4, 1e-6), 32, 100, 2});
   EXPECT_EQ(cf.leading_cells_at(50) + cf.lagging_cells_at(50), 216u);
-  EXPECT_EQ(cf.leading_cells_at(0), 4u);               // only the CUT's own column above it
+  EXPECT_EQ(cf.leading_cells_at(0), 4u);  // only the CUT's own column above it
   EXPECT_EQ(cf.lagging_cells_at(0), 108u);
-  EXPECT_EQ(cf.leading_cells_at(1), 4u + 11u - 3u);    // one range column, minus its guard rows
-  EXPECT_GT(cf.alpha_at(0), cf.alpha_at(50));          // fewer cells, higher threshold
+  EXPECT_EQ(cf.leading_cells_at(1), 4u + 11u - 3u);  // one range column, minus its guard rows
+  EXPECT_GT(cf.alpha_at(0), cf.alpha_at(50));        // fewer cells, higher threshold
   const auto map = test::exponential_map(32 * 100, 3);
   std::vector<cpu::CfarCrossing> whole(3200), a(3200), b(3200);
   const auto s = cf.process(map.data(), whole.data(), whole.size());
@@ -184,7 +187,8 @@ TEST(Cfar, CountsCrossingsBeyondCapacity) {
 
 // Tolerance from the binomial spread: 5 standard deviations of the count (decisions of nearby
 // cells share training cells, a weak positive correlation that 5 sigma covers).
-void expect_pfa(const CfarConfig& c, std::size_t doppler, std::size_t gates, std::size_t maps, std::uint64_t seed) {
+void expect_pfa(const CfarConfig& c, std::size_t doppler, std::size_t gates, std::size_t maps,
+                std::uint64_t seed) {
   cpu::Cfar cf({c, doppler, gates, 1});
   std::vector<cpu::CfarCrossing> out(16);
   std::uint64_t cells = 0, hits = 0;
@@ -215,7 +219,9 @@ TEST_P(CfarPfa, EdgeRateMatchesDesign) {
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, CfarPfa,
                          ::testing::Values(CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(to_string(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace radarpipe

@@ -20,12 +20,6 @@ struct Case {
   std::size_t tile;
 };
 
-std::vector<cf32> to_cf32(const std::vector<cd>& x) {
-  std::vector<cf32> v(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) v[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
-  return v;
-}
-
 class DopplerCases : public ::testing::TestWithParam<Case> {};
 
 // Against a direct DFT of the MTI output times the unit-energy window, zero-padded to M, placed
@@ -41,7 +35,7 @@ TEST_P(DopplerCases, MatchesDirectDft) {
   cfg.tile_gates = c.tile;
   cpu::DopplerProcessor dop(cfg);
 
-  const auto y = to_cf32(test::complex_noise(c.pulses * c.gates, 1.0, 31 + c.pulses));
+  const auto y = test::to_cf32(test::complex_noise(c.pulses * c.gates, 1.0, 31 + c.pulses));
   std::vector<cf32> out(c.fft * c.gates);
   dop.spectrum(y.data(), out.data());
 
@@ -54,7 +48,9 @@ TEST_P(DopplerCases, MatchesDirectDft) {
   for (std::size_t m = 0; m < c.gates; ++m) {
     std::vector<cd> col(used);
     for (std::size_t p = 0; p < used; ++p) {
-      auto at = [&](std::size_t q) { return cd(y[q * c.gates + m].real(), y[q * c.gates + m].imag()); };
+      auto at = [&](std::size_t q) {
+        return cd(y[q * c.gates + m].real(), y[q * c.gates + m].imag());
+      };
       cd v = at(p);
       if (taps == 1) v = at(p + 1) - at(p);
       if (taps == 2) v = at(p + 2) - 2.0 * at(p + 1) + at(p);
@@ -62,8 +58,9 @@ TEST_P(DopplerCases, MatchesDirectDft) {
     }
     const auto spec = test::direct_dft(col, c.fft);
     for (std::size_t k = 0; k < c.fft; ++k) {
-      const long ks = static_cast<long>(k) < static_cast<long>((c.fft + 1) / 2) ? static_cast<long>(k)
-                                                                             : static_cast<long>(k) - static_cast<long>(c.fft);
+      const long ks = static_cast<long>(k) < static_cast<long>((c.fft + 1) / 2)
+                          ? static_cast<long>(k)
+                          : static_cast<long>(k) - static_cast<long>(c.fft);
       const std::size_t d = static_cast<std::size_t>(ks + static_cast<long>(c.fft / 2));
       const cf32 got = out[d * c.gates + m];
       err += std::norm(cd(got.real(), got.imag()) - spec[k]);
@@ -107,7 +104,8 @@ TEST(Doppler, ToneLandsInPredictedBinWithVelocitySign) {
     std::vector<cf32> y(p * gates);
     for (std::size_t q = 0; q < p; ++q)
       for (std::size_t g = 0; g < gates; ++g)
-        y[q * gates + g] = std::polar(1.0f, static_cast<float>(2 * M_PI * fd * static_cast<double>(q) * pri));
+        y[q * gates + g] =
+            std::polar(1.0f, static_cast<float>(2 * M_PI * fd * static_cast<double>(q) * pri));
     std::vector<float> map(m_fft * gates);
     dop.power(y.data(), map.data(), false);
     std::size_t best = 0;
@@ -115,7 +113,8 @@ TEST(Doppler, ToneLandsInPredictedBinWithVelocitySign) {
       if (map[d * gates + 1] > map[best * gates + 1]) best = d;
     const long expected = static_cast<long>(m_fft / 2) + std::lround(fd / prf * m_fft);
     EXPECT_EQ(static_cast<long>(best), expected) << "v = " << v;
-    const double v_back = range_rate_of_doppler_mps(doppler_of_bin_hz(double(best), long(m_fft), prf), lambda);
+    const double v_back =
+        range_rate_of_doppler_mps(doppler_of_bin_hz(double(best), long(m_fft), prf), lambda);
     EXPECT_NEAR(v_back, v, 1e-9);
     if (v > 0) {
       EXPECT_LT(best, m_fft / 2);
@@ -137,7 +136,7 @@ TEST(Doppler, UnitEnergyWindowKeepsNoisePower) {
   double e = 0;
   for (float v : dop.window()) e += double(v) * v;
   EXPECT_NEAR(e, 1.0, 1e-6);
-  const auto y = to_cf32(test::complex_noise(100 * 2000, 1.7, 77));
+  const auto y = test::to_cf32(test::complex_noise(100 * 2000, 1.7, 77));
   std::vector<float> map(128 * 2000);
   dop.power(y.data(), map.data(), false);
   double mean = 0;
@@ -154,7 +153,7 @@ TEST(Doppler, TilesOnDifferentWorkersAgree) {
   cfg.workers = 2;
   cfg.tile_gates = 16;  // 5 tiles, the last one partial
   cpu::DopplerProcessor dop(cfg);
-  const auto y = to_cf32(test::complex_noise(20 * 70, 1.0, 5));
+  const auto y = test::to_cf32(test::complex_noise(20 * 70, 1.0, 5));
   std::vector<float> a(32 * 70), b(32 * 70);
   dop.power(y.data(), a.data(), false);
   for (std::size_t t = 0; t < dop.tiles(); ++t) dop.power_tile(y.data(), b.data(), false, t, t % 2);

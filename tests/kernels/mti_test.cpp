@@ -8,10 +8,7 @@ namespace radarpipe {
 namespace {
 
 std::vector<cf32> random_cube(std::size_t n, std::uint64_t seed) {
-  const auto x = test::complex_noise(n, 1.0, seed);
-  std::vector<cf32> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
-  return v;
+  return test::to_cf32(test::complex_noise(n, 1.0, seed));
 }
 
 TEST(Mti, OutputPulseCounts) {
@@ -34,7 +31,8 @@ TEST(Mti, MatchesTheCancellerFormulas) {
   for (std::size_t q = 2; q < p; ++q)
     for (std::size_t m = 0; m < n; ++m)
       EXPECT_LT(std::abs(three[(q - 2) * n + m] -
-                         (y[q * n + m] - 2.0f * y[(q - 1) * n + m] + y[(q - 2) * n + m])), 1e-5f);
+                         (y[q * n + m] - 2.0f * y[(q - 1) * n + m] + y[(q - 2) * n + m])),
+                1e-5f);
 }
 
 // Zero-Doppler clutter (the same return on every pulse) is cancelled; a linear drift in

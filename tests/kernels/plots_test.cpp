@@ -31,7 +31,8 @@ struct Fixture {
   }
   void sort() {
     std::sort(xs.begin(), xs.end(), [](const auto& a, const auto& b) {
-      return a.doppler_bin != b.doppler_bin ? a.doppler_bin < b.doppler_bin : a.range_bin < b.range_bin;
+      return a.doppler_bin != b.doppler_bin ? a.doppler_bin < b.doppler_bin
+                                            : a.range_bin < b.range_bin;
     });
   }
   std::vector<Detection> run(std::size_t capacity = 100, std::size_t* dropped = nullptr) {
@@ -96,7 +97,10 @@ TEST(Plots, ParabolicInterpolationRecoversSubBinPeak) {
   const double m0 = 22.3, d0 = 7.8, sm = 1.3, sd = 0.9;
   for (std::size_t d = 0; d < f.md; ++d)
     for (std::size_t m = 0; m < f.n; ++m)
-      f.map[d * f.n + m] = 1000.0f * std::exp(static_cast<float>(-0.5 * std::pow((static_cast<double>(m) - m0) / sm, 2) - 0.5 * std::pow((static_cast<double>(d) - d0) / sd, 2)));
+      f.map[d * f.n + m] =
+          1000.0f *
+          std::exp(static_cast<float>(-0.5 * std::pow((static_cast<double>(m) - m0) / sm, 2) -
+                                      0.5 * std::pow((static_cast<double>(d) - d0) / sd, 2)));
   f.xs.push_back({8, 22, f.map[8 * f.n + 22], 1.0f});
   const auto dets = f.run();
   ASSERT_EQ(dets.size(), 1u);

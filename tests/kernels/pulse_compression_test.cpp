@@ -46,9 +46,9 @@ TEST_P(PulseCompressionSizes, MatchesDirectCorrelation) {
   for (cd& v : h) v /= std::sqrt(e);
 
   const std::size_t rows = 3;
-  const auto x = test::complex_noise(rows * sz.gates, 2.0, 99 + sz.gates);
-  std::vector<cf32> in(x.size()), out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  const std::vector<cf32> in =
+      test::to_cf32(test::complex_noise(rows * sz.gates, 2.0, 99 + sz.gates));
+  std::vector<cf32> out(in.size());
   pc.process_rows(in.data(), out.data(), rows, 0);
   for (std::size_t r = 0; r < rows; ++r) {
     std::vector<cd> xr(in.begin() + r * sz.gates, in.begin() + (r + 1) * sz.gates);
@@ -61,8 +61,9 @@ TEST_P(PulseCompressionSizes, MatchesDirectCorrelation) {
 
 INSTANTIATE_TEST_SUITE_P(
     Sizes, PulseCompressionSizes,
-    ::testing::Combine(::testing::Values(Size{1, 1}, Size{7, 1}, Size{7, 7}, Size{13, 5}, Size{97, 31},
-                                         Size{101, 101}, Size{256, 64}, Size{1000, 200}, Size{1801, 211}),
+    ::testing::Combine(::testing::Values(Size{1, 1}, Size{7, 1}, Size{7, 7}, Size{13, 5},
+                                         Size{97, 31}, Size{101, 101}, Size{256, 64},
+                                         Size{1000, 200}, Size{1801, 211}),
                        ::testing::Values(WindowType::Rect, WindowType::Hamming)));
 
 TEST(PulseCompression, ReferenceHasUnitEnergy) {
@@ -84,14 +85,14 @@ TEST(PulseCompression, PreservesWhiteNoisePower) {
   cfg.window = WindowConfig{WindowType::Hamming};
   cpu::PulseCompressor pc(cfg);
   const std::size_t rows = 64;
-  const auto x = test::complex_noise(rows * cfg.gates, 2.5, 17);
-  std::vector<cf32> in(x.size()), out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  const std::vector<cf32> in = test::to_cf32(test::complex_noise(rows * cfg.gates, 2.5, 17));
+  std::vector<cf32> out(in.size());
   pc.process_rows(in.data(), out.data(), rows, 0);
   double p = 0;
   std::size_t n = 0;
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t m = 0; m < pc.first_eclipsed_bin(); ++m, ++n) p += std::norm(out[r * cfg.gates + m]);
+    for (std::size_t m = 0; m < pc.first_eclipsed_bin(); ++m, ++n)
+      p += std::norm(out[r * cfg.gates + m]);
   // ~260k samples, correlated over 64 lags: relative spread ~ sqrt(64/260k) = 1.6%; allow 8%.
   EXPECT_NEAR(p / static_cast<double>(n), 2.5, 2.5 * 0.08);
 }
@@ -107,7 +108,8 @@ TEST(PulseCompression, EchoPeaksAtItsDelayWithFullGain) {
   cpu::PulseCompressor pc(cfg);
   std::vector<cf32> in(n), out(n);
   for (std::size_t k = 0; k < l; ++k)
-    in[delay + k] = 3.0f * cf32(static_cast<float>(cfg.waveform[k].real()), static_cast<float>(cfg.waveform[k].imag()));
+    in[delay + k] = 3.0f * cf32(static_cast<float>(cfg.waveform[k].real()),
+                                static_cast<float>(cfg.waveform[k].imag()));
   pc.process_rows(in.data(), out.data(), 1, 0);
   std::size_t peak = 0;
   for (std::size_t m = 1; m < n; ++m)
@@ -122,9 +124,8 @@ TEST(PulseCompression, WorkersComputeTheSame) {
   cfg.waveform = test::complex_noise(50, 1.0, 2);
   cfg.workers = 3;
   cpu::PulseCompressor pc(cfg);
-  const auto x = test::complex_noise(333, 1.0, 4);
-  std::vector<cf32> in(333), a(333), b(333);
-  for (std::size_t i = 0; i < 333; ++i) in[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  const std::vector<cf32> in = test::to_cf32(test::complex_noise(333, 1.0, 4));
+  std::vector<cf32> a(333), b(333);
   pc.process_rows(in.data(), a.data(), 1, 0);
   pc.process_rows(in.data(), b.data(), 1, 2);
   EXPECT_EQ(a, b);

@@ -35,9 +35,9 @@ TEST(RadarMath, ParabolicOffsetOnExactParabolas) {
     auto f = [&](double x) { return 5.0 - 2.0 * (x - x0) * (x - x0); };
     EXPECT_NEAR(parabolic_offset(f(-1), f(0), f(1)), x0, 1e-12);
   }
-  EXPECT_EQ(parabolic_offset(1, 1, 1), 0.0);   // flat
-  EXPECT_EQ(parabolic_offset(2, 1, 2), 0.0);   // a minimum, not a peak
-  EXPECT_EQ(parabolic_offset(0, 1, 100), 0.0); // concave-up: no peak between
+  EXPECT_EQ(parabolic_offset(1, 1, 1), 0.0);       // flat
+  EXPECT_EQ(parabolic_offset(2, 1, 2), 0.0);       // a minimum, not a peak
+  EXPECT_EQ(parabolic_offset(0, 1, 100), 0.0);     // concave-up: no peak between
   EXPECT_EQ(parabolic_offset(12, 10, -50), -0.5);  // clamped
 }
 

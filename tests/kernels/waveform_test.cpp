@@ -30,7 +30,9 @@ TEST(Waveform, LfmSweepsFromMinusHalfToPlusHalfBandwidth) {
   const double fs = 100e6, b = 20e6;
   for (int dir : {1, -1}) {
     const auto s = cpu::sample_waveform(lfm(10e-6, b, dir), fs);
-    auto inst = [&](std::size_t k) { return std::arg(s[k + 1] * std::conj(s[k])) * fs / (2 * M_PI); };
+    auto inst = [&](std::size_t k) {
+      return std::arg(s[k + 1] * std::conj(s[k])) * fs / (2 * M_PI);
+    };
     EXPECT_NEAR(inst(0), -dir * b / 2, b * 0.01);
     EXPECT_NEAR(inst(s.size() - 2), dir * b / 2, b * 0.01);
     EXPECT_NEAR(inst(s.size() / 2), 0.0, b * 0.01);
@@ -48,8 +50,10 @@ TEST(Waveform, BarkerCodesHaveUnitSidelobes) {
     for (int lag = 0; lag < len; ++lag) {
       int acc = 0;
       for (int i = 0; i + lag < len; ++i) acc += c[i] * c[i + lag];
-      if (lag == 0) EXPECT_EQ(acc, len);
-      else EXPECT_LE(std::abs(acc), 1) << "length " << len << " lag " << lag;
+      if (lag == 0)
+        EXPECT_EQ(acc, len);
+      else
+        EXPECT_LE(std::abs(acc), 1) << "length " << len << " lag " << lag;
     }
   }
   EXPECT_EQ(barker_chip(6, 0), 0);

@@ -53,7 +53,8 @@ double peak_sidelobe_db(const std::vector<double>& w) {
   for (std::size_t k = 0; k < m / 2; ++k) {
     std::complex<double> acc = 0;
     for (std::size_t n = 0; n < w.size(); ++n)
-      acc += w[n] * std::polar(1.0, -2 * M_PI * static_cast<double>(n * k) / static_cast<double>(m));
+      acc +=
+          w[n] * std::polar(1.0, -2 * M_PI * static_cast<double>(n * k) / static_cast<double>(m));
     mag[k] = std::abs(acc);
   }
   std::size_t k = 1;
@@ -87,11 +88,12 @@ TEST(Window, NormalizeEnergyGivesUnitEnergy) {
 }
 
 TEST(Window, AllWindowsAreSymmetric) {
-  for (WindowType t : {WindowType::Hann, WindowType::Hamming, WindowType::Blackman, WindowType::Taylor,
-                       WindowType::Chebyshev}) {
+  for (WindowType t : {WindowType::Hann, WindowType::Hamming, WindowType::Blackman,
+                       WindowType::Taylor, WindowType::Chebyshev}) {
     for (std::size_t n : {2u, 7u, 16u, 33u}) {
       const auto w = cpu::make_window(win(t), n);
-      for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(w[i], w[n - 1 - i], 1e-12) << to_string(t) << n;
+      for (std::size_t i = 0; i < n; ++i)
+        EXPECT_NEAR(w[i], w[n - 1 - i], 1e-12) << to_string(t) << n;
     }
   }
 }

@@ -15,7 +15,8 @@
 
 // Allocation counter for the "process() never allocates" test: every operator new in this test
 // program goes through here.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // new and delete are both malloc/free here
+#pragma GCC diagnostic ignored \
+    "-Wmismatched-new-delete"  // new and delete are both malloc/free here
 static std::atomic<bool> g_counting{false};
 static std::atomic<long> g_allocations{0};
 void* operator new(std::size_t n) {
@@ -23,8 +24,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace radarpipe {
 namespace {
@@ -42,7 +47,9 @@ Mode small_mode() {
   return m;
 }
 
-double amplitude_for_snr_db(double snr_db) { return std::sqrt(std::pow(10.0, snr_db / 10.0)); }
+double amplitude_for_snr_db(double snr_db) {
+  return std::sqrt(std::pow(10.0, snr_db / 10.0));
+}
 
 Cpi make_cpi(const Mode& m, const std::vector<Target>& targets, std::uint64_t seed,
              const std::vector<test::cd>& gains = {}) {
@@ -54,11 +61,13 @@ Cpi make_cpi(const Mode& m, const std::vector<Target>& targets, std::uint64_t se
   return cpi;
 }
 
-double wrap_velocity(double dv, double span) { return dv - span * std::round(dv / span); }
+double wrap_velocity(double dv, double span) {
+  return dv - span * std::round(dv / span);
+}
 
 // Each target found exactly once, within half a range bin and half a velocity bin.
-void expect_targets(const CpuChain& chain, const DetectionReport& rep, const std::vector<Target>& targets,
-                    int channel = -1) {
+void expect_targets(const CpuChain& chain, const DetectionReport& rep,
+                    const std::vector<Target>& targets, int channel = -1) {
   const ModeGeometry& g = chain.geometry();
   std::size_t matched = 0;
   for (const Target& t : targets) {
@@ -66,10 +75,12 @@ void expect_targets(const CpuChain& chain, const DetectionReport& rep, const std
     for (const Detection& d : rep.detections) {
       if (d.channel != channel) continue;
       if (std::abs(d.range_m - t.range_m) > 3 * g.range_resolution_m) continue;
-      if (std::abs(wrap_velocity(d.range_rate_mps - t.range_rate_mps, g.velocity_span_mps)) > 3 * g.velocity_bin_mps)
+      if (std::abs(wrap_velocity(d.range_rate_mps - t.range_rate_mps, g.velocity_span_mps)) >
+          3 * g.velocity_bin_mps)
         continue;
       ++found;
-      EXPECT_LE(std::abs(d.range_m - t.range_m), 0.5 * g.range_bin_m) << "target at " << t.range_m << " m";
+      EXPECT_LE(std::abs(d.range_m - t.range_m), 0.5 * g.range_bin_m)
+          << "target at " << t.range_m << " m";
       EXPECT_LE(std::abs(wrap_velocity(d.range_rate_mps - t.range_rate_mps, g.velocity_span_mps)),
                 0.5 * g.velocity_bin_mps)
           << "target at " << t.range_rate_mps << " m/s";
@@ -89,8 +100,10 @@ TEST(Chain, TargetsAreReportedOnceAtTheirRangeAndVelocity) {
   const Mode m = small_mode();
   CpuChain chain(m);
   const double a = amplitude_for_snr_db(-5.0);
-  const std::vector<Target> targets = {
-      {1234.5, 20.3, a, 0.3}, {2200.0, -35.1, a, 1.1}, {3000.7, 5.0, a, 2.0}, {1900.2, -61.7, a, 0.0}};
+  const std::vector<Target> targets = {{1234.5, 20.3, a, 0.3},
+                                       {2200.0, -35.1, a, 1.1},
+                                       {3000.7, 5.0, a, 2.0},
+                                       {1900.2, -61.7, a, 0.0}};
   const DetectionReport& rep = chain.process(make_cpi(m, targets, 1));
   expect_targets(chain, rep, targets);
   EXPECT_EQ(rep.cpi, 1u);
@@ -142,14 +155,16 @@ TEST(Chain, NoiseLevelAndSnrFollowTheNormalisation) {
   const double snr_in_db = -12.0;
   // Bin-centred target: range bin 200 exactly, Doppler bin centre.
   const ModeGeometry& g = chain.geometry();
-  const Target t{range_of_bin_m(200.0, 0, 20e6), 10 * g.velocity_bin_mps, amplitude_for_snr_db(snr_in_db), 0.0};
+  const Target t{range_of_bin_m(200.0, 0, 20e6), 10 * g.velocity_bin_mps,
+                 amplitude_for_snr_db(snr_in_db), 0.0};
   auto gain = [](const std::vector<double>& w) {
     double s = 0, e = 0;
     for (double v : w) s += v, e += v * v;
     return s * s / e;
   };
-  const double expected = snr_in_db + 10 * std::log10(gain(cpu::make_window(m.processing.range_window, 100)) *
-                                                      gain(cpu::make_window(m.processing.doppler_window, 64)));
+  const double expected =
+      snr_in_db + 10 * std::log10(gain(cpu::make_window(m.processing.range_window, 100)) *
+                                  gain(cpu::make_window(m.processing.doppler_window, 64)));
   const DetectionReport& rep = chain.process(make_cpi(m, {t}, 4));
   ASSERT_EQ(rep.detections.size(), 1u);
   EXPECT_NEAR(rep.detections[0].snr_db, expected, 1.5);

@@ -35,7 +35,8 @@ CliRun run_cli(const std::string& args) {
 
 // Every derived number of the demo mode, recomputed here from RADAR-MODEL.md.
 TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
-  const CliRun r = run_cli("config check --json " + radarpipe::test::source_path("configs/demo.yaml"));
+  const CliRun r =
+      run_cli("config check --json " + radarpipe::test::source_path("configs/demo.yaml"));
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   const double c = 299792458.0, fs = 20e6, fc = 9.4e9, pri = 100e-6, lambda = c / fc;
@@ -56,17 +57,19 @@ TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
 }
 
 TEST(Cli, ConfigCheckTextNamesEveryQuantity) {
-  const CliRun r = run_cli("config check " + radarpipe::test::source_path("configs/bench-matx.yaml"));
+  const CliRun r =
+      run_cli("config check " + radarpipe::test::source_path("configs/bench-matx.yaml"));
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* s : {"range bin spacing", "range resolution", "instrumented range", "unambiguous range",
-                        "unambiguous velocity", "velocity bin", "CPI duration", "input data rate", "MS/s",
-                        "MB/s", "CFAR threshold factor", "backend"})
+  for (const char* s : {"range bin spacing", "range resolution", "instrumented range",
+                        "unambiguous range", "unambiguous velocity", "velocity bin", "CPI duration",
+                        "input data rate", "MS/s", "MB/s", "CFAR threshold factor", "backend"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
 }
 
 TEST(Cli, InvalidModeExitsNonZeroWithTheMessage) {
-  const std::string path = std::string(std::getenv("RADARPIPE_BINARY_DIR") ? std::getenv("RADARPIPE_BINARY_DIR") : ".") +
-                           "/cli_test_bad.yaml";
+  const std::string path =
+      std::string(std::getenv("RADARPIPE_BINARY_DIR") ? std::getenv("RADARPIPE_BINARY_DIR") : ".") +
+      "/cli_test_bad.yaml";
   std::ifstream in(radarpipe::test::source_path("configs/demo.yaml"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   text.replace(text.find("pfa: 1.0e-6"), 11, "pfa: 1.5");

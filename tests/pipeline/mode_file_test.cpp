@@ -69,101 +69,141 @@ TEST(ModeFile, EveryShippedModeIsValid) {
 }
 
 TEST(ModeFile, OutOfRangeValueNamesKeyValueAndRange) {
-  EXPECT_NE(error_of(replace(kValid, "pfa: 1.0e-6", "pfa: 1.5")).find("processing.cfar.pfa: 1.5 is not in (0, 1)"),
+  EXPECT_NE(error_of(replace(kValid, "pfa: 1.0e-6", "pfa: 1.5"))
+                .find("processing.cfar.pfa: 1.5 is not in (0, 1)"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "os_rank: 0.75", "os_rank: 0")).find("processing.cfar.os_rank: 0 is not in (0, 1]"),
+  EXPECT_NE(error_of(replace(kValid, "os_rank: 0.75", "os_rank: 0"))
+                .find("processing.cfar.os_rank: 0 is not in (0, 1]"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "channels: 1", "channels: 0")).find("radar.channels: 0 is not in [1, 1024]"),
+  EXPECT_NE(error_of(replace(kValid, "channels: 1", "channels: 0"))
+                .find("radar.channels: 0 is not in [1, 1024]"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "sample_rate_hz: 20.0e6", "sample_rate_hz: -1")).find("radar.sample_rate_hz: -1 must be > 0"),
+  EXPECT_NE(error_of(replace(kValid, "sample_rate_hz: 20.0e6", "sample_rate_hz: -1"))
+                .find("radar.sample_rate_hz: -1 must be > 0"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "sll_db: 35", "sll_db: 5")).find("processing.doppler_window.sll_db: 5 is not in [13, 120]"),
+  EXPECT_NE(error_of(replace(kValid, "sll_db: 35", "sll_db: 5"))
+                .find("processing.doppler_window.sll_db: 5 is not in [13, 120]"),
             std::string::npos);
 }
 
 TEST(ModeFile, ErrorsCarryFileLineAndColumn) {
   const std::string e = error_of(replace(kValid, "pfa: 1.0e-6", "pfa: 1.5"));
-  EXPECT_TRUE(std::regex_search(e, std::regex("^mode\\.yaml:16:[0-9]+: processing\\.cfar\\.pfa"))) << e;
+  EXPECT_TRUE(std::regex_search(e, std::regex("^mode\\.yaml:16:[0-9]+: processing\\.cfar\\.pfa")))
+      << e;
 }
 
 TEST(ModeFile, UnknownKeysSuggestTheNearestName) {
-  EXPECT_NE(error_of(replace(kValid, "processing:", "procesing:")).find("procesing: unknown key; did you mean 'processing'?"),
+  EXPECT_NE(error_of(replace(kValid, "processing:", "procesing:"))
+                .find("procesing: unknown key; did you mean 'processing'?"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "guard_cells:", "guard_cell:")).find("processing.cfar.guard_cell: unknown key; did you mean 'guard_cells'?"),
+  EXPECT_NE(error_of(replace(kValid, "guard_cells:", "guard_cell:"))
+                .find("processing.cfar.guard_cell: unknown key; did you mean 'guard_cells'?"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "range_gates:", "range_gate:")).find("did you mean 'range_gates'?"), std::string::npos);
-  const std::string far = error_of(replace(kValid, "backend: auto", "backend: auto\nfrobnicate: 3"));
-  EXPECT_NE(far.find("frobnicate: unknown key (valid keys: radar, processing, backend)"), std::string::npos) << far;
+  EXPECT_NE(
+      error_of(replace(kValid, "range_gates:", "range_gate:")).find("did you mean 'range_gates'?"),
+      std::string::npos);
+  const std::string far =
+      error_of(replace(kValid, "backend: auto", "backend: auto\nfrobnicate: 3"));
+  EXPECT_NE(far.find("frobnicate: unknown key (valid keys: radar, processing, backend)"),
+            std::string::npos)
+      << far;
 }
 
 TEST(ModeFile, WrongTypesAndUnknownWords) {
-  EXPECT_NE(error_of(replace(kValid, "range_gates: 1800", "range_gates: lots")).find("radar.range_gates: 'lots' is not a whole number"),
+  EXPECT_NE(error_of(replace(kValid, "range_gates: 1800", "range_gates: lots"))
+                .find("radar.range_gates: 'lots' is not a whole number"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "range_gates: 1800", "range_gates: 18.5")).find("radar.range_gates: '18.5' is not a whole number"),
+  EXPECT_NE(error_of(replace(kValid, "range_gates: 1800", "range_gates: 18.5"))
+                .find("radar.range_gates: '18.5' is not a whole number"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "mti: none", "mti: four_pulse")).find("processing.mti: 'four_pulse' is not one of none, two_pulse, three_pulse"),
+  EXPECT_NE(error_of(replace(kValid, "mti: none", "mti: four_pulse"))
+                .find("processing.mti: 'four_pulse' is not one of none, two_pulse, three_pulse"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "type: ca", "type: xx")).find("processing.cfar.type: 'xx' is not one of ca, go, so, os"),
+  EXPECT_NE(error_of(replace(kValid, "type: ca", "type: xx"))
+                .find("processing.cfar.type: 'xx' is not one of ca, go, so, os"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "pri_s: 100.0e-6", "pri_s: [1, 2]")).find("radar.pri_s: expected a number, got a list"),
+  EXPECT_NE(error_of(replace(kValid, "pri_s: 100.0e-6", "pri_s: [1, 2]"))
+                .find("radar.pri_s: expected a number, got a list"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "backend: auto", "backend: gpu")).find("backend: 'gpu' is not one of auto, cpu, cuda"),
+  EXPECT_NE(error_of(replace(kValid, "backend: auto", "backend: gpu"))
+                .find("backend: 'gpu' is not one of auto, cpu, cuda"),
             std::string::npos);
 }
 
 TEST(ModeFile, MissingRequiredKeys) {
-  EXPECT_NE(error_of(replace(kValid, "  pri_s: 100.0e-6\n", "")).find("radar.pri_s: required key is missing"), std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "bandwidth_hz: 15.0e6, ", "")).find("radar.waveform.bandwidth_hz: required key is missing"),
+  EXPECT_NE(error_of(replace(kValid, "  pri_s: 100.0e-6\n", ""))
+                .find("radar.pri_s: required key is missing"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "bandwidth_hz: 15.0e6, ", ""))
+                .find("radar.waveform.bandwidth_hz: required key is missing"),
             std::string::npos);
   EXPECT_NE(error_of("").find("the file is empty"), std::string::npos);
 }
 
 TEST(ModeFile, WaveformSpecificRules) {
-  const std::string barker = replace(kValid, "{type: lfm, pulse_width_s: 10.0e-6, bandwidth_hz: 15.0e6, direction: up}",
-                                     "{type: barker, length: 6, chip_width_s: 1.0e-6}");
-  EXPECT_NE(error_of(barker).find("radar.waveform.length: 6 is not a Barker code length (2, 3, 4, 5, 7, 11, 13)"),
+  const std::string barker =
+      replace(kValid, "{type: lfm, pulse_width_s: 10.0e-6, bandwidth_hz: 15.0e6, direction: up}",
+              "{type: barker, length: 6, chip_width_s: 1.0e-6}");
+  EXPECT_NE(error_of(barker).find(
+                "radar.waveform.length: 6 is not a Barker code length (2, 3, 4, 5, 7, 11, 13)"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "bandwidth_hz: 15.0e6", "bandwidth_hz: 25.0e6"))
-                .find("radar.waveform.bandwidth_hz: 25000000 exceeds the complex sample rate 20000000 Hz"),
-            std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "bandwidth_hz: 15.0e6, direction: up", "bandwidth_hz: 15.0e6, length: 13"))
+  EXPECT_NE(
+      error_of(replace(kValid, "bandwidth_hz: 15.0e6", "bandwidth_hz: 25.0e6"))
+          .find(
+              "radar.waveform.bandwidth_hz: 25000000 exceeds the complex sample rate 20000000 Hz"),
+      std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "bandwidth_hz: 15.0e6, direction: up",
+                             "bandwidth_hz: 15.0e6, length: 13"))
                 .find("radar.waveform.length: unknown key"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "range_window: {type: hamming}", "range_window: {type: hamming, nbar: 4}"))
-                .find("processing.range_window.nbar: only applies to the taylor window, not hamming"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(replace(kValid, "range_window: {type: hamming}",
+                       "range_window: {type: hamming, nbar: 4}"))
+          .find("processing.range_window.nbar: only applies to the taylor window, not hamming"),
+      std::string::npos);
 }
 
 TEST(ModeFile, InconsistentCombinations) {
   // Pulse longer than the receive window.
   EXPECT_NE(error_of(replace(kValid, "range_gates: 1800", "range_gates: 150"))
-                .find("radar.waveform.pulse_width_s: the pulse of 1e-05 s (200 samples) is longer than the receive window of 150 range gates"),
+                .find("radar.waveform.pulse_width_s: the pulse of 1e-05 s (200 samples) is longer "
+                      "than the receive window of 150 range gates"),
             std::string::npos);
   // Receive window beyond the PRI.
-  EXPECT_NE(error_of(replace(kValid, "window_start_s: 0.0", "window_start_s: 20.0e-6")).find("beyond the PRI of 0.0001 s"),
+  EXPECT_NE(error_of(replace(kValid, "window_start_s: 0.0", "window_start_s: 20.0e-6"))
+                .find("beyond the PRI of 0.0001 s"),
             std::string::npos);
   // Doppler FFT shorter than the pulses left after MTI.
-  EXPECT_NE(error_of(replace(replace(kValid, "doppler_fft_size: 128", "doppler_fft_size: 100"), "mti: none", "mti: two_pulse"))
-                .find("processing.doppler_fft_size: 100 is shorter than the 127 pulses left after MTI (two_pulse)"),
+  EXPECT_NE(error_of(replace(replace(kValid, "doppler_fft_size: 128", "doppler_fft_size: 100"),
+                             "mti: none", "mti: two_pulse"))
+                .find("processing.doppler_fft_size: 100 is shorter than the 127 pulses left after "
+                      "MTI (two_pulse)"),
             std::string::npos);
   // Training region larger than the map, in Doppler and in range.
-  EXPECT_NE(error_of(replace(replace(kValid, "doppler_fft_size: 128", "doppler_fft_size: 8"), "pulses: 128", "pulses: 8"))
-                .find("processing.cfar.training_cells.doppler: the CFAR window spans 11 Doppler cells"),
-            std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "training_cells: {range: 8", "training_cells: {range: 1000"))
-                .find("processing.cfar.training_cells.range: the CFAR window spans 2005 range cells"),
-            std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "training_cells: {range: 8, doppler: 4}", "training_cells: {range: 0, doppler: 0}"))
+  EXPECT_NE(
+      error_of(replace(replace(kValid, "doppler_fft_size: 128", "doppler_fft_size: 8"),
+                       "pulses: 128", "pulses: 8"))
+          .find("processing.cfar.training_cells.doppler: the CFAR window spans 11 Doppler cells"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(replace(kValid, "training_cells: {range: 8", "training_cells: {range: 1000"))
+          .find("processing.cfar.training_cells.range: the CFAR window spans 2005 range cells"),
+      std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "training_cells: {range: 8, doppler: 4}",
+                             "training_cells: {range: 0, doppler: 0}"))
                 .find("no training cells"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(replace(kValid, "pulses: 128", "pulses: 2"), "mti: none", "mti: three_pulse"))
-                .find("processing.mti: three_pulse needs at least 3 pulses, processing.pulses is 2"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          replace(replace(kValid, "pulses: 128", "pulses: 2"), "mti: none", "mti: three_pulse"))
+          .find("processing.mti: three_pulse needs at least 3 pulses, processing.pulses is 2"),
+      std::string::npos);
 }
 
 TEST(ModeFile, NotYamlAndMissingFile) {
   EXPECT_NE(error_of("radar: {center_frequency_hz: [1, 2").find("mode.yaml:1:"), std::string::npos);
-  EXPECT_NE(error_of("radar: {center_frequency_hz: [1, 2").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(error_of("radar: {center_frequency_hz: [1, 2").find("not valid YAML"),
+            std::string::npos);
   try {
     load_mode_file("/nonexistent/mode.yaml");
     ADD_FAILURE();
@@ -179,7 +219,8 @@ TEST(ModeFile, DefaultsForOptionalKeys) {
   const Mode m = parse_mode_yaml(t);
   EXPECT_EQ(m.processing.doppler_fft_size, 128u);  // next power of two >= 100
   EXPECT_EQ(m.radar.window_start_s, 0.0);
-  const Mode s = parse_mode_yaml(replace(kValid, "range_window: {type: hamming}", "range_window: blackman"));
+  const Mode s =
+      parse_mode_yaml(replace(kValid, "range_window: {type: hamming}", "range_window: blackman"));
   EXPECT_EQ(s.processing.range_window.type, WindowType::Blackman);
 }
 

@@ -14,7 +14,8 @@ std::vector<cd> direct_correlation(const std::vector<cd>& x, const std::vector<c
   std::vector<cd> y(x.size());
   for (std::size_t m = 0; m < x.size(); ++m) {
     cd acc = 0;
-    for (std::size_t k = 0; k < h.size() && m + k < x.size(); ++k) acc += x[m + k] * std::conj(h[k]);
+    for (std::size_t k = 0; k < h.size() && m + k < x.size(); ++k)
+      acc += x[m + k] * std::conj(h[k]);
     y[m] = acc;
   }
   return y;
@@ -25,10 +26,18 @@ std::vector<cd> direct_dft(const std::vector<cd>& x, std::size_t m) {
   for (std::size_t k = 0; k < m; ++k) {
     cd acc = 0;
     for (std::size_t p = 0; p < x.size(); ++p)
-      acc += x[p] * std::polar(1.0, -kTwoPi * static_cast<double>((p * k) % m) / static_cast<double>(m));
+      acc += x[p] *
+             std::polar(1.0, -kTwoPi * static_cast<double>((p * k) % m) / static_cast<double>(m));
     out[k] = acc;
   }
   return out;
+}
+
+std::vector<cf32> to_cf32(const std::vector<cd>& x) {
+  std::vector<cf32> v(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    v[i] = cf32(static_cast<float>(x[i].real()), static_cast<float>(x[i].imag()));
+  return v;
 }
 
 std::vector<cd> complex_noise(std::size_t n, double variance, std::uint64_t seed) {
@@ -69,8 +78,9 @@ std::vector<RefCrossing> brute_force_cfar(const std::vector<float>& map, std::si
         if (mm < 0 || mm >= static_cast<long>(n)) continue;
         for (long dd = -big_d; dd <= big_d; ++dd) {
           if (std::labs(dr) <= gr && std::labs(dd) <= gd) continue;
-          const long row = ((static_cast<long>(d) + dd) % static_cast<long>(md) + static_cast<long>(md)) %
-                           static_cast<long>(md);
+          const long row =
+              ((static_cast<long>(d) + dd) % static_cast<long>(md) + static_cast<long>(md)) %
+              static_cast<long>(md);
           const float v = map[static_cast<std::size_t>(row) * n + static_cast<std::size_t>(mm)];
           all.push_back(v);
           const bool leading = dr < 0 || (dr == 0 && dd < 0);
@@ -116,15 +126,16 @@ cd model_pulse(const WaveformConfig& w, double t) {
       return std::polar(1.0, kTwoPi * (-b / 2 * t + b / (2 * w.pulse_width_s) * t * t));
     }
     case WaveformType::Barker: {
-      static const char* codes[14] = {nullptr, nullptr, "+-", "++-", "++-+", "+++-+", nullptr,
-                                      "+++--+-", nullptr, nullptr, nullptr, "+++---+--+-", nullptr,
-                                      "+++++--++-+-+"};
+      static const char* codes[14] = {nullptr, nullptr,       "+-",      "++-",          "++-+",
+                                      "+++-+", nullptr,       "+++--+-", nullptr,        nullptr,
+                                      nullptr, "+++---+--+-", nullptr,   "+++++--++-+-+"};
       if (t < 0) return 0;
       const long chip = static_cast<long>(std::floor(t / w.chip_width_s));
       if (chip >= w.barker_length) return 0;
       return codes[w.barker_length][chip] == '+' ? 1.0 : -1.0;
     }
-    case WaveformType::Rect: return (t >= 0 && t < w.pulse_width_s) ? 1.0 : 0.0;
+    case WaveformType::Rect:
+      return (t >= 0 && t < w.pulse_width_s) ? 1.0 : 0.0;
   }
   return 0;
 }
@@ -143,8 +154,10 @@ void add_echoes(Cpi& cpi, const RadarConfig& r, const std::vector<Target>& targe
           const double t = r.window_start_s + static_cast<double>(n) / r.sample_rate_hz;
           const cd s = model_pulse(r.waveform, t - td);
           if (s == cd(0.0)) continue;
-          const cd e = tg.amplitude * s *
-                       std::polar(1.0, kTwoPi * fd * (static_cast<double>(p) * r.pri_s + t) + tg.phase_rad) * g;
+          const cd e =
+              tg.amplitude * s *
+              std::polar(1.0, kTwoPi * fd * (static_cast<double>(p) * r.pri_s + t) + tg.phase_rad) *
+              g;
           row[n] += cf32(static_cast<float>(e.real()), static_cast<float>(e.imag()));
         }
       }

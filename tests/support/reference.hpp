@@ -21,6 +21,9 @@ std::vector<cd> direct_correlation(const std::vector<cd>& x, const std::vector<c
 /// X[k] = sum_p x[p] exp(-j 2 pi p k / m) for k in [0, m), x zero-padded to m.
 std::vector<cd> direct_dft(const std::vector<cd>& x, std::size_t m);
 
+/// The same values in single precision (the pipeline's sample type).
+std::vector<cf32> to_cf32(const std::vector<cd>& x);
+
 /// Seeded circular complex Gaussian noise of the given variance per complex sample.
 std::vector<cd> complex_noise(std::size_t n, double variance, std::uint64_t seed);
 
