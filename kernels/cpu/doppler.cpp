@@ -7,6 +7,10 @@
 
 #include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/mti.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "kernels/cpu/window.hpp"
 #include "pipeline/core/radar_math.hpp"
 
@@ -68,30 +72,46 @@ std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
   // Blocks of 8 gates: each pulse row contributes one cache line, and the transposed writes go
   // to 8 sequential streams (one per gate) instead of T scattered ones.
   constexpr std::size_t kBlock = 8;
+  // Weighted sum of the canceller's rows for pulse p, gate g (window folded into the taps).
+  auto sample = [&](std::size_t p, std::size_t g) {
+    const cf32* r = in + p * gates_ + g;
+    float re = 0.0f, im = 0.0f;
+    for (int j = 0; j <= order; ++j) {
+      const float c = window_[p] * taps[j];
+      re += c * r[j * gates_].real();
+      im += c * r[j * gates_].imag();
+    }
+    return cf32(re, im);
+  };
   for (std::size_t gb = 0; gb < width; gb += kBlock) {
     const std::size_t wb = std::min(kBlock, width - gb);
     cf32* d = dst + gb * m;
-    for (std::size_t p = 0; p < used; ++p) {
-      const float wp = window_[p];
-      const cf32* r0 = in + p * gates_ + g0 + gb;
-      if (order == 0) {
-        for (std::size_t g = 0; g < wb; ++g)
-          d[g * m + p] = cf32(wp * r0[g].real(), wp * r0[g].imag());
-      } else if (order == 1) {
-        const cf32* r1 = r0 + gates_;
-        const float a = wp * taps[0], b = wp * taps[1];
-        for (std::size_t g = 0; g < wb; ++g)
-          d[g * m + p] =
-              cf32(a * r0[g].real() + b * r1[g].real(), a * r0[g].imag() + b * r1[g].imag());
-      } else {
-        const cf32* r1 = r0 + gates_;
-        const cf32* r2 = r1 + gates_;
-        const float a = wp * taps[0], b = wp * taps[1], c = wp * taps[2];
-        for (std::size_t g = 0; g < wb; ++g)
-          d[g * m + p] = cf32(a * r0[g].real() + b * r1[g].real() + c * r2[g].real(),
-                              a * r0[g].imag() + b * r1[g].imag() + c * r2[g].imag());
+    std::size_t p = 0;
+#if defined(__SSE2__)
+    if (wb == kBlock) {
+      // Two pulses x two gates per step: rows p and p+1 give [g, g+1] pairs; 64-bit unpacks
+      // turn them into [p, p+1] pairs per gate, stored 16 bytes at a time (p even, M even).
+      auto combined = [&](std::size_t q, std::size_t g) {
+        const float* r = reinterpret_cast<const float*>(in + q * gates_ + g0 + gb + g);
+        __m128 acc = _mm_mul_ps(_mm_set1_ps(window_[q] * taps[0]), _mm_loadu_ps(r));
+        for (int j = 1; j <= order; ++j)
+          acc = _mm_add_ps(
+              acc, _mm_mul_ps(_mm_set1_ps(window_[q] * taps[j]), _mm_loadu_ps(r + 2 * j * gates_)));
+        return _mm_castps_pd(acc);
+      };
+      if (m % 2 == 0) {
+        for (; p + 2 <= used; p += 2) {
+          for (std::size_t g = 0; g < kBlock; g += 2) {
+            const __m128d a = combined(p, g), b = combined(p + 1, g);
+            _mm_store_pd(reinterpret_cast<double*>(d + g * m + p), _mm_unpacklo_pd(a, b));
+            _mm_store_pd(reinterpret_cast<double*>(d + (g + 1) * m + p), _mm_unpackhi_pd(a, b));
+          }
+        }
       }
     }
+#endif
+    for (; p < used; ++p)
+      for (std::size_t g = 0; g < wb; ++g) d[g * m + p] = sample(p, g0 + gb + g);
   }
   return width;
 }
@@ -134,7 +154,38 @@ void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, s
   for (std::size_t gb = 0; gb < width; gb += kBlock) {
     const std::size_t wb = std::min(kBlock, width - gb);
     const float* sb = spec + gb * stride;
-    for (std::size_t k = 0; k < fft_size_; ++k) {
+    std::size_t k = 0;
+#if defined(__SSE2__)
+    if (wb == kBlock) {
+      // Two Doppler bins x four gates per step: |Y|^2 of [k, k+1] for gates g..g+3, the
+      // re^2 + im^2 pair sums gathered with shuffles into one register per bin.
+      for (; k + 2 <= fft_size_; k += 2) {
+        float* row0 = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
+        float* row1 = map + ((k + 1 + shift) % fft_size_) * gates_ + g0 + gb;
+        for (std::size_t g = 0; g < kBlock; g += 4) {
+          __m128 v[4];
+          for (int i = 0; i < 4; ++i) {
+            const __m128 x = _mm_loadu_ps(sb + (g + i) * stride + 2 * k);
+            v[i] = _mm_mul_ps(x, x);  // [re_k^2, im_k^2, re_k1^2, im_k1^2]
+          }
+          const __m128 s01 = _mm_add_ps(_mm_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                        _mm_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+          const __m128 s23 = _mm_add_ps(_mm_shuffle_ps(v[2], v[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                                        _mm_shuffle_ps(v[2], v[3], _MM_SHUFFLE(3, 1, 3, 1)));
+          // s01 = [p_k(g), p_k1(g), p_k(g+1), p_k1(g+1)], s23 likewise for g+2, g+3.
+          __m128 pk = _mm_shuffle_ps(s01, s23, _MM_SHUFFLE(2, 0, 2, 0));
+          __m128 pk1 = _mm_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 1, 3, 1));
+          if (accumulate) {
+            pk = _mm_add_ps(pk, _mm_loadu_ps(row0 + g));
+            pk1 = _mm_add_ps(pk1, _mm_loadu_ps(row1 + g));
+          }
+          _mm_storeu_ps(row0 + g, pk);
+          _mm_storeu_ps(row1 + g, pk1);
+        }
+      }
+    }
+#endif
+    for (; k < fft_size_; ++k) {
       float* dst = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
       const float* src = sb + 2 * k;
       if (accumulate) {

@@ -85,7 +85,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{17, 9, 32, MtiMode::TwoPulse, WindowType::Hamming, 2},
                       Case{17, 33, 15, MtiMode::ThreePulse, WindowType::Chebyshev, 32},
                       Case{1, 3, 1, MtiMode::None, WindowType::Rect, 1},
-                      Case{64, 100, 64, MtiMode::None, WindowType::Blackman, 32}));
+                      Case{64, 100, 64, MtiMode::None, WindowType::Blackman, 32},
+                      // Full 8-gate blocks with even M (the SIMD path), with each canceller, and
+                      // a partial block at the end of the last tile.
+                      Case{40, 50, 64, MtiMode::TwoPulse, WindowType::Hann, 16},
+                      Case{41, 50, 64, MtiMode::ThreePulse, WindowType::Taylor, 32},
+                      Case{33, 24, 48, MtiMode::None, WindowType::Hamming, 8}));
 
 // A slow-time tone of known range rate peaks in the predicted bin, with the model's sign:
 // receding (v > 0) -> f_D = -2v/lambda < 0 -> below the zero-Doppler bin M/2.
