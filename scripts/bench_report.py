@@ -20,7 +20,7 @@ def main():
             continue
         name = re.sub(r"(/real_time)?(_median)?$", "", b["run_name"] if "run_name" in b else b["name"])
         rows[name] = b
-    print(f"# radarpipe CPU benchmarks, {ctx.get('date', '?')}\n")
+    print(f"# radarpipe CPU benchmarks, {ctx.get('date', '?')[:10]}\n")
     model = "?"
     try:
         with open("/proc/cpuinfo") as f:
