@@ -10,37 +10,113 @@
 namespace radarpipe::cpu {
 namespace {
 
-// log(Pfa) of CA with N cells: Pfa = (1 + alpha/N)^-N.
-double log_pfa_ca(double alpha, double n) {
-  return -n * std::log1p(alpha / n);
-}
+// Every map cell is a sum of L = `looks` independent exponential powers (L = 1 for one channel,
+// L = C for C channels combined noncoherently): Gamma(L). Q_L(x) = P(Gamma(L) > x)
+// = e^-x sum_{i<L} x^i / i!. Derivations in docs/signal-chain.md ("CFAR with L looks").
 
-// Pfa of SO with halves of n1, n2 cells, threshold alpha * min(S1/n1, S2/n2) (derivation in
-// docs/signal-chain.md): with a_i = alpha / n_i and s = 1 + 1/a1 + 1/a2,
-//   Pfa = sum_{j<n2} C(n1+j-1, j) (a1 s)^-n1 (a2 s)^-j + sum_{j<n1} C(n2+j-1, j) (a2 s)^-n2 (a1
-//   s)^-j,
-// which for n1 = n2 = n is the model's 2 sum_k C(n-1+k, k) (2 + a)^-(n+k).
-double pfa_so(double alpha, double n1, double n2) {
-  const double a1 = alpha / n1, a2 = alpha / n2;
-  const double la1s = std::log(a1 + 1.0 + a1 / a2);
-  const double la2s = std::log(a2 + 1.0 + a2 / a1);
-  auto half_sum = [](double na, double nb, double l_own, double l_other) {
-    double acc = 0.0;
-    const double base = -std::lgamma(na);
-    for (double j = 0; j < nb; j += 1.0)
-      acc += std::exp(std::lgamma(na + j) + base - std::lgamma(j + 1.0) - na * l_own - j * l_other);
-    return acc;
-  };
-  return half_sum(n1, n2, la1s, la2s) + half_sum(n2, n1, la2s, la1s);
-}
-
-double log_pfa_os(double alpha, std::size_t n, std::size_t k) {
-  double acc = 0.0;
-  for (std::size_t i = 0; i < k; ++i) {
-    const double ni = static_cast<double>(n - i);
-    acc += std::log(ni) - std::log(ni + alpha);
+// log-sum-exp accumulator.
+struct LogSum {
+  double max = -INFINITY, acc = 0.0;
+  void add(double lt) {
+    if (lt == -INFINITY) return;
+    if (lt > max) {
+      acc = acc * std::exp(max - lt) + 1.0;
+      max = lt;
+    } else {
+      acc += std::exp(lt - max);
+    }
   }
-  return acc;
+  double log() const { return acc > 0.0 ? max + std::log(acc) : -INFINITY; }
+};
+
+// CA: Pfa = P(X > t Y), X ~ Gamma(L), Y ~ Gamma(N L), t = alpha / N
+//   = sum_{j<L} C(NL+j-1, j) t^j (1+t)^-(NL+j).
+double log_pfa_ca(double alpha, double n, double looks) {
+  const double t = alpha / n, b = n * looks;
+  if (looks == 1.0) return -n * std::log1p(t);
+  LogSum s;
+  for (double j = 0; j < looks; j += 1.0)
+    s.add(std::lgamma(b + j) - std::lgamma(b) - std::lgamma(j + 1.0) + j * std::log(t) -
+          (b + j) * std::log1p(t));
+  return s.log();
+}
+
+// E[Q_L(U) 1{U < V}], U ~ Gamma(A, scale a), V ~ Gamma(B, scale b), A = n_u L, B = n_v L:
+//   sum_{i<L} sum_{j<B} G(A+i+j) / (G(A) i! j!) a^-A b^-j s^-(A+i+j),  s = 1 + 1/a + 1/b.
+double log_min_term(double a_shape, double a, double b_shape, double b, double looks) {
+  const double ls = std::log(1.0 + 1.0 / a + 1.0 / b), la = std::log(a), lb = std::log(b);
+  LogSum sum;
+  for (double i = 0; i < looks; i += 1.0) {
+    double lt = std::lgamma(a_shape + i) - std::lgamma(a_shape) - std::lgamma(i + 1.0) -
+                a_shape * la - (a_shape + i) * ls;
+    for (double j = 0; j < b_shape; j += 1.0) {
+      sum.add(lt);
+      lt += std::log((a_shape + i + j) / (j + 1.0)) - lb - ls;  // term (i, j+1) from (i, j)
+    }
+  }
+  return sum.log();
+}
+
+// E[Q_L(U)] for U ~ Gamma(A, scale a): sum_{i<L} G(A+i) / (G(A) i!) a^-A (1 + 1/a)^-(A+i).
+double mean_q(double a_shape, double a, double looks) {
+  LogSum s;
+  for (double i = 0; i < looks; i += 1.0)
+    s.add(std::lgamma(a_shape + i) - std::lgamma(a_shape) - std::lgamma(i + 1.0) -
+          a_shape * std::log(a) - (a_shape + i) * std::log1p(1.0 / a));
+  return std::exp(s.log());
+}
+
+// log P(Gamma(L) > x) and log P(Gamma(L) <= x) for integer L, both accurate in their tails.
+double log_q(double x, double looks) {
+  LogSum s;
+  double lt = -x;  // e^-x x^i / i!
+  for (double i = 0; i < looks; i += 1.0) {
+    s.add(lt);
+    lt += std::log(x) - std::log(i + 1.0);
+  }
+  return s.log();
+}
+double log_p(double x, double looks) {
+  if (x <= 0.0) return -INFINITY;
+  if (x > looks + 1.0) return std::log(-std::expm1(log_q(x, looks)));
+  // Series e^-x sum_{i>=L} x^i / i! for small x.
+  LogSum s;
+  double lt = -x + looks * std::log(x) - std::lgamma(looks + 1.0);
+  for (double i = looks; i < looks + 400.0; i += 1.0) {
+    s.add(lt);
+    lt += std::log(x) - std::log(i + 1.0);
+    if (lt < s.max - 40.0) break;
+  }
+  return s.log();
+}
+
+// OS: Pfa = prod_{i<k} (N-i)/(N-i+alpha) for one look; for L looks there is no closed form:
+// Pfa = int Q_L(alpha x) f_(k)(x) dx with f_(k) the density of the k-th smallest of N Gamma(L),
+// integrated by Simpson's rule on 4000 intervals up to where the integrand has vanished.
+double log_pfa_os(double alpha, std::size_t n, std::size_t k, double looks) {
+  if (looks == 1.0) {
+    double acc = 0.0;
+    for (std::size_t i = 0; i < k; ++i) {
+      const double ni = static_cast<double>(n - i);
+      acc += std::log(ni) - std::log(ni + alpha);
+    }
+    return acc;
+  }
+  const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+  const double log_coef = std::lgamma(nd + 1.0) - std::lgamma(kd) - std::lgamma(nd - kd + 1.0);
+  const double x_max = looks + 40.0 * std::sqrt(looks) + 60.0;
+  const int intervals = 4000;
+  const double h = x_max / intervals;
+  LogSum s;
+  for (int i = 1; i <= intervals; ++i) {  // the integrand is 0 at x = 0
+    const double x = h * i;
+    const double lf = (looks - 1.0) * std::log(x) - x - std::lgamma(looks);
+    const double lg = log_coef + (kd - 1.0) * log_p(x, looks) + (nd - kd) * log_q(x, looks) + lf +
+                      log_q(alpha * x, looks);
+    const double w = (i == intervals) ? 1.0 : (i % 2 == 1 ? 4.0 : 2.0);
+    s.add(lg + std::log(w * h / 3.0));
+  }
+  return s.log();
 }
 
 void add_row(double* acc, const float* row, std::size_t n) {
@@ -50,32 +126,37 @@ void add_row(double* acc, const float* row, std::size_t n) {
 }  // namespace
 
 double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_lag,
-                std::size_t os_k) {
+                std::size_t os_k, std::size_t looks) {
   const double n1 = static_cast<double>(n_lead), n2 = static_cast<double>(n_lag);
+  const double l = static_cast<double>(looks);
   if (alpha <= 0.0) return 1.0;
   switch (type) {
     case CfarType::Ca:
-      return std::exp(log_pfa_ca(alpha, n1 + n2));
+      return std::exp(log_pfa_ca(alpha, n1 + n2, l));
     case CfarType::Go:
     case CfarType::So: {
-      if (n_lead == 0 || n_lag == 0) return std::exp(log_pfa_ca(alpha, n1 + n2));
-      const double so = pfa_so(alpha, n1, n2);
+      if (n_lead == 0 || n_lag == 0) return std::exp(log_pfa_ca(alpha, n1 + n2, l));
+      const double a1 = alpha / n1, a2 = alpha / n2;
+      const double so = std::exp(log_min_term(n1 * l, a1, n2 * l, a2, l)) +
+                        std::exp(log_min_term(n2 * l, a2, n1 * l, a1, l));
       if (type == CfarType::So) return so;
-      // exp(-max) + exp(-min) = exp(-u) + exp(-v): Pfa_GO = (1+a1)^-n1 + (1+a2)^-n2 - Pfa_SO.
-      return std::exp(-n1 * std::log1p(alpha / n1)) + std::exp(-n2 * std::log1p(alpha / n2)) - so;
+      // Q(max) + Q(min) = Q(U) + Q(V): Pfa_GO = E[Q(U)] + E[Q(V)] - Pfa_SO.
+      return mean_q(n1 * l, a1, l) + mean_q(n2 * l, a2, l) - so;
     }
     case CfarType::Os:
-      return std::exp(log_pfa_os(alpha, n_lead + n_lag, os_k));
+      return std::exp(log_pfa_os(alpha, n_lead + n_lag, os_k, l));
   }
   return 1.0;
 }
 
 double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_lag,
-                  std::size_t os_k) {
+                  std::size_t os_k, std::size_t looks) {
   const std::size_t n = n_lead + n_lag;
   if (n == 0) throw std::invalid_argument("cfar: no training cells");
-  if (type == CfarType::Ca ||
-      ((type == CfarType::Go || type == CfarType::So) && (n_lead == 0 || n_lag == 0))) {
+  if (looks < 1) throw std::invalid_argument("cfar: looks must be >= 1");
+  const bool ca_like = type == CfarType::Ca || ((type == CfarType::Go || type == CfarType::So) &&
+                                                (n_lead == 0 || n_lag == 0));
+  if (ca_like && looks == 1) {
     const double nd = static_cast<double>(n);
     return nd * (std::pow(pfa, -1.0 / nd) - 1.0);
   }
@@ -84,7 +165,9 @@ double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_l
                                 std::to_string(n) + "]");
   // Pfa(alpha) falls monotonically from 1 at alpha = 0; bracket, then bisect on log Pfa.
   const double target = std::log(pfa);
-  auto f = [&](double a) { return std::log(cfar_pfa(type, a, n_lead, n_lag, os_k)) - target; };
+  auto f = [&](double a) {
+    return std::log(cfar_pfa(type, a, n_lead, n_lag, os_k, looks)) - target;
+  };
   double lo = 0.0, hi = 1.0;
   while (f(hi) > 0.0) {
     lo = hi;
@@ -92,7 +175,7 @@ double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_l
     if (hi > 1e300)
       throw std::invalid_argument("cfar: pfa " + std::to_string(pfa) + " unreachable");
   }
-  for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; ++it) {
+  for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; ++it) {
     const double mid = 0.5 * (lo + hi);
     (f(mid) > 0.0 ? lo : hi) = mid;
   }
@@ -104,7 +187,9 @@ Cfar::Cfar(const CfarStageConfig& config)
       doppler_bins_(config.doppler_bins),
       gates_(config.gates),
       noise_gates_(config.noise_gates == 0 ? config.gates
-                                           : std::min(config.noise_gates, config.gates)) {
+                                           : std::min(config.noise_gates, config.gates)),
+      looks_(config.looks) {
+  if (looks_ < 1) throw std::invalid_argument("cfar: looks must be >= 1");
   const std::size_t gr = cfg_.guard_range, gd = cfg_.guard_doppler;
   const std::size_t big_r = gr + cfg_.train_range, big_d = gd + cfg_.train_doppler;
   if (cfg_.interior_training_cells() == 0) throw std::invalid_argument("cfar: no training cells");
@@ -137,7 +222,7 @@ Cfar::Cfar(const CfarStageConfig& config)
       const std::size_t kk = static_cast<std::size_t>(std::clamp<long>(k, 1, static_cast<long>(n)));
       it = solved
                .emplace(std::make_pair(n1, n2),
-                        std::make_pair(cfar_alpha(cfg_.type, cfg_.pfa, n1, n2, kk), kk))
+                        std::make_pair(cfar_alpha(cfg_.type, cfg_.pfa, n1, n2, kk, looks_), kk))
                .first;
     }
     alpha_[m] = it->second.first;

@@ -24,15 +24,18 @@
 
 namespace radarpipe::cpu {
 
-/// Probability of false alarm of a CFAR on exponential noise for threshold factor alpha.
+/// Probability of false alarm for threshold factor alpha when every cell of the map is noise
+/// summed over `looks` independent exponential powers (Gamma(looks): 1 for a single channel, C
+/// for C channels combined noncoherently).
 ///   n_lead, n_lag : training cells in the leading and lagging halves (CA uses their sum)
 ///   os_k : rank of the order statistic, 1 <= k <= n_lead + n_lag (OS only)
 double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_lag,
-                std::size_t os_k);
+                std::size_t os_k, std::size_t looks = 1);
 
-/// alpha giving the design pfa (closed form for CA, bisection on cfar_pfa otherwise).
+/// alpha giving the design pfa (closed form for CA with one look, bisection on cfar_pfa
+/// otherwise).
 double cfar_alpha(CfarType type, double pfa, std::size_t n_lead, std::size_t n_lag,
-                  std::size_t os_k);
+                  std::size_t os_k, std::size_t looks = 1);
 
 /// One cell above threshold.
 struct CfarCrossing {
@@ -66,6 +69,9 @@ struct CfarStageConfig {
   /// passes the full-gain bins so that the eclipsed tail's lower noise does not bias it.
   /// 0 means all gates.
   std::size_t noise_gates = 0;
+  /// Independent exponential powers summed in each map cell (>= 1): the channel count for
+  /// noncoherent combining, 1 otherwise. The threshold factors hold the design Pfa for it.
+  std::size_t looks = 1;
 };
 
 class Cfar {
@@ -110,6 +116,7 @@ class Cfar {
   std::vector<std::uint32_t> lead_, lag_, os_k_;
   std::size_t os_noise_stride_ = 1;
   std::size_t noise_gates_;
+  std::size_t looks_;
   std::vector<Workspace> workspaces_;
 };
 

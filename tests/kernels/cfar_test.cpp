@@ -63,6 +63,17 @@ TEST(CfarAlpha, OsMatchesTheProductFormula) {
   EXPECT_NEAR(cpu::cfar_pfa(CfarType::Os, alpha, 12, 12, k), pfa, 1e-15);
 }
 
+// With one look the general L-look paths reduce to the model's formulas.
+TEST(CfarAlpha, MoreLooksNeedLowerThresholdFactors) {
+  for (CfarType t : {CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os}) {
+    const double a1 = cpu::cfar_alpha(t, 1e-6, 108, 108, 162, 1);
+    const double a4 = cpu::cfar_alpha(t, 1e-6, 108, 108, 162, 4);
+    EXPECT_LT(a4, a1) << to_string(t);  // a sum of 4 looks fluctuates less around its mean
+    EXPECT_NEAR(std::log(cpu::cfar_pfa(t, a4, 108, 108, 162, 4)), std::log(1e-6), 1e-6)
+        << to_string(t);
+  }
+}
+
 TEST(CfarAlpha, SolvedAlphaReproducesThePfa) {
   for (CfarType t : {CfarType::Go, CfarType::So, CfarType::Os}) {
     for (auto halves : {std::pair<std::size_t, std::size_t>{108, 108}, {5, 17}, {40, 3}}) {
@@ -188,12 +199,17 @@ TEST(Cfar, CountsCrossingsBeyondCapacity) {
 // Tolerance from the binomial spread: 5 standard deviations of the count (decisions of nearby
 // cells share training cells, a weak positive correlation that 5 sigma covers).
 void expect_pfa(const CfarConfig& c, std::size_t doppler, std::size_t gates, std::size_t maps,
-                std::uint64_t seed) {
-  cpu::Cfar cf({c, doppler, gates, 1});
+                std::uint64_t seed, std::size_t looks = 1) {
+  cpu::Cfar cf({c, doppler, gates, 1, 0, looks});
   std::vector<cpu::CfarCrossing> out(16);
   std::uint64_t cells = 0, hits = 0;
   for (std::size_t i = 0; i < maps; ++i) {
-    const auto map = test::exponential_map(doppler * gates, seed + i);
+    auto map = test::exponential_map(doppler * gates, seed + i);
+    // L looks: each cell the sum of L independent exponential powers (noncoherent channels).
+    for (std::size_t l = 1; l < looks; ++l) {
+      const auto more = test::exponential_map(doppler * gates, 7919 * l + seed + i);
+      for (std::size_t j = 0; j < map.size(); ++j) map[j] += more[j];
+    }
     const auto st = cf.process(map.data(), out.data(), out.size());
     cells += st.cells;
     hits += st.crossings;
@@ -202,7 +218,8 @@ void expect_pfa(const CfarConfig& c, std::size_t doppler, std::size_t gates, std
   const double expected = double(cells) * c.pfa;
   const double sigma = std::sqrt(expected * (1 - c.pfa));
   EXPECT_NEAR(double(hits), expected, 5 * sigma)
-      << to_string(c.type) << ": " << hits << " crossings in " << cells << " cells";
+      << to_string(c.type) << ", " << looks << " looks: " << hits << " crossings in " << cells
+      << " cells";
 }
 
 class CfarPfa : public ::testing::TestWithParam<CfarType> {};
@@ -215,6 +232,14 @@ TEST_P(CfarPfa, InteriorRateMatchesDesign) {
 // this checks the recomputed edge thresholds (including GO/SO with unequal halves).
 TEST_P(CfarPfa, EdgeRateMatchesDesign) {
   expect_pfa(cfar(GetParam(), 2, 1, 8, 4, 1e-3), 64, 21, 745, 7);
+}
+
+// Noncoherently combined channels: every cell is Gamma(L), and the threshold factors must hold
+// the design Pfa for it (the one-look factors would give ~1e-5 for L = 2 and ~0 for L = 4).
+TEST_P(CfarPfa, RateMatchesDesignWithSeveralLooks) {
+  expect_pfa(cfar(GetParam(), 2, 1, 8, 4, 1e-3), 128, 4096, 2, 11, 2);
+  expect_pfa(cfar(GetParam(), 2, 1, 8, 4, 1e-3), 128, 4096, 2, 13, 4);
+  expect_pfa(cfar(GetParam(), 1, 1, 4, 2, 1e-3), 64, 11, 1421, 17, 3);  // range edges, L = 3
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, CfarPfa,
