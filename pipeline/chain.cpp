@@ -44,7 +44,7 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   cc.gates = r.range_gates;
   cc.workers = workers;
   cc.noise_gates = geometry_.first_eclipsed_bin;
-  cc.looks = p.channel_combine == ChannelCombine::Noncoherent ? r.channels : 1;
+  cc.looks = geometry_.cfar_looks;
   cfar_ = std::make_unique<cpu::Cfar>(cc);
 
   cpu::PlotConfig plc;

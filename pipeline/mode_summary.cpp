@@ -31,9 +31,8 @@ nlohmann::json mode_summary(const Mode& mode) {
                   {"resolution_bandwidth_hz", r.waveform.resolution_bandwidth_hz()}}}};
   const std::size_t half = c.interior_training_cells() / 2;
   const long k = std::lround(c.os_rank * static_cast<double>(c.interior_training_cells()));
-  const double alpha =
-      cpu::cfar_alpha(c.type, c.pfa, half, c.interior_training_cells() - half,
-                      static_cast<std::size_t>(std::max(1L, k)), g.maps == 1 ? r.channels : 1);
+  const double alpha = cpu::cfar_alpha(c.type, c.pfa, half, c.interior_training_cells() - half,
+                                       static_cast<std::size_t>(std::max(1L, k)), g.cfar_looks);
   // Coherent integration gain: pulse compression (sum |w s|)^2 / sum |w s|^2 <= L, times the
   // Doppler window's (sum w)^2 / sum w^2 <= P'. Losses against L and P' are the window losses.
   auto gain = [](const std::vector<double>& w) {

@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/mti.hpp"
 
 #if defined(__SSE2__)
@@ -131,18 +130,10 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
   }
 }
 
-void DopplerProcessor::prefetch_tile(const cf32* in, std::size_t tile) const noexcept {
-  const std::size_t g0 = tile * tile_gates_;
-  const std::size_t bytes = std::min(tile_gates_, gates_ - g0) * sizeof(cf32);
-  for (std::size_t p = 0; p < pulses_; ++p) prefetch_range(in + p * gates_ + g0, bytes);
-}
-
 void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
-                                  std::size_t worker, const cf32* next_in) noexcept {
+                                  std::size_t worker) noexcept {
   Workspace& ws = workspaces_[worker];
   const std::size_t width = gather(in, tile, ws);
-  // The next channel's rows of this tile come in from memory while this tile transforms.
-  if (next_in) prefetch_tile(next_in, tile);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t shift =

@@ -44,11 +44,8 @@ class DopplerProcessor {
   /// Complex shifted spectrum of one channel's tile: in is P x N, out is M x N (row d).
   void spectrum_tile(const cf32* in, cf32* out, std::size_t tile, std::size_t worker) noexcept;
   /// Square-law power of one channel's tile into map (M x N): written, or added when accumulate.
-  /// next_in (optional): the input whose same tile comes next, prefetched during the FFT.
-  void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile, std::size_t worker,
-                  const cf32* next_in = nullptr) noexcept;
-  /// Hints the memory system to bring in the input rows of a tile.
-  void prefetch_tile(const cf32* in, std::size_t tile) const noexcept;
+  void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
+                  std::size_t worker) noexcept;
 
   /// All tiles on worker 0.
   void spectrum(const cf32* in, cf32* out) noexcept;

@@ -213,6 +213,7 @@ ModeGeometry derive_geometry(const Mode& mode) {
   g.cpi_duration_s = static_cast<double>(p.pulses) * r.pri_s;
   g.input_samples_per_s = static_cast<double>(r.channels * r.range_gates) / r.pri_s;
   g.maps = p.channel_combine == ChannelCombine::Noncoherent ? 1 : r.channels;
+  g.cfar_looks = p.channel_combine == ChannelCombine::Noncoherent ? r.channels : 1;
   g.cells_per_cpi = g.maps * p.doppler_fft_size * r.range_gates;
   return g;
 }

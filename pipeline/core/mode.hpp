@@ -87,10 +87,10 @@ struct CfarConfig {
 
 struct ProcessingConfig {
   std::size_t pulses = 128;  ///< pulses per CPI P, 1 <= P <= 65536 (>= 2/3 with MTI)
-  WindowConfig range_window{WindowType::Rect};    ///< taper across the reference pulse
+  WindowConfig range_window{WindowType::Rect};  ///< taper across the reference pulse
   MtiMode mti = MtiMode::None;
   WindowConfig doppler_window{WindowType::Rect};  ///< taper across the pulses after MTI
-  std::size_t doppler_fft_size = 128;  ///< M >= pulses left after MTI, <= 65536
+  std::size_t doppler_fft_size = 128;             ///< M >= pulses left after MTI, <= 65536
   ChannelCombine channel_combine = ChannelCombine::Noncoherent;
   CfarConfig cfar;
   FftPlanning fft_planning = FftPlanning::Measure;  ///< FFTW planner effort at construction
@@ -129,6 +129,7 @@ struct ModeGeometry {
   double cpi_duration_s;            ///< P * PRI
   double input_samples_per_s;       ///< C * N / PRI complex samples
   std::size_t maps;                 ///< power maps CFAR runs on: 1 (noncoherent) or C
+  std::size_t cfar_looks;           ///< exponential powers summed per map cell: C or 1
   std::size_t cells_per_cpi;        ///< maps * M * N
 };
 
