@@ -1,11 +1,25 @@
 // The radarpipe command line.
-#include <CLI/CLI.hpp>
-#include <cstdio>
-#include <iostream>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "io/recording_source.hpp"
+#include "io/sigmf_file.hpp"
+#include "io/time.hpp"
 #include "pipeline/backend.hpp"
 #include "pipeline/config/mode_file.hpp"
+#include "pipeline/config/scenario_file.hpp"
+#include "pipeline/demo.hpp"
 #include "pipeline/mode_summary.hpp"
+#include "pipeline/process.hpp"
+#include "pipeline/score.hpp"
+#include "pipeline/simulate.hpp"
 
 #if defined(RADARPIPE_HAVE_CUDA)
 #include "kernels/cuda/device.cuh"
@@ -61,6 +75,189 @@ int devices() {
   return 0;
 }
 
+int simulate(const std::string& mode_path, const std::string& scenario_path,
+             radarpipe::SimulateOptions opt) {
+  using namespace radarpipe;
+  Mode mode;
+  io::Scenario scenario;
+  try {
+    mode = load_mode_file(mode_path);
+    scenario = load_scenario_file(scenario_path, mode);
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe simulate: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    const SimulateResult r = simulate_recording(mode, scenario, opt);
+    std::cout << "simulated " << opt.cpis << " CPIs (" << r.samples << " samples per channel, "
+              << opt.datatype;
+    if (opt.datatype == "ci16_le")
+      std::cout << ", LSB " << r.scale << ", " << r.clipped << " components clipped";
+    std::cout << ")\n";
+    for (const std::string& f : r.files) std::cout << "  " << f << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe simulate: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int process(radarpipe::ProcessOptions opt, const std::string& backend) {
+  using namespace radarpipe;
+  if (!backend.empty())
+    opt.backend = backend == "cpu"    ? Backend::Cpu
+                  : backend == "cuda" ? Backend::Cuda
+                                      : Backend::Auto;
+  opt.progress = isatty(STDERR_FILENO) != 0;
+  try {
+    const ProcessSummary s = process_recording(opt, std::cerr);
+    std::fprintf(stderr,
+                 "radarpipe process: %llu CPIs, %llu detections, %.3g samples in %.2f s "
+                 "(%.1f M samples/s) on %s\n  mode: %s%s\n",
+                 static_cast<unsigned long long>(s.cpis),
+                 static_cast<unsigned long long>(s.detections), static_cast<double>(s.samples),
+                 s.seconds, s.samples_per_s() / 1e6, s.backend.c_str(), s.mode_origin.c_str(),
+                 s.checksum_verified ? "; core:sha512 verified" : "");
+    if (s.leftover_samples || s.leftover_bytes)
+      std::fprintf(stderr,
+                   "radarpipe process: %llu samples per channel (and %llu bytes) left over: not "
+                   "a whole CPI, not processed\n",
+                   static_cast<unsigned long long>(s.leftover_samples),
+                   static_cast<unsigned long long>(s.leftover_bytes));
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe process: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe process: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int inspect(const std::string& path, bool json, bool verify) {
+  using namespace radarpipe;
+  try {
+    io::SigmfReadOptions ro;
+    ro.verify_checksum = verify;
+    io::SigmfReader rec(path, ro);
+    const io::SigmfMeta& m = rec.meta();
+    nlohmann::json j;
+    j["metadata"] = rec.location().meta_name;
+    j["data"] = rec.location().data_name;
+    j["archive"] = rec.location().archive;
+    j["datatype"] = m.format.name;
+    j["sample_rate_hz"] = m.sample_rate_hz;
+    j["channels"] = m.num_channels;
+    j["samples_per_channel"] = rec.samples();
+    j["data_bytes"] = rec.location().data_bytes;
+    j["leftover_bytes"] = rec.leftover_bytes();
+    j["duration_s"] =
+        m.sample_rate_hz > 0 ? static_cast<double>(rec.samples()) / m.sample_rate_hz : 0.0;
+    j["sha512"] =
+        m.sha512 ? (rec.checksum_verified() ? "verified" : "present, not checked") : "absent";
+    j["description"] = m.global.value("core:description", "");
+    nlohmann::json caps = nlohmann::json::array();
+    for (const io::SigmfCapture& c : m.captures) caps.push_back(c.fields);
+    j["captures"] = caps;
+    nlohmann::json anns = nlohmann::json::array();
+    for (const io::SigmfAnnotation& a : m.annotations) anns.push_back(a.fields);
+    j["annotations"] = anns;
+    std::optional<ResolvedMode> rm;
+    std::string mode_error;
+    try {
+      rm = mode_for_recording(rec, std::nullopt);
+    } catch (const std::exception& e) {
+      mode_error = e.what();
+    }
+    if (rm) {
+      const ModeGeometry g = derive_geometry(rm->mode);
+      io::RecordingCpiSource src(rec, rm->mode.processing.pulses, rm->mode.radar.range_gates,
+                                 rm->mode.radar.pri_s);
+      j["radar"] = mode_file_json(rm->mode)["radar"];
+      j["cpis"] = src.slots().size();
+      j["pulses_per_cpi"] = rm->mode.processing.pulses;
+      j["leftover_samples"] = src.leftover_samples();
+      j["range_bin_m"] = g.range_bin_m;
+      j["instrumented_range_m"] = {g.first_range_m, g.last_range_m};
+      j["velocity_span_mps"] = g.velocity_span_mps;
+      if (!src.slots().empty()) {
+        j["first_cpi_time"] = io::format_rfc3339_ns(src.slots().front().timestamp_ns);
+        j["last_cpi_time"] = io::format_rfc3339_ns(src.slots().back().timestamp_ns);
+      }
+    } else {
+      j["radar"] = nullptr;
+      j["radar_note"] = mode_error;
+    }
+    if (json) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("recording   %s\n", rec.location().meta_name.c_str());
+    std::printf("data        %s (%llu bytes%s)\n", rec.location().data_name.c_str(),
+                static_cast<unsigned long long>(rec.location().data_bytes),
+                rec.location().archive ? ", in the archive" : "");
+    if (!j["description"].get<std::string>().empty())
+      std::printf("description %s\n", j["description"].get<std::string>().c_str());
+    std::printf("samples     %s, %zu channel(s), %.6g MHz, %llu samples per channel (%.6g s)\n",
+                m.format.name.c_str(), m.num_channels, m.sample_rate_hz / 1e6,
+                static_cast<unsigned long long>(rec.samples()), j["duration_s"].get<double>());
+    if (rec.leftover_bytes())
+      std::printf("            %llu trailing bytes do not make a whole sample of every channel\n",
+                  static_cast<unsigned long long>(rec.leftover_bytes()));
+    std::printf("sha512      %s\n", j["sha512"].get<std::string>().c_str());
+    std::printf("captures    %zu\n", m.captures.size());
+    for (std::size_t i = 0; i < m.captures.size() && i < 8; ++i) {
+      const io::SigmfCapture& c = m.captures[i];
+      std::printf("  [%zu] sample %llu", i, static_cast<unsigned long long>(c.sample_start));
+      if (c.frequency_hz) std::printf(", %.6g GHz", *c.frequency_hz / 1e9);
+      if (c.datetime) std::printf(", %s", c.datetime->c_str());
+      std::printf("\n");
+    }
+    std::printf("annotations %zu", m.annotations.size());
+    std::map<std::string, int> labels;
+    for (const io::SigmfAnnotation& a : m.annotations) labels[a.fields.value("core:label", "")]++;
+    const char* sep = " (";
+    for (const auto& [label, n] : labels) {
+      std::printf("%s%s x%d", sep, label.empty() ? "unlabelled" : label.c_str(), n);
+      sep = ", ";
+    }
+    std::printf("%s\n", m.annotations.empty() ? "" : ")");
+    if (rm) {
+      const RadarConfig& r = rm->mode.radar;
+      std::printf("radar       %.6g GHz, PRI %.6g us, %zu gates from %.6g us, %s waveform\n",
+                  r.center_frequency_hz / 1e9, r.pri_s * 1e6, r.range_gates, r.window_start_s * 1e6,
+                  to_string(r.waveform.type));
+      std::printf("CPIs        %zu of %zu pulses (%llu samples per channel left over)\n",
+                  j["cpis"].get<std::size_t>(), rm->mode.processing.pulses,
+                  static_cast<unsigned long long>(j["leftover_samples"].get<std::uint64_t>()));
+      if (j.contains("first_cpi_time"))
+        std::printf("time        %s .. %s\n", j["first_cpi_time"].get<std::string>().c_str(),
+                    j["last_cpi_time"].get<std::string>().c_str());
+    } else {
+      std::printf("radar       not described: %s\n", mode_error.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe inspect: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int score(const std::string& dets, const std::string& truth_path, bool json,
+          radarpipe::ScoreOptions opt) {
+  using namespace radarpipe;
+  try {
+    const std::vector<DetectionReport> reports = read_detections_jsonl(dets);
+    const io::TruthFile truth = read_truth_file(truth_path);
+    const Score s = score_detections(reports, truth, opt);
+    std::cout << (json ? score_json(s) + "\n" : format_score(s, opt));
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe score: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,8 +276,81 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("devices", "List CUDA devices");
 
+  CLI::App* sim =
+      app.add_subcommand("simulate", "Simulate a scenario into a SigMF recording + truth");
+  std::string sim_mode, sim_scenario;
+  radarpipe::SimulateOptions sim_opt;
+  sim->add_option("--mode", sim_mode, "mode file (YAML)")->required();
+  sim->add_option("--scenario", sim_scenario, "scenario file (YAML)")->required();
+  sim->add_option("--cpis", sim_opt.cpis, "CPIs to simulate")
+      ->required()
+      ->check(CLI::Range(1, 1000000));
+  sim->add_option("-o,--output", sim_opt.output,
+                  "output name: NAME.sigmf-meta/-data, NAME.truth.json")
+      ->required();
+  sim->add_option("--datatype", sim_opt.datatype, "ci16_le or cf32_le")
+      ->check(CLI::IsMember({"ci16_le", "cf32_le"}));
+  sim->add_flag("--archive", sim_opt.archive, "write a NAME.sigmf archive instead of the pair");
+
+  CLI::App* proc =
+      app.add_subcommand("process", "Process a SigMF recording into JSON Lines detections");
+  radarpipe::ProcessOptions proc_opt;
+  std::string proc_mode, proc_backend;
+  bool skip_checksum = false;
+  proc->add_option("-i,--input", proc_opt.input, "recording (NAME, NAME.sigmf-meta or NAME.sigmf)")
+      ->required();
+  proc->add_option("--mode", proc_mode, "mode file; default: the recording's radar extension");
+  proc->add_option("--backend", proc_backend, "auto, cpu or cuda (overrides the mode)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  proc->add_option("-o,--output", proc_opt.output, "JSON Lines output, - for stdout")->required();
+  proc->add_option("--threads", proc_opt.threads, "worker threads (0: all cores)");
+  proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
+
+  CLI::App* insp = app.add_subcommand("inspect", "Summarise a SigMF recording");
+  std::string insp_path;
+  bool insp_json = false, insp_skip = false;
+  insp->add_option("REC", insp_path, "recording")->required();
+  insp->add_flag("--json", insp_json, "print JSON");
+  insp->add_flag("--skip-checksum", insp_skip, "do not verify core:sha512");
+
+  CLI::App* sc = app.add_subcommand("score", "Score detections against simulator truth");
+  std::string sc_dets, sc_truth;
+  bool sc_json = false;
+  radarpipe::ScoreOptions sc_opt;
+  sc->add_option("DETS", sc_dets, "detections (JSON Lines from radarpipe process)")->required();
+  sc->add_option("TRUTH", sc_truth, "truth file (NAME.truth.json from radarpipe simulate)")
+      ->required();
+  sc->add_option("--range-gate", sc_opt.range_gate_bins, "association gate in range bins");
+  sc->add_option("--doppler-gate", sc_opt.doppler_gate_bins, "association gate in Doppler bins");
+  sc->add_option("--min-snr", sc_opt.min_expected_snr_db,
+                 "count only targets with at least this expected SNR (dB) toward Pd");
+  sc->add_flag("--json", sc_json, "print JSON");
+
+  CLI::App* demo =
+      app.add_subcommand("demo", "Simulate, process and score the embedded demo scene");
+  radarpipe::DemoOptions demo_opt;
+  demo->add_option("-o,--output-dir", demo_opt.output_dir, "where the files go");
+  demo->add_option("--cpis", demo_opt.cpis, "CPIs to simulate")->check(CLI::Range(1, 100000));
+  demo->add_option("--threads", demo_opt.threads, "worker threads (0: all cores)");
+
   CLI11_PARSE(app, argc, argv);
   if (check->parsed()) return config_check(mode_path, json);
   if (app.got_subcommand("devices")) return devices();
+  if (sim->parsed()) return simulate(sim_mode, sim_scenario, sim_opt);
+  if (proc->parsed()) {
+    if (!proc_mode.empty()) proc_opt.mode_path = proc_mode;
+    proc_opt.verify_checksum = !skip_checksum;
+    return process(proc_opt, proc_backend);
+  }
+  if (insp->parsed()) return inspect(insp_path, insp_json, !insp_skip);
+  if (sc->parsed()) return score(sc_dets, sc_truth, sc_json, sc_opt);
+  if (demo->parsed()) {
+    try {
+      return radarpipe::run_demo(demo_opt, std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      std::cerr << "radarpipe demo: " << e.what() << "\n";
+      return 1;
+    }
+  }
   return 1;
 }

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "pipeline/config/yaml_reader.hpp"
+
 namespace radarpipe {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -27,121 +29,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
-
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) {
-    mark(key, at);
-    throw ConfigError(key, msg);
-  }
-
-  // Remembers where each key path is, so that errors raised later by Mode::validate() can be
-  // located too.
-  void mark(const std::string& key, const YAML::Node& n) {
-    if (n.Mark().line >= 0) marks_[key] = n.Mark();
-  }
-  std::string where(std::string key) const {
-    for (;;) {
-      auto it = marks_.find(key);
-      if (it != marks_.end())
-        return source_ + ":" + std::to_string(it->second.line + 1) + ":" +
-               std::to_string(it->second.column + 1) + ": ";
-      const auto dot = key.rfind('.');
-      if (dot == std::string::npos) return source_ + ": ";
-      key.resize(dot);
-    }
-  }
-
-  // A mapping whose keys must all be in `allowed`.
-  void expect_map(const YAML::Node& n, const std::string& key,
-                  std::initializer_list<const char*> allowed) {
-    if (!n.IsMap()) fail(n, key, "expected a mapping, got " + describe(n));
-    std::vector<std::string> names(allowed.begin(), allowed.end());
-    for (const auto& kv : n) {
-      const std::string k = kv.first.as<std::string>();
-      if (std::find(names.begin(), names.end(), k) != names.end()) continue;
-      std::string best;
-      std::size_t best_d = 1000;
-      for (const std::string& c : names) {
-        const std::size_t d = edit_distance(k, c);
-        if (d < best_d) best_d = d, best = c;
-      }
-      const std::string path = key.empty() ? k : key + "." + k;
-      mark(path, kv.first);
-      std::string msg = "unknown key";
-      if (best_d <= std::max<std::size_t>(2, k.size() / 3)) msg += "; did you mean '" + best + "'?";
-      msg += " (valid keys: " + join(names) + ")";
-      throw ConfigError(path, msg);
-    }
-  }
-
-  YAML::Node child(const YAML::Node& n, const std::string& key, const char* name, bool required) {
-    const std::string path = key.empty() ? name : key + "." + name;
-    YAML::Node c = n[name];
-    if (!c) {
-      if (required) throw ConfigError(path, "required key is missing");
-      return c;
-    }
-    mark(path, c);
-    return c;
-  }
-
-  double number(const YAML::Node& n, const std::string& key) {
-    if (!n.IsScalar()) fail(n, key, "expected a number, got " + describe(n));
-    const std::string s = n.Scalar();
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0') fail(n, key, "'" + s + "' is not a number");
-    return v;
-  }
-
-  std::size_t count(const YAML::Node& n, const std::string& key) {
-    if (!n.IsScalar()) fail(n, key, "expected a whole number, got " + describe(n));
-    const std::string s = n.Scalar();
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0' || !std::isfinite(v) || v < 0 || v != std::floor(v) || v > 9.0e15)
-      fail(n, key, "'" + s + "' is not a whole number >= 0");
-    return static_cast<std::size_t>(v);
-  }
-
-  std::string word(const YAML::Node& n, const std::string& key,
-                   std::initializer_list<const char*> allowed) {
-    if (!n.IsScalar())
-      fail(n, key,
-           "expected one of " + join({allowed.begin(), allowed.end()}) + ", got " + describe(n));
-    const std::string s = n.Scalar();
-    for (const char* a : allowed)
-      if (s == a) return s;
-    fail(n, key, "'" + s + "' is not one of " + join({allowed.begin(), allowed.end()}));
-  }
-
-  static std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-      case YAML::NodeType::Map:
-        return "a mapping";
-      case YAML::NodeType::Sequence:
-        return "a list";
-      case YAML::NodeType::Null:
-        return "nothing";
-      case YAML::NodeType::Scalar:
-        return "'" + n.Scalar() + "'";
-      default:
-        return "an undefined value";
-    }
-  }
-
- private:
-  std::string source_;
-  std::map<std::string, YAML::Mark> marks_;
-};
+using config::Reader;
 
 WindowConfig read_window(Reader& rd, const YAML::Node& n, const std::string& key) {
   WindowConfig w;
@@ -329,6 +217,69 @@ Mode parse_mode_yaml(const std::string& text, const std::string& source) {
   } catch (const YAML::Exception& e) {
     throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+}
+
+namespace {
+
+nlohmann::json window_json(const WindowConfig& w) {
+  nlohmann::json j = {{"type", to_string(w.type)}};
+  if (w.type == WindowType::Taylor) {
+    j["nbar"] = w.nbar;
+    j["sll_db"] = w.sll_db;
+  }
+  if (w.type == WindowType::Chebyshev) j["attenuation_db"] = w.attenuation_db;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json radar_section_json(const RadarConfig& r) {
+  nlohmann::json w = {{"type", to_string(r.waveform.type)}};
+  switch (r.waveform.type) {
+    case WaveformType::Lfm:
+      w["pulse_width_s"] = r.waveform.pulse_width_s;
+      w["bandwidth_hz"] = r.waveform.bandwidth_hz;
+      w["direction"] = r.waveform.direction < 0 ? "down" : "up";
+      break;
+    case WaveformType::Barker:
+      w["length"] = r.waveform.barker_length;
+      w["chip_width_s"] = r.waveform.chip_width_s;
+      break;
+    case WaveformType::Rect:
+      w["pulse_width_s"] = r.waveform.pulse_width_s;
+      break;
+  }
+  return {{"center_frequency_hz", r.center_frequency_hz},
+          {"sample_rate_hz", r.sample_rate_hz},
+          {"pri_s", r.pri_s},
+          {"range_gates", r.range_gates},
+          {"window_start_s", r.window_start_s},
+          {"channels", r.channels},
+          {"waveform", w}};
+}
+
+nlohmann::json mode_file_json(const Mode& mode) {
+  const ProcessingConfig& p = mode.processing;
+  const CfarConfig& c = p.cfar;
+  nlohmann::json cfar = {
+      {"type", to_string(c.type)},
+      {"guard_cells", {{"range", c.guard_range}, {"doppler", c.guard_doppler}}},
+      {"training_cells", {{"range", c.train_range}, {"doppler", c.train_doppler}}},
+      {"pfa", c.pfa},
+      {"os_rank", c.os_rank}};
+  nlohmann::json proc = {{"pulses", p.pulses},
+                         {"range_window", window_json(p.range_window)},
+                         {"mti", to_string(p.mti)},
+                         {"doppler_window", window_json(p.doppler_window)},
+                         {"doppler_fft_size", p.doppler_fft_size},
+                         {"channel_combine", to_string(p.channel_combine)},
+                         {"cfar", cfar},
+                         {"fft_planning", to_string(p.fft_planning)},
+                         {"max_crossings", p.max_crossings},
+                         {"max_detections", p.max_detections}};
+  return {{"radar", radar_section_json(mode.radar)},
+          {"processing", proc},
+          {"backend", to_string(mode.backend)}};
 }
 
 Mode load_mode_file(const std::string& path) {

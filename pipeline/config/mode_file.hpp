@@ -3,6 +3,7 @@
 // Range and consistency rules live in Mode::validate() alone; this loader checks shapes and types.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "pipeline/core/mode.hpp"
@@ -14,6 +15,13 @@ Mode load_mode_file(const std::string& path);
 
 /// Parses and validates mode YAML text; source names it in messages.
 Mode parse_mode_yaml(const std::string& text, const std::string& source = "<string>");
+
+/// The mode in the mode file's own key structure (radar:, processing:, backend:), as JSON. JSON
+/// is YAML, so parse_mode_yaml(mode_file_json(m).dump()) gives m back.
+nlohmann::json mode_file_json(const Mode& mode);
+
+/// The radar: section alone.
+nlohmann::json radar_section_json(const RadarConfig& radar);
 
 /// Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(const std::string& a, const std::string& b);

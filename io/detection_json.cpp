@@ -1,0 +1,99 @@
+#include "io/detection_json.hpp"
+
+#include <stdexcept>
+
+#include "io/time.hpp"
+
+namespace radarpipe::io {
+
+using nlohmann::json;
+
+json detection_to_json(const Detection& d) {
+  return {{"range_m", d.range_m},
+          {"range_rate_mps", d.range_rate_mps},
+          {"doppler_hz", d.doppler_hz},
+          {"snr_db", d.snr_db},
+          {"power_db", d.power_db},
+          {"noise_db", d.noise_db},
+          {"range_bin", d.range_bin},
+          {"doppler_bin", d.doppler_bin},
+          {"range_bin_frac", d.range_bin_frac},
+          {"doppler_bin_frac", d.doppler_bin_frac},
+          {"channel", d.channel},
+          {"cells", d.cells},
+          {"range_extent_bins", d.range_extent_bins},
+          {"eclipsed", d.eclipsed}};
+}
+
+json report_to_json(const DetectionReport& r) {
+  json dets = json::array();
+  for (const Detection& d : r.detections) dets.push_back(detection_to_json(d));
+  return {{"schema", kDetectionSchema},
+          {"version", kDetectionSchemaVersion},
+          {"cpi", r.cpi},
+          {"timestamp_ns", r.timestamp_ns},
+          {"time", format_rfc3339_ns(r.timestamp_ns)},
+          {"cells", r.cells},
+          {"crossings", r.crossings},
+          {"crossings_dropped", r.crossings_dropped},
+          {"detections_dropped", r.detections_dropped},
+          {"noise_power_db", r.noise_power_db},
+          {"detections", dets}};
+}
+
+namespace {
+
+template <class T>
+T field(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) throw std::runtime_error(where + ": field '" + key + "' is missing");
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw std::runtime_error(where + ": field '" + key + "' has the wrong type (" + it->dump() +
+                             ")");
+  }
+}
+
+}  // namespace
+
+DetectionReport report_from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) throw std::runtime_error(source + ": a report must be a JSON object");
+  if (j.contains("version") && j["version"] != kDetectionSchemaVersion)
+    throw std::runtime_error(source + ": schema version " + j["version"].dump() +
+                             " is not supported (this radarpipe reads version " +
+                             std::to_string(kDetectionSchemaVersion) + ")");
+  DetectionReport r;
+  r.cpi = field<std::uint64_t>(j, "cpi", source);
+  r.timestamp_ns = field<std::int64_t>(j, "timestamp_ns", source);
+  r.cells = field<std::uint64_t>(j, "cells", source);
+  r.crossings = field<std::uint64_t>(j, "crossings", source);
+  r.crossings_dropped = j.value("crossings_dropped", std::uint64_t{0});
+  r.detections_dropped = j.value("detections_dropped", std::uint64_t{0});
+  r.noise_power_db = field<double>(j, "noise_power_db", source);
+  const json& dets = j.contains("detections") ? j["detections"] : json();
+  if (!dets.is_array()) throw std::runtime_error(source + ": field 'detections' is not an array");
+  for (std::size_t i = 0; i < dets.size(); ++i) {
+    const std::string w = source + ": detections[" + std::to_string(i) + "]";
+    const json& o = dets[i];
+    Detection d;
+    d.range_m = field<double>(o, "range_m", w);
+    d.range_rate_mps = field<double>(o, "range_rate_mps", w);
+    d.doppler_hz = field<double>(o, "doppler_hz", w);
+    d.snr_db = field<double>(o, "snr_db", w);
+    d.power_db = field<double>(o, "power_db", w);
+    d.noise_db = o.value("noise_db", 0.0);
+    d.range_bin = field<std::int32_t>(o, "range_bin", w);
+    d.doppler_bin = field<std::int32_t>(o, "doppler_bin", w);
+    d.range_bin_frac = field<double>(o, "range_bin_frac", w);
+    d.doppler_bin_frac = field<double>(o, "doppler_bin_frac", w);
+    d.channel = field<std::int32_t>(o, "channel", w);
+    d.cells = o.value("cells", 0u);
+    d.range_extent_bins = o.value("range_extent_bins", 0u);
+    d.eclipsed = o.value("eclipsed", false);
+    r.detections.push_back(d);
+  }
+  return r;
+}
+
+}  // namespace radarpipe::io

@@ -1,0 +1,51 @@
+// A simulated scene for the simulator (io/simulator.hpp): point targets, noise, clutter and
+// channel gains, next to a radar mode. Loaded from YAML by pipeline/config/scenario_file.hpp;
+// validate() holds the ranges, like Mode::validate().
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/core/mode.hpp"
+
+namespace radarpipe::io {
+
+/// Swerling fluctuation model of the target's radar cross-section. The amplitude is drawn once
+/// per CPI (the CPI is the "scan" of the classical models): 0 constant; 1 power exponential
+/// (chi-square, 2 degrees of freedom); 3 power chi-square with 4 degrees of freedom.
+enum class Swerling { Zero = 0, One = 1, Three = 3 };
+
+struct ScenarioTarget {
+  std::string name;              ///< label in truth and reports
+  double range_m = 1000;         ///< range at the scenario's start, >= 0
+  double range_rate_mps = 0;     ///< positive receding, |v| < c/100
+  double acceleration_mps2 = 0;  ///< along the line of sight, |a| <= 1000
+  double snr_db = 10;            ///< mean per-sample single-pulse SNR A^2/sigma^2, [-100, 100]
+  Swerling swerling = Swerling::Zero;
+};
+
+/// Zero-Doppler (ground) clutter: a scatterer at every range sample in [start, end], each a
+/// complex Gaussian process over the pulses with a Gaussian Doppler spectrum of std spread_hz.
+struct ClutterPatch {
+  double range_start_m = 0;  ///< >= 0
+  double range_end_m = 0;    ///< > range_start_m
+  double cnr_db = 20;        ///< mean per-sample clutter-to-noise ratio per scatterer, [-100, 100]
+  double spread_hz = 1;      ///< Doppler spread (std), 0 <= spread < PRF/2
+};
+
+struct Scenario {
+  std::string start_time = "2026-01-01T00:00:00Z";  ///< RFC 3339 UTC time of the first pulse
+  std::int64_t start_ns = 1767225600000000000LL;    ///< the same, parsed
+  std::uint64_t seed = 1;                           ///< everything random derives from it
+  double noise_power = 1.0;                         ///< sigma^2 per complex sample, >= 0
+  std::vector<std::complex<double>> channel_gains;  ///< g_c, empty = 1 for every channel
+  std::vector<ScenarioTarget> targets;
+  std::vector<ClutterPatch> clutter;
+
+  /// Throws ConfigError naming the key path (targets[2].snr_db) against the mode.
+  void validate(const Mode& mode) const;
+};
+
+}  // namespace radarpipe::io

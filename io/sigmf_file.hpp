@@ -1,0 +1,112 @@
+// Reading and writing SigMF recordings: a `.sigmf-meta` + `.sigmf-data` pair or a `.sigmf`
+// archive (tar). Reading streams: samples are read on demand from the data file (or in place
+// from the archive member) through a buffer sized by the largest read, so memory stays bounded
+// by what the caller asks for (one CPI) whatever the recording's size.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "io/sha512.hpp"
+#include "io/sigmf_meta.hpp"
+#include "pipeline/core/cpi.hpp"
+
+namespace radarpipe::io {
+
+/// Where a recording's parts are. `path` may name NAME, NAME.sigmf-meta, NAME.sigmf-data or
+/// NAME.sigmf (archive).
+struct SigmfLocation {
+  std::string meta_name;  ///< for messages: the meta file, or "ARCHIVE:member"
+  std::string data_name;  ///< for messages
+  std::string data_file;  ///< file the samples are read from
+  std::uint64_t data_offset = 0;
+  std::uint64_t data_bytes = 0;
+  bool archive = false;
+  std::string meta_text;
+};
+
+SigmfLocation locate_sigmf(const std::string& path);
+
+struct SigmfReadOptions {
+  bool verify_checksum = true;  ///< check core:sha512 when present (reads the data once more)
+};
+
+class SigmfReader {
+ public:
+  /// Opens and validates a recording; throws SigmfError naming the file, field and value.
+  explicit SigmfReader(const std::string& path, SigmfReadOptions options = {});
+
+  const SigmfMeta& meta() const { return meta_; }
+  const SigmfLocation& location() const { return loc_; }
+  std::size_t channels() const { return meta_.num_channels; }
+  /// Whole samples per channel in the data file.
+  std::uint64_t samples() const { return samples_; }
+  /// Bytes at the end of the data that do not make a whole sample of every channel.
+  std::uint64_t leftover_bytes() const { return leftover_bytes_; }
+  /// True when the checksum was present and verified.
+  bool checksum_verified() const { return checksum_verified_; }
+
+  /// Reads samples [start, start + count) of every channel as cf32, deinterleaved: channel c's
+  /// samples go to out + c * channel_stride. Integer formats are scaled by meta().sample_scale().
+  void read(std::uint64_t start, std::size_t count, cf32* out, std::size_t channel_stride);
+
+ private:
+  SigmfLocation loc_;
+  SigmfMeta meta_;
+  std::ifstream data_;
+  std::uint64_t samples_ = 0;
+  std::uint64_t leftover_bytes_ = 0;
+  bool checksum_verified_ = false;
+  std::vector<std::uint8_t> raw_;
+  std::vector<float> interleaved_;
+};
+
+struct SigmfWriteOptions {
+  std::string datatype = "cf32_le";  ///< cf32_le or ci16_le
+  double scale = 1.0;                ///< ci16_le: float value of one LSB (radar:sample_scale)
+  bool archive = false;              ///< write NAME.sigmf (tar) instead of the pair
+};
+
+class SigmfWriter {
+ public:
+  /// base: the output path without extension (NAME). meta: global fields, captures and
+  /// annotations to write; datatype, sha512 and the radar scale are set by the writer.
+  SigmfWriter(const std::string& base, SigmfMeta meta, SigmfWriteOptions options = {});
+  ~SigmfWriter();
+  SigmfWriter(const SigmfWriter&) = delete;
+  SigmfWriter& operator=(const SigmfWriter&) = delete;
+
+  /// Appends `count` samples of every channel; channel c's samples are at x + c * stride.
+  void write(const cf32* x, std::size_t count, std::size_t channel_stride);
+  /// Appends a CPI (its shape's channels must equal the metadata's).
+  void write(const Cpi& cpi);
+
+  /// Metadata still to be written: add captures and annotations before close().
+  SigmfMeta& meta() { return meta_; }
+  std::uint64_t samples_written() const { return samples_; }
+  /// ci16: components that saturated at +-32767/-32768.
+  std::uint64_t clipped() const { return clipped_; }
+  /// Finishes the data, computes core:sha512 and writes the metadata. Idempotent.
+  void close();
+  /// Files written: the pair, or the archive.
+  std::vector<std::string> outputs() const;
+
+ private:
+  std::string base_, name_;
+  SigmfMeta meta_;
+  SigmfWriteOptions options_;
+  std::ofstream out_;
+  Sha512 hash_;
+  std::uint64_t samples_ = 0, bytes_ = 0, clipped_ = 0;
+  std::uint64_t data_header_pos_ = 0;
+  bool closed_ = false;
+  std::vector<float> interleaved_;
+  std::vector<std::uint8_t> raw_;
+};
+
+/// Strips a SigMF extension (.sigmf-meta, .sigmf-data, .sigmf) from a path.
+std::string sigmf_base(const std::string& path);
+
+}  // namespace radarpipe::io

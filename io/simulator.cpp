@@ -1,0 +1,232 @@
+#include "io/simulator.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "pipeline/core/pulse.hpp"
+#include "pipeline/core/radar_math.hpp"
+
+namespace radarpipe::io {
+namespace {
+
+using cd = std::complex<double>;
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/// s(t) of the model; for Barker a nudge of 1e-9 samples keeps a time that is a whole number of
+/// chips in its own chip despite round-off (the same rule as the reference sampler).
+cd pulse_at(const WaveformConfig& w, double t_s, double fs) {
+  if (w.type == WaveformType::Barker) t_s += 1e-9 / fs;
+  double re, im;
+  pulse_value(w, t_s, &re, &im);
+  return {re, im};
+}
+
+}  // namespace
+
+void Scenario::validate(const Mode& mode) const {
+  auto fail = [](const std::string& key, const std::string& msg) { throw ConfigError(key, msg); };
+  if (!(noise_power >= 0) || !std::isfinite(noise_power))
+    fail("noise_power", std::to_string(noise_power) + " is not >= 0");
+  if (!channel_gains.empty() && channel_gains.size() != mode.radar.channels)
+    fail("channel_gains",
+         "has " + std::to_string(channel_gains.size()) +
+             " entries but the mode has radar.channels = " + std::to_string(mode.radar.channels));
+  const double vmax = kSpeedOfLight_mps / 100.0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const ScenarioTarget& t = targets[i];
+    const std::string key = "targets[" + std::to_string(i) + "]";
+    if (!(t.range_m >= 0) || !std::isfinite(t.range_m))
+      fail(key + ".range_m", std::to_string(t.range_m) + " is not >= 0");
+    if (!(std::fabs(t.range_rate_mps) < vmax))
+      fail(key + ".range_rate_mps",
+           std::to_string(t.range_rate_mps) + " is not in (-c/100, c/100)");
+    if (!(std::fabs(t.acceleration_mps2) <= 1000))
+      fail(key + ".acceleration_mps2",
+           std::to_string(t.acceleration_mps2) + " is not in [-1000, 1000]");
+    if (!(t.snr_db >= -100 && t.snr_db <= 100))
+      fail(key + ".snr_db", std::to_string(t.snr_db) + " is not in [-100, 100]");
+  }
+  const double prf = 1.0 / mode.radar.pri_s;
+  for (std::size_t i = 0; i < clutter.size(); ++i) {
+    const ClutterPatch& c = clutter[i];
+    const std::string key = "clutter[" + std::to_string(i) + "]";
+    if (!(c.range_start_m >= 0))
+      fail(key + ".range_start_m", std::to_string(c.range_start_m) + " is not >= 0");
+    if (!(c.range_end_m > c.range_start_m))
+      fail(key + ".range_end_m", std::to_string(c.range_end_m) + " is not > range_start_m (" +
+                                     std::to_string(c.range_start_m) + ")");
+    if (!(c.cnr_db >= -100 && c.cnr_db <= 100))
+      fail(key + ".cnr_db", std::to_string(c.cnr_db) + " is not in [-100, 100]");
+    if (!(c.spread_hz >= 0 && c.spread_hz < prf / 2))
+      fail(key + ".spread_hz",
+           std::to_string(c.spread_hz) + " is not in [0, PRF/2 = " + std::to_string(prf / 2) + ")");
+  }
+}
+
+Simulator::Simulator(const Mode& mode, const Scenario& scenario)
+    : mode_(mode), scenario_(scenario) {
+  mode_.validate();
+  scenario_.validate(mode_);
+  geo_ = derive_geometry(mode_);
+  pulse_.resize(geo_.waveform_samples);
+  for (std::size_t k = 0; k < pulse_.size(); ++k)
+    pulse_[k] = pulse_at(mode_.radar.waveform, static_cast<double>(k) / mode_.radar.sample_rate_hz,
+                         mode_.radar.sample_rate_hz);
+}
+
+CpiShape Simulator::shape() const {
+  return {mode_.radar.channels, mode_.processing.pulses, mode_.radar.range_gates};
+}
+
+std::int64_t Simulator::timestamp_ns(std::uint64_t k) const {
+  const double t =
+      static_cast<double>(k) * static_cast<double>(mode_.processing.pulses) * mode_.radar.pri_s;
+  return scenario_.start_ns + static_cast<std::int64_t>(std::llround(t * 1e9));
+}
+
+std::complex<double> Simulator::gain(std::size_t c) const {
+  return scenario_.channel_gains.empty() ? cd(1.0, 0.0) : scenario_.channel_gains[c];
+}
+
+double Simulator::peak_amplitude() const {
+  double a = 5.0 * std::sqrt(scenario_.noise_power);
+  double g = 1.0;
+  for (std::size_t c = 0; c < mode_.radar.channels; ++c) g = std::max(g, std::abs(gain(c)));
+  for (const ScenarioTarget& t : scenario_.targets)
+    a += 2.0 * g * std::sqrt(scenario_.noise_power * std::pow(10.0, t.snr_db / 10.0));
+  for (const ClutterPatch& p : scenario_.clutter)
+    a += 3.0 * g * std::sqrt(scenario_.noise_power * std::pow(10.0, p.cnr_db / 10.0)) *
+         std::sqrt(std::min(static_cast<double>(geo_.waveform_samples), 8.0));
+  return a;
+}
+
+void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
+  const CpiShape s = shape();
+  if (!(cpi.shape == s)) cpi = Cpi(s);
+  const RadarConfig& r = mode_.radar;
+  const double fs = r.sample_rate_hz, pri = r.pri_s, t0 = r.window_start_s;
+  const double lambda = geo_.wavelength_m;
+  const std::size_t N = s.gates, P = s.pulses, C = s.channels, L = geo_.waveform_samples;
+  const auto M = static_cast<long>(mode_.processing.doppler_fft_size);
+  const double t_cpi = static_cast<double>(k) * static_cast<double>(P) * pri;
+
+  cpi.id = k;
+  cpi.timestamp_ns = timestamp_ns(k);
+  truth.cpi = k;
+  truth.timestamp_ns = cpi.timestamp_ns;
+  truth.targets.clear();
+
+  std::mt19937_64 rng(splitmix(scenario_.seed ^ splitmix(k + 1)));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+
+  // Noise: circular complex Gaussian, variance sigma^2 per complex sample.
+  const double sn = std::sqrt(scenario_.noise_power / 2.0);
+  for (cf32& x : cpi.samples)
+    x = cf32(static_cast<float>(sn * normal(rng)), static_cast<float>(sn * normal(rng)));
+
+  std::vector<cd> row(N);
+  // Targets: x[c][p][n] += A s(t0 + n/fs - t_d) exp(j 2 pi f_D (p PRI + t0 + n/fs)) e^{j phi} g_c.
+  for (const ScenarioTarget& tg : scenario_.targets) {
+    const double range =
+        tg.range_m + tg.range_rate_mps * t_cpi + 0.5 * tg.acceleration_mps2 * t_cpi * t_cpi;
+    const double rate = tg.range_rate_mps + tg.acceleration_mps2 * t_cpi;
+    const double fd = doppler_of_range_rate_hz(rate, lambda);
+    double power = std::pow(10.0, tg.snr_db / 10.0);
+    if (tg.swerling == Swerling::One) {
+      power *= -std::log(1.0 - uniform(rng));  // exponential, mean 1
+    } else if (tg.swerling == Swerling::Three) {
+      power *=
+          0.5 * (-std::log(1.0 - uniform(rng)) - std::log(1.0 - uniform(rng)));  // Gamma(2, 1/2)
+    }
+    const double phi = 2.0 * kPi * uniform(rng);
+    const double amp = std::sqrt(power * scenario_.noise_power);
+
+    TargetTruth t;
+    t.name = tg.name;
+    t.range_m = range;
+    t.range_rate_mps = rate;
+    t.doppler_hz = fd;
+    const double delay_s = 2.0 * range / kSpeedOfLight_mps;
+    t.range_bin = (delay_s - t0) * fs;
+    double db = bin_of_doppler(fd, M, geo_.prf_hz);
+    db = std::fmod(db, static_cast<double>(M));
+    if (db < 0) db += static_cast<double>(M);
+    if (db >= static_cast<double>(M) - 0.5) db -= static_cast<double>(M);
+    t.doppler_bin = db;
+    t.apparent_range_rate_mps =
+        range_rate_of_doppler_mps(doppler_of_bin_hz(db, M, geo_.prf_hz), lambda);
+    t.snr_db = tg.snr_db;
+    t.cpi_snr_db = 10.0 * std::log10(std::max(power, 1e-300));
+    t.in_window = t.range_bin > -0.5 && t.range_bin < static_cast<double>(N) - 0.5;
+    t.eclipsed = t.range_bin > static_cast<double>(N) - static_cast<double>(L);
+    truth.targets.push_back(t);
+
+    // Samples n where the pulse is on: 0 <= t0 + n/fs - t_d < duration.
+    const double dur = mode_.radar.waveform.duration_s();
+    const double n_lo = std::ceil(t.range_bin - 1e-9);
+    const double n_hi = std::ceil((delay_s + dur - t0) * fs);
+    const long lo = static_cast<long>(std::max(0.0, n_lo));
+    const long hi = static_cast<long>(std::min(static_cast<double>(N), n_hi));
+    if (hi <= lo || power == 0.0) continue;
+    const cd a0 = amp * std::polar(1.0, phi);
+    for (long n = lo; n < hi; ++n) {
+      const double tn = t0 + static_cast<double>(n) / fs;
+      row[static_cast<std::size_t>(n)] =
+          a0 * pulse_at(r.waveform, tn - delay_s, fs) * std::polar(1.0, 2.0 * kPi * fd * tn);
+    }
+    for (std::size_t c = 0; c < C; ++c) {
+      const cd g = gain(c);
+      for (std::size_t p = 0; p < P; ++p) {
+        const cd rot = g * std::polar(1.0, 2.0 * kPi * fd * static_cast<double>(p) * pri);
+        cf32* x = cpi.row(c, p);
+        for (long n = lo; n < hi; ++n) {
+          const cd v = rot * row[static_cast<std::size_t>(n)];
+          x[n] += cf32(static_cast<float>(v.real()), static_cast<float>(v.imag()));
+        }
+      }
+    }
+  }
+
+  // Clutter: one scatterer per range sample, each a sum of K random Doppler components.
+  constexpr int kComponents = 8;
+  std::vector<cd> series(P);
+  for (const ClutterPatch& patch : scenario_.clutter) {
+    const double first = std::ceil(bin_of_range(patch.range_start_m, t0, fs));
+    const double last = std::floor(bin_of_range(patch.range_end_m, t0, fs));
+    const long m_lo = static_cast<long>(std::max(first, -static_cast<double>(L) + 1.0));
+    const long m_hi = static_cast<long>(std::min(last, static_cast<double>(N) - 1.0));
+    const double comp_sigma =
+        std::sqrt(scenario_.noise_power * std::pow(10.0, patch.cnr_db / 10.0) / kComponents / 2.0);
+    for (long m = m_lo; m <= m_hi; ++m) {
+      std::fill(series.begin(), series.end(), cd(0.0, 0.0));
+      for (int i = 0; i < kComponents; ++i) {
+        const double f = patch.spread_hz * normal(rng);
+        const cd a(comp_sigma * normal(rng), comp_sigma * normal(rng));
+        for (std::size_t p = 0; p < P; ++p)
+          series[p] += a * std::polar(1.0, 2.0 * kPi * f * static_cast<double>(p) * pri);
+      }
+      const long k_lo = std::max(0L, -m);
+      const long k_hi = std::min(static_cast<long>(L), static_cast<long>(N) - m);
+      for (std::size_t c = 0; c < C; ++c) {
+        const cd g = gain(c);
+        for (std::size_t p = 0; p < P; ++p) {
+          const cd v0 = g * series[p];
+          cf32* x = cpi.row(c, p) + m;
+          for (long kk = k_lo; kk < k_hi; ++kk) {
+            const cd v = v0 * pulse_[static_cast<std::size_t>(kk)];
+            x[kk] += cf32(static_cast<float>(v.real()), static_cast<float>(v.imag()));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace radarpipe::io
