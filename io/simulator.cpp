@@ -100,9 +100,12 @@ double Simulator::peak_amplitude() const {
   for (std::size_t c = 0; c < mode_.radar.channels; ++c) g = std::max(g, std::abs(gain(c)));
   for (const ScenarioTarget& t : scenario_.targets)
     a += 2.0 * g * std::sqrt(scenario_.noise_power * std::pow(10.0, t.snr_db / 10.0));
+  // A clutter sample sums the L scatterers under the pulse: complex Gaussian of power L CNR
+  // sigma^2; 4.5 of its standard deviations are exceeded with probability e^-20.
   for (const ClutterPatch& p : scenario_.clutter)
-    a += 3.0 * g * std::sqrt(scenario_.noise_power * std::pow(10.0, p.cnr_db / 10.0)) *
-         std::sqrt(std::min(static_cast<double>(geo_.waveform_samples), 8.0));
+    a += 4.5 * g *
+         std::sqrt(scenario_.noise_power * std::pow(10.0, p.cnr_db / 10.0) *
+                   static_cast<double>(geo_.waveform_samples));
   return a;
 }
 

@@ -57,6 +57,7 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   plc.wavelength_m = geometry_.wavelength_m;
   plc.max_crossings = p.max_crossings;
   plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
+  plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
   plots_ = std::make_unique<cpu::PlotExtractor>(plc);
 
   compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});

@@ -31,7 +31,7 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
   fs::create_directories(opt.output_dir);
   const Mode mode = parse_mode_yaml(demo_mode_yaml(), "configs/demo.yaml (embedded)");
   const io::Scenario scenario =
-      parse_scenario_yaml(demo_scenario_yaml(), mode, "configs/demo-scenario.yaml (embedded)");
+      parse_scenario_yaml(demo_scenario_yaml(), mode, "configs/scenarios/demo.yaml (embedded)");
   const ModeGeometry geo = derive_geometry(mode);
   const std::string base = (fs::path(opt.output_dir) / "demo").string();
   char line[512];
@@ -42,7 +42,7 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
   so.cpis = opt.cpis;
   so.output = base;
   so.datatype = "ci16_le";
-  so.description = "radarpipe demo scene (configs/demo-scenario.yaml)";
+  so.description = "radarpipe demo scene (configs/scenarios/demo.yaml)";
   const SimulateResult sim = simulate_recording(mode, scenario, so);
   std::snprintf(line, sizeof line, "simulated  %llu CPIs of %zu x %zu x %zu (%.1f ms each), ci16\n",
                 static_cast<unsigned long long>(opt.cpis), mode.radar.channels,

@@ -1,5 +1,5 @@
 // `radarpipe demo`: the README's first command. Simulates the embedded scene
-// (configs/demo-scenario.yaml) with the embedded mode (configs/demo.yaml), processes the
+// (configs/scenarios/demo.yaml) with the embedded mode (configs/demo.yaml), processes the
 // recording like `radarpipe process`, scores it like `radarpipe score`, prints a table of
 // detections against truth and writes the range-Doppler map of the last CPI as a PNG.
 #pragma once

@@ -84,7 +84,7 @@ PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t
     const long d = pk.doppler_bin, m = pk.range_bin;
     const float* row = map + static_cast<std::size_t>(d) * n;
     double dr = 0.0;
-    if (m > 0 && m + 1 < static_cast<long>(n))
+    if (cfg_.interpolate_range && m > 0 && m + 1 < static_cast<long>(n))
       dr = parabolic_offset(db(row[m - 1]), db(row[m]), db(row[m + 1]));
     double dd = 0.0;
     if (md >= 3) {

@@ -28,6 +28,10 @@ struct PlotConfig {
   /// pulse delayed by d samples gives the same samples for every d in (m-1, m], so its
   /// correlation peaks at m = ceil(d); m - 1/2 is the unbiased estimate (docs/signal-chain.md).
   double range_offset_bins = 0.0;
+  /// Parabolic refinement in range. Off for piecewise-constant pulses: their samples are the
+  /// same for every delay in (m-1, m], so the shape of the peak holds no sub-sample information
+  /// and a fit would only add noise to the m - 1/2 estimate (whose error is <= 1/2 bin).
+  bool interpolate_range = true;
 };
 
 class PlotExtractor {

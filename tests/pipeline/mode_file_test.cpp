@@ -239,5 +239,16 @@ TEST(ModeValidate, HannOfTwoPulsesIsRejectedNotSilentlyZero) {
   }
 }
 
+TEST(ModeFile, ModeFileJsonRoundTripsEveryShippedMode) {
+  for (const auto& e : std::filesystem::directory_iterator(test::source_path("configs"))) {
+    if (e.path().extension() != ".yaml") continue;
+    const Mode a = load_mode_file(e.path().string());
+    const Mode b = parse_mode_yaml(mode_file_json(a).dump(), "json");
+    EXPECT_EQ(mode_file_json(a), mode_file_json(b)) << e.path();
+    EXPECT_EQ(b.processing.cfar.pfa, a.processing.cfar.pfa);
+    EXPECT_EQ(b.radar.waveform.direction, a.radar.waveform.direction);
+  }
+}
+
 }  // namespace
 }  // namespace radarpipe

@@ -1,0 +1,188 @@
+// The simulator against the test-side echo generator (tests/support, written from
+// RADAR-MODEL.md), Swerling statistics, clutter power, determinism and truth geometry.
+#include "io/simulator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "pipeline/core/radar_math.hpp"
+#include "tests/support/reference.hpp"
+
+using namespace radarpipe;
+using namespace radarpipe::io;
+
+namespace {
+
+Mode small_mode(WaveformType type) {
+  Mode m = test::example_mode();
+  m.radar.range_gates = 300;
+  m.processing.pulses = 16;
+  m.processing.doppler_fft_size = 16;
+  m.radar.waveform.type = type;
+  if (type == WaveformType::Barker) {
+    m.radar.waveform.barker_length = 13;
+    m.radar.waveform.chip_width_s = 0.5e-6;
+  } else {
+    m.radar.waveform.pulse_width_s = 2.0e-6;
+    m.radar.waveform.bandwidth_hz = 10.0e6;
+  }
+  return m;
+}
+
+}  // namespace
+
+class SimulatorEcho : public ::testing::TestWithParam<WaveformType> {};
+
+TEST_P(SimulatorEcho, MatchesTheModelAtAFractionalDelay) {
+  Mode mode = small_mode(GetParam());
+  mode.radar.channels = 2;
+  mode.radar.window_start_s = 1.0e-6;
+  Scenario sc;
+  sc.noise_power = 1e-10;  // noise far below the tolerance
+  sc.channel_gains = {{1.0, 0.0}, {0.3, -0.4}};
+  ScenarioTarget t;
+  t.range_m = 1234.567;  // a delay of 164.7... samples: fractional
+  t.range_rate_mps = -37.0;
+  t.snr_db = 100.0;  // A^2 = 1e10 * 1e-10 = 1
+  sc.targets = {t};
+  Simulator sim(mode, sc);
+  Cpi cpi;
+  CpiTruth truth;
+  sim.generate(3, cpi, truth);
+  ASSERT_EQ(truth.targets.size(), 1u);
+  const TargetTruth& tt = truth.targets[0];
+  const double t_cpi = 3.0 * 16 * mode.radar.pri_s;
+  EXPECT_NEAR(tt.range_m, t.range_m + t.range_rate_mps * t_cpi, 1e-9);
+  EXPECT_NEAR(tt.range_bin,
+              (2 * tt.range_m / kSpeedOfLight_mps - mode.radar.window_start_s) * mode.radar.sample_rate_hz,
+              1e-9);
+  EXPECT_GT(std::fabs(tt.range_bin - std::round(tt.range_bin)), 0.05);
+
+  // The reference echo with phase 0; the simulator's random phase is one complex factor.
+  Cpi ref(cpi.shape);
+  test::add_echoes(ref, mode.radar, {{tt.range_m, tt.range_rate_mps, 1.0, 0.0}},
+                   {{1.0, 0.0}, {0.3, -0.4}});
+  std::size_t peak = 0;
+  for (std::size_t i = 0; i < ref.samples.size(); ++i)
+    if (std::abs(ref.samples[i]) > std::abs(ref.samples[peak])) peak = i;
+  const std::complex<double> k =
+      std::complex<double>(cpi.samples[peak]) / std::complex<double>(ref.samples[peak]);
+  EXPECT_NEAR(std::abs(k), 1.0, 1e-4);
+  double max_err = 0;
+  for (std::size_t i = 0; i < ref.samples.size(); ++i)
+    max_err = std::max(max_err, std::abs(std::complex<double>(cpi.samples[i]) -
+                                         k * std::complex<double>(ref.samples[i])));
+  EXPECT_LT(max_err, 2e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Waveforms, SimulatorEcho,
+                         ::testing::Values(WaveformType::Lfm, WaveformType::Barker, WaveformType::Rect));
+
+TEST(Simulator, CpisAreDeterministicAndIndependentOfOrder) {
+  const Mode mode = small_mode(WaveformType::Lfm);
+  Scenario sc;
+  sc.targets = {ScenarioTarget{"a", 800, 10, 0, 10, Swerling::One}};
+  Simulator sim(mode, sc);
+  Cpi a, b;
+  CpiTruth ta, tb;
+  sim.generate(5, a, ta);
+  sim.generate(0, b, tb);
+  sim.generate(5, b, tb);
+  for (std::size_t i = 0; i < a.samples.size(); ++i) ASSERT_EQ(a.samples[i], b.samples[i]);
+  EXPECT_EQ(ta.targets[0].cpi_snr_db, tb.targets[0].cpi_snr_db);
+  EXPECT_EQ(a.timestamp_ns, sc.start_ns + 5LL * 16 * 100000);
+}
+
+TEST(Simulator, SwerlingDrawsHaveTheModelsMoments) {
+  Mode mode = small_mode(WaveformType::Lfm);
+  mode.radar.range_gates = 64;
+  mode.processing.pulses = 2;
+  mode.processing.doppler_fft_size = 2;
+  mode.processing.cfar.guard_doppler = 0;
+  mode.processing.cfar.train_doppler = 0;
+  mode.radar.waveform.pulse_width_s = 1e-6;
+  Scenario sc;
+  sc.targets = {ScenarioTarget{"s0", 100, 0, 0, 10, Swerling::Zero},
+                ScenarioTarget{"s1", 100, 0, 0, 10, Swerling::One},
+                ScenarioTarget{"s3", 100, 0, 0, 10, Swerling::Three}};
+  Simulator sim(mode, sc);
+  const int n = 4000;
+  double sum[3] = {}, sum2[3] = {};
+  Cpi cpi;
+  CpiTruth t;
+  for (int k = 0; k < n; ++k) {
+    sim.generate(static_cast<std::uint64_t>(k), cpi, t);
+    for (int i = 0; i < 3; ++i) {
+      const double x = t.targets[static_cast<std::size_t>(i)].cpi_snr_linear() / 10.0;
+      sum[i] += x;
+      sum2[i] += x * x;
+    }
+  }
+  // Mean power 1 (the scenario's SNR); variance 0, 1 (exponential), 1/2 (chi-square 4 dof).
+  const double expected_var[3] = {0.0, 1.0, 0.5};
+  for (int i = 0; i < 3; ++i) {
+    const double mean = sum[i] / n, var = sum2[i] / n - mean * mean;
+    // Standard error of the mean sqrt(var/n) <= 0.016; of the variance about 0.1 for Swerling 1.
+    EXPECT_NEAR(mean, 1.0, 0.06) << i;
+    EXPECT_NEAR(var, expected_var[i], 0.12 + 0.2 * expected_var[i]) << i;
+  }
+}
+
+TEST(Simulator, ClutterPowerInsideThePatchAndNothingOutside) {
+  Mode mode = small_mode(WaveformType::Lfm);
+  mode.radar.range_gates = 600;
+  Scenario sc;
+  sc.noise_power = 1e-8;
+  ClutterPatch p;
+  p.range_start_m = 1000;
+  p.range_end_m = 2000;
+  p.cnr_db = 80;  // scatterer power 1
+  p.spread_hz = 2;
+  sc.clutter = {p};
+  Simulator sim(mode, sc);
+  const double fs = mode.radar.sample_rate_hz;
+  const double L = std::round(mode.radar.waveform.pulse_width_s * fs);  // 40
+  const double first = std::ceil(bin_of_range(1000, 0, fs)), last = std::floor(bin_of_range(2000, 0, fs));
+  Cpi cpi;
+  CpiTruth t;
+  double inside = 0, outside = 0;
+  std::size_t n_in = 0, n_out = 0;
+  for (int k = 0; k < 20; ++k) {
+    sim.generate(static_cast<std::uint64_t>(k), cpi, t);
+    for (std::size_t pulse = 0; pulse < 16; ++pulse)
+      for (std::size_t n = 0; n < 600; ++n) {
+        const double pw = std::norm(std::complex<double>(cpi.row(0, pulse)[n]));
+        if (static_cast<double>(n) >= first + L && static_cast<double>(n) <= last) {
+          inside += pw;
+          ++n_in;
+        } else if (static_cast<double>(n) < first || static_cast<double>(n) > last + L) {
+          outside += pw;
+          ++n_out;
+        }
+      }
+  }
+  // Every sample inside sums L independent unit-power scatterers times |s| = 1.
+  EXPECT_NEAR(inside / static_cast<double>(n_in), L, 0.1 * L);
+  EXPECT_LT(outside / static_cast<double>(n_out), 1e-7);  // noise only (1e-8)
+}
+
+TEST(Simulator, ScenarioValidationNamesTheKey) {
+  const Mode mode = small_mode(WaveformType::Lfm);
+  Scenario sc;
+  sc.targets = {ScenarioTarget{"x", 100, 0, 0, 150, Swerling::Zero}};
+  try {
+    Simulator sim(mode, sc);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "targets[0].snr_db");
+  }
+  sc.targets.clear();
+  sc.channel_gains = {{1, 0}, {1, 0}};
+  try {
+    Simulator sim(mode, sc);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "channel_gains");
+  }
+}
