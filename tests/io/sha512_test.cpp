@@ -22,10 +22,11 @@ TEST(Sha512, FipsExampleVectors) {
   EXPECT_EQ(hash(""),
             "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
             "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
-  EXPECT_EQ(hash("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmn"
-                 "opqrlmnopqrsmnopqrstnopqrstu"),
-            "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
-            "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
+  EXPECT_EQ(
+      hash("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmn"
+           "opqrlmnopqrsmnopqrstnopqrstu"),
+      "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+      "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
 }
 
 TEST(Sha512, MillionAs) {
@@ -37,7 +38,8 @@ TEST(Sha512, MillionAs) {
 
 TEST(Sha512, IncrementalEqualsOneShotForEveryPaddingBoundary) {
   std::mt19937 rng(5);
-  for (std::size_t n : {0u, 1u, 111u, 112u, 113u, 127u, 128u, 129u, 239u, 240u, 255u, 256u, 1000u}) {
+  for (std::size_t n :
+       {0u, 1u, 111u, 112u, 113u, 127u, 128u, 129u, 239u, 240u, 255u, 256u, 1000u}) {
     std::string s(n, '\0');
     for (char& c : s) c = static_cast<char>(rng());
     Sha512 h;

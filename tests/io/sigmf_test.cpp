@@ -46,12 +46,15 @@ void write_file(const std::string& path, const std::string& bytes) {
 
 std::string meta_text(const std::string& datatype, std::size_t channels,
                       const json& extra_global = json::object(), const json& captures = nullptr) {
-  json g = {{"core:datatype", datatype}, {"core:version", "1.2.0"},
-            {"core:sample_rate", 1e6}, {"core:num_channels", channels}};
+  json g = {{"core:datatype", datatype},
+            {"core:version", "1.2.0"},
+            {"core:sample_rate", 1e6},
+            {"core:num_channels", channels}};
   g.update(extra_global);
-  return json{{"global", g},
-              {"captures", captures.is_null() ? json::array({{{"core:sample_start", 0}}}) : captures},
-              {"annotations", json::array()}}
+  return json{
+      {"global", g},
+      {"captures", captures.is_null() ? json::array({{{"core:sample_start", 0}}}) : captures},
+      {"annotations", json::array()}}
       .dump(2);
 }
 
@@ -82,8 +85,8 @@ void encode(std::string& out, const std::string& dt, double v) {
 }
 
 const std::vector<std::string> kComplexTypes = {
-    "ci8",     "cu8",     "ci16_le", "ci16_be", "cu16_le", "cu16_be", "ci32_le", "ci32_be",
-    "cu32_le", "cu32_be", "cf32_le", "cf32_be", "cf64_le", "cf64_be"};
+    "ci8",     "cu8",     "ci16_le", "ci16_be", "cu16_le", "cu16_be", "ci32_le",
+    "ci32_be", "cu32_le", "cu32_be", "cf32_le", "cf32_be", "cf64_le", "cf64_be"};
 
 }  // namespace
 
@@ -149,8 +152,11 @@ INSTANTIATE_TEST_SUITE_P(SigmfRead, EveryDatatype,
 
 TEST(SigmfRead, UnsignedEightBitIsOffsetBinaryAndScaleApplies) {
   TempDir dir;
-  json ext = {{"core:extensions", json::array({{{"name", "radar"}, {"version", "1.0.0"}, {"optional", true}}})},
-              {"radar:center_frequency_hz", 9.4e9}, {"radar:pri_s", 1e-4}, {"radar:range_gates", 4},
+  json ext = {{"core:extensions",
+               json::array({{{"name", "radar"}, {"version", "1.0.0"}, {"optional", true}}})},
+              {"radar:center_frequency_hz", 9.4e9},
+              {"radar:pri_s", 1e-4},
+              {"radar:range_gates", 4},
               {"radar:waveform", {{"type", "rect"}, {"pulse_width_s", 1e-6}}},
               {"radar:sample_scale", 0.5}};
   write_file(dir / "u.sigmf-meta", meta_text("cu8", 1, ext));
@@ -162,7 +168,8 @@ TEST(SigmfRead, UnsignedEightBitIsOffsetBinaryAndScaleApplies) {
   EXPECT_EQ(out[1], cf32(63.5f, 0.5f));
 }
 
-class WriterRoundTrip : public ::testing::TestWithParam<std::tuple<std::string, std::size_t, bool>> {};
+class WriterRoundTrip
+    : public ::testing::TestWithParam<std::tuple<std::string, std::size_t, bool>> {};
 
 TEST_P(WriterRoundTrip, WhatIsWrittenReadsBack) {
   const auto [dt, channels, archive] = GetParam();
@@ -233,15 +240,14 @@ TEST_P(WriterRoundTrip, WhatIsWrittenReadsBack) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(SigmfWrite, WriterRoundTrip,
-                         ::testing::Combine(::testing::Values(std::string("cf32_le"), std::string("ci16_le")),
-                                            ::testing::Values(std::size_t{1}, std::size_t{4}),
-                                            ::testing::Bool()),
-                         [](const auto& p) {
-                           return std::get<0>(p.param) + "_" +
-                                  std::to_string(std::get<1>(p.param)) + "ch" +
-                                  (std::get<2>(p.param) ? "_archive" : "_pair");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    SigmfWrite, WriterRoundTrip,
+    ::testing::Combine(::testing::Values(std::string("cf32_le"), std::string("ci16_le")),
+                       ::testing::Values(std::size_t{1}, std::size_t{4}), ::testing::Bool()),
+    [](const auto& p) {
+      return std::get<0>(p.param) + "_" + std::to_string(std::get<1>(p.param)) + "ch" +
+             (std::get<2>(p.param) ? "_archive" : "_pair");
+    });
 
 TEST(SigmfRead, ArchiveMadeBySystemTarIsReadInPlace) {
   TempDir dir;
@@ -265,9 +271,11 @@ TEST(SigmfRead, CapturesCutCpisAndDateThem) {
   TempDir dir;
   // 3 gates x 2 pulses = 6 samples per CPI; capture 0 holds 14 samples (2 CPIs + 2 left), capture
   // 1 holds 7 (1 CPI + 1 left) and is tuned elsewhere.
-  json caps = json::array({{{"core:sample_start", 0}, {"core:datetime", "2026-11-21T12:00:00Z"},
+  json caps = json::array({{{"core:sample_start", 0},
+                            {"core:datetime", "2026-11-21T12:00:00Z"},
                             {"core:frequency", 9.4e9}},
-                           {{"core:sample_start", 14}, {"core:datetime", "2026-11-21T12:00:01Z"},
+                           {{"core:sample_start", 14},
+                            {"core:datetime", "2026-11-21T12:00:01Z"},
                             {"core:frequency", 9.5e9}}});
   write_file(dir / "c.sigmf-meta", meta_text("cf32_le", 1, json::object(), caps));
   std::string data;
@@ -317,7 +325,8 @@ TEST(SigmfBadFiles, MissingRecording) {
 
 TEST(SigmfBadFiles, BadJsonGivesLineAndColumn) {
   TempDir dir;
-  write_file(dir / "j.sigmf-meta", "{\n  \"global\": {\n    \"core:datatype\": \"cf32_le\",,\n  }\n}\n");
+  write_file(dir / "j.sigmf-meta",
+             "{\n  \"global\": {\n    \"core:datatype\": \"cf32_le\",,\n  }\n}\n");
   write_file(dir / "j.sigmf-data", "");
   const std::string e = error_of(dir / "j");
   EXPECT_NE(e.find("j.sigmf-meta:3:"), std::string::npos) << e;
@@ -326,7 +335,8 @@ TEST(SigmfBadFiles, BadJsonGivesLineAndColumn) {
 
 TEST(SigmfBadFiles, MissingRequiredField) {
   TempDir dir;
-  write_file(dir / "r.sigmf-meta", R"({"global": {"core:version": "1.2.0"}, "captures": [], "annotations": []})");
+  write_file(dir / "r.sigmf-meta",
+             R"({"global": {"core:version": "1.2.0"}, "captures": [], "annotations": []})");
   write_file(dir / "r.sigmf-data", "");
   const std::string e = error_of(dir / "r");
   EXPECT_NE(e.find("global.core:datatype: required field is missing"), std::string::npos) << e;
@@ -337,7 +347,8 @@ TEST(SigmfBadFiles, UnknownAndRealDatatypes) {
   write_file(dir / "u.sigmf-meta", meta_text("cf33_le", 1));
   write_file(dir / "u.sigmf-data", "");
   std::string e = error_of(dir / "u");
-  EXPECT_NE(e.find("global.core:datatype: 'cf33_le' is not a SigMF datatype"), std::string::npos) << e;
+  EXPECT_NE(e.find("global.core:datatype: 'cf33_le' is not a SigMF datatype"), std::string::npos)
+      << e;
   write_file(dir / "u.sigmf-meta", meta_text("rf32_le", 1));
   e = error_of(dir / "u");
   EXPECT_NE(e.find("'rf32_le' holds real samples"), std::string::npos) << e;
@@ -358,8 +369,9 @@ TEST(SigmfBadFiles, UnsortedCaptures) {
   write_file(dir / "s.sigmf-meta", meta_text("cf32_le", 1, json::object(), caps));
   write_file(dir / "s.sigmf-data", std::string(8 * 200, '\0'));
   const std::string e = error_of(dir / "s");
-  EXPECT_NE(e.find("captures[1].core:sample_start: 50 is not after captures[0].core:sample_start 100"),
-            std::string::npos)
+  EXPECT_NE(
+      e.find("captures[1].core:sample_start: 50 is not after captures[0].core:sample_start 100"),
+      std::string::npos)
       << e;
 }
 

@@ -54,9 +54,10 @@ TEST_P(SimulatorEcho, MatchesTheModelAtAFractionalDelay) {
   const TargetTruth& tt = truth.targets[0];
   const double t_cpi = 3.0 * 16 * mode.radar.pri_s;
   EXPECT_NEAR(tt.range_m, t.range_m + t.range_rate_mps * t_cpi, 1e-9);
-  EXPECT_NEAR(tt.range_bin,
-              (2 * tt.range_m / kSpeedOfLight_mps - mode.radar.window_start_s) * mode.radar.sample_rate_hz,
-              1e-9);
+  EXPECT_NEAR(
+      tt.range_bin,
+      (2 * tt.range_m / kSpeedOfLight_mps - mode.radar.window_start_s) * mode.radar.sample_rate_hz,
+      1e-9);
   EXPECT_GT(std::fabs(tt.range_bin - std::round(tt.range_bin)), 0.05);
 
   // The reference echo with phase 0; the simulator's random phase is one complex factor.
@@ -77,7 +78,8 @@ TEST_P(SimulatorEcho, MatchesTheModelAtAFractionalDelay) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Waveforms, SimulatorEcho,
-                         ::testing::Values(WaveformType::Lfm, WaveformType::Barker, WaveformType::Rect));
+                         ::testing::Values(WaveformType::Lfm, WaveformType::Barker,
+                                           WaveformType::Rect));
 
 TEST(Simulator, CpisAreDeterministicAndIndependentOfOrder) {
   const Mode mode = small_mode(WaveformType::Lfm);
@@ -143,7 +145,8 @@ TEST(Simulator, ClutterPowerInsideThePatchAndNothingOutside) {
   Simulator sim(mode, sc);
   const double fs = mode.radar.sample_rate_hz;
   const double L = std::round(mode.radar.waveform.pulse_width_s * fs);  // 40
-  const double first = std::ceil(bin_of_range(1000, 0, fs)), last = std::floor(bin_of_range(2000, 0, fs));
+  const double first = std::ceil(bin_of_range(1000, 0, fs)),
+               last = std::floor(bin_of_range(2000, 0, fs));
   Cpi cpi;
   CpiTruth t;
   double inside = 0, outside = 0;

@@ -23,9 +23,9 @@ TEST(Time, FormatRoundTrips) {
 }
 
 TEST(Time, RejectsMalformedText) {
-  for (const char* bad : {"2026-11-21", "2026-11-21T12:00:00", "2026-13-01T00:00:00Z",
-                          "2026-02-29T00:00:00Z", "2026-11-21T25:00:00Z", "2026-11-21T12:00:00.Z",
-                          "2026-11-21T12:00:00Zjunk", "yesterday"})
+  for (const char* bad :
+       {"2026-11-21", "2026-11-21T12:00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
+        "2026-11-21T25:00:00Z", "2026-11-21T12:00:00.Z", "2026-11-21T12:00:00Zjunk", "yesterday"})
     EXPECT_THROW(parse_rfc3339_ns(bad), std::invalid_argument) << bad;
   try {
     parse_rfc3339_ns("2026-11-21T12:00:00");

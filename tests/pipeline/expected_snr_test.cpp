@@ -67,7 +67,8 @@ TEST_P(ExpectedSnrCase, MatchesTheChainsMeasuredSnr) {
     // correlates the compressed noise over its length in range, so one row is not enough).
     for (std::size_t d = 0; d < 64; ++d) {
       if (c.mti != MtiMode::None && d != peak_d) continue;
-      for (std::size_t m = 0; m < g.first_eclipsed_bin; ++m, ++cells) pn += chain.power().at(0, d, m);
+      for (std::size_t m = 0; m < g.first_eclipsed_bin; ++m, ++cells)
+        pn += chain.power().at(0, d, m);
     }
   }
   pn /= static_cast<double>(cells);
@@ -75,8 +76,8 @@ TEST_P(ExpectedSnrCase, MatchesTheChainsMeasuredSnr) {
 
   io::TargetTruth t;
   t.cpi_snr_db = -20.0;
-  t.range_bin = (2.0 * c.range_m / kSpeedOfLight_mps - mode.radar.window_start_s) *
-                mode.radar.sample_rate_hz;
+  t.range_bin =
+      (2.0 * c.range_m / kSpeedOfLight_mps - mode.radar.window_start_s) * mode.radar.sample_rate_hz;
   t.doppler_hz = doppler_of_range_rate_hz(c.range_rate_mps, g.wavelength_m);
   double db = bin_of_doppler(t.doppler_hz, 64, g.prf_hz);
   t.doppler_bin = std::fmod(db + 64.0, 64.0);
@@ -91,10 +92,14 @@ TEST_P(ExpectedSnrCase, MatchesTheChainsMeasuredSnr) {
 
 INSTANTIATE_TEST_SUITE_P(
     Modes, ExpectedSnrCase,
-    ::testing::Values(
-        Case{"lfm_rect", WaveformType::Lfm, MtiMode::None, WindowType::Rect, WindowType::Rect, 1503.3, 11.0},
-        Case{"lfm_windows", WaveformType::Lfm, MtiMode::None, WindowType::Hamming, WindowType::Taylor, 1777.7, -23.4},
-        Case{"lfm_mti2", WaveformType::Lfm, MtiMode::TwoPulse, WindowType::Hann, WindowType::Hann, 1234.5, 31.0},
-        Case{"barker_mti3", WaveformType::Barker, MtiMode::ThreePulse, WindowType::Rect, WindowType::Hamming, 2000.2, -41.0},
-        Case{"rect_pulse", WaveformType::Rect, MtiMode::None, WindowType::Rect, WindowType::Blackman, 1650.0, 5.0}),
+    ::testing::Values(Case{"lfm_rect", WaveformType::Lfm, MtiMode::None, WindowType::Rect,
+                           WindowType::Rect, 1503.3, 11.0},
+                      Case{"lfm_windows", WaveformType::Lfm, MtiMode::None, WindowType::Hamming,
+                           WindowType::Taylor, 1777.7, -23.4},
+                      Case{"lfm_mti2", WaveformType::Lfm, MtiMode::TwoPulse, WindowType::Hann,
+                           WindowType::Hann, 1234.5, 31.0},
+                      Case{"barker_mti3", WaveformType::Barker, MtiMode::ThreePulse,
+                           WindowType::Rect, WindowType::Hamming, 2000.2, -41.0},
+                      Case{"rect_pulse", WaveformType::Rect, MtiMode::None, WindowType::Rect,
+                           WindowType::Blackman, 1650.0, 5.0}),
     [](const auto& p) { return std::string(p.param.name); });

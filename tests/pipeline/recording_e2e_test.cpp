@@ -48,7 +48,8 @@ double snr_for_pd(std::size_t n, std::size_t looks, double pfa, double pd) {
   const double alpha = ca_alpha(n, looks, pfa);
   std::mt19937_64 rng(12345);
   std::normal_distribution<double> normal(0, std::sqrt(0.5));
-  std::gamma_distribution<double> z_dist(static_cast<double>(n * looks), 1.0 / static_cast<double>(n));
+  std::gamma_distribution<double> z_dist(static_cast<double>(n * looks),
+                                         1.0 / static_cast<double>(n));
   auto pd_at = [&](double snr_db) {
     const double a = std::sqrt(std::pow(10.0, snr_db / 10.0));
     int hits = 0;
@@ -157,8 +158,8 @@ class RecordingEndToEnd : public ::testing::TestWithParam<Scene (*)()> {};
 
 TEST_P(RecordingEndToEnd, SimulateProcessScore) {
   const Scene sc = GetParam()();
-  const fs::path dir = fs::temp_directory_path() /
-                       ("radarpipe_e2e_" + std::to_string(::getpid()) + "_" + sc.name);
+  const fs::path dir =
+      fs::temp_directory_path() / ("radarpipe_e2e_" + std::to_string(::getpid()) + "_" + sc.name);
   fs::create_directories(dir);
   const std::string base = (dir / "rec").string();
   const std::uint64_t cpis = 10;

@@ -53,7 +53,8 @@ TEST(ScenarioFile, ValidScenarioLoads) {
 TEST(ScenarioFile, ShippedScenariosLoadAgainstTheDemoMode) {
   const Mode mode = load_mode_file(test::source_path("configs/demo.yaml"));
   std::size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(test::source_path("configs/scenarios"))) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(test::source_path("configs/scenarios"))) {
     EXPECT_NO_THROW(load_scenario_file(e.path().string(), mode)) << e.path();
     ++n;
   }
@@ -78,12 +79,14 @@ TEST(ScenarioFile, ErrorsNameFileLineKeyAndValue) {
   EXPECT_NE(error_of(replace(kValid, "range_end_m: 900", "range_end_m: 50"), mode)
                 .find("clutter[0].range_end_m: "),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kValid, "snr_db: 0}", "snr_db: 300}"), mode)
-                .find("targets[1].snr_db: 300"),
-            std::string::npos);
-  EXPECT_NE(error_of(std::string(kValid) + "channel_gains: [{amplitude_db: 0}, {phase_deg: 90}]\n", mode)
-                .find("channel_gains: has 2 entries but the mode has radar.channels = 1"),
-            std::string::npos);
-  EXPECT_NE(error_of("targets: [{range_m: 1}]\n", mode).find("targets[0].snr_db: required key is missing"),
+  EXPECT_NE(
+      error_of(replace(kValid, "snr_db: 0}", "snr_db: 300}"), mode).find("targets[1].snr_db: 300"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kValid) + "channel_gains: [{amplitude_db: 0}, {phase_deg: 90}]\n", mode)
+          .find("channel_gains: has 2 entries but the mode has radar.channels = 1"),
+      std::string::npos);
+  EXPECT_NE(error_of("targets: [{range_m: 1}]\n", mode)
+                .find("targets[0].snr_db: required key is missing"),
             std::string::npos);
 }

@@ -1,0 +1,247 @@
+// The recording commands run as programs: simulate, inspect, process, score and demo, their
+// outputs, exit codes and error messages; and a recording larger than the process's memory
+// limit, which must stream.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/support/reference.hpp"
+
+namespace fs = std::filesystem;
+using radarpipe::test::source_path;
+
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;
+};
+
+CliRun sh(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  CliRun r{-1, ""};
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string bin() {
+  const char* b = std::getenv("RADARPIPE_BINARY_DIR");
+  return std::string(b ? b : ".") + "/pipeline/radarpipe";
+}
+
+CliRun run_cli(const std::string& args) {
+  return sh(bin() + " " + args);
+}
+
+class Dir {
+ public:
+  explicit Dir(const std::string& tag)
+      : p_(fs::temp_directory_path() /
+           ("radarpipe_cli_" + tag + "_" + std::to_string(::getpid()))) {
+    fs::create_directories(p_);
+  }
+  ~Dir() { fs::remove_all(p_); }
+  std::string operator/(const std::string& s) const { return (p_ / s).string(); }
+
+ private:
+  fs::path p_;
+};
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST(RecordingCli, SimulateInspectProcessScore) {
+  Dir d("chain");
+  CliRun r = run_cli("simulate --mode " + source_path("configs/demo.yaml") + " --scenario " +
+                     source_path("configs/scenarios/demo.yaml") + " --cpis 4 -o " + (d / "rec"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("0 components clipped"), std::string::npos) << r.out;
+  for (const char* f : {"rec.sigmf-meta", "rec.sigmf-data", "rec.truth.json"})
+    EXPECT_TRUE(fs::exists(d / f)) << f;
+
+  r = run_cli("inspect --json " + (d / "rec"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["datatype"], "ci16_le");
+  EXPECT_EQ(j["cpis"], 4);
+  EXPECT_EQ(j["samples_per_channel"], 4 * 128 * 1800);
+  EXPECT_EQ(j["sha512"], "verified");
+  EXPECT_EQ(j["first_cpi_time"], "2026-11-21T12:00:00.000000000Z");
+  EXPECT_EQ(j["annotations"].size(), 16u);  // 4 targets x 4 CPIs
+  r = run_cli("inspect " + (d / "rec"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("CPIs        4 of 128 pulses"), std::string::npos) << r.out;
+
+  r = run_cli("process -i " + (d / "rec") + " -o " + (d / "dets.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("4 CPIs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("M samples/s"), std::string::npos) << r.out;
+  std::istringstream lines(read(d / "dets.jsonl"));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const auto rep = nlohmann::json::parse(line);
+    EXPECT_EQ(rep["cpi"], n);
+    EXPECT_EQ(rep["timestamp_ns"], 1795262400000000000LL + n * 12800000LL);
+    EXPECT_EQ(rep["time"].get<std::string>().substr(0, 20), "2026-11-21T12:00:00.");
+    for (const char* k : {"cells", "crossings", "noise_power_db", "detections"})
+      EXPECT_TRUE(rep.contains(k)) << k;
+    ASSERT_FALSE(rep["detections"].empty());
+    for (const char* k :
+         {"range_m", "range_rate_mps", "doppler_hz", "snr_db", "power_db", "range_bin",
+          "doppler_bin", "range_bin_frac", "doppler_bin_frac", "channel"})
+      EXPECT_TRUE(rep["detections"][0].contains(k)) << k;
+    ++n;
+  }
+  EXPECT_EQ(n, 4);
+
+  r = run_cli("score " + (d / "dets.jsonl") + " " + (d / "rec.truth.json") + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["cpis"], 4);
+  EXPECT_EQ(s["opportunities"], 16);
+  EXPECT_GE(s["pd"].get<double>(), 0.75);
+  EXPECT_LE(s["max_range_error_bins"].get<double>(), 0.5);
+  r = run_cli("score " + (d / "dets.jsonl") + " " + (d / "rec.truth.json"));
+  EXPECT_NE(r.out.find("Pd "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("range RMSE"), std::string::npos) << r.out;
+}
+
+TEST(RecordingCli, ScoreFailsOnUnreadableInput) {
+  Dir d("score");
+  std::ofstream(d / "bad.jsonl") << "{\"cpi\": 0}\n";
+  std::ofstream(d / "truth.json") << "{}";
+  CliRun r = run_cli("score " + (d / "missing.jsonl") + " " + (d / "truth.json"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("missing.jsonl: cannot open"), std::string::npos) << r.out;
+  r = run_cli("score " + (d / "bad.jsonl") + " " + (d / "truth.json"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("bad.jsonl:1: field 'timestamp_ns' is missing"), std::string::npos) << r.out;
+  std::ofstream(d / "good.jsonl") << "";
+  r = run_cli("score " + (d / "good.jsonl") + " " + (d / "truth.json"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("not a radarpipe truth file"), std::string::npos) << r.out;
+}
+
+TEST(RecordingCli, ProcessRejectsAModeThatContradictsTheRecording) {
+  Dir d("contra");
+  ASSERT_EQ(run_cli("simulate --mode " + source_path("configs/demo.yaml") + " --scenario " +
+                    source_path("configs/scenarios/demo.yaml") +
+                    " --cpis 1 --datatype cf32_le -o " + (d / "rec"))
+                .code,
+            0);
+  CliRun r = run_cli("process -i " + (d / "rec") + " --mode " +
+                     source_path("configs/bench-small.yaml") + " -o " + (d / "x.jsonl"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("bench-small.yaml: radar.channels = 4 contradicts the recording"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("(global.core:num_channels = 1)"), std::string::npos) << r.out;
+  // A mode that differs in the radar extension only: the PRI.
+  std::ofstream(d / "other.yaml") << [] {
+    std::ifstream in(source_path("configs/demo.yaml"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string t = ss.str();
+    t.replace(t.find("pri_s: 100.0e-6"), 15, "pri_s: 120.0e-6");
+    return t;
+  }();
+  r = run_cli("process -i " + (d / "rec") + " --mode " + (d / "other.yaml") + " -o " +
+              (d / "x.jsonl"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("radar.pri_s = 0.00012 contradicts the recording"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("(global.radar:pri_s = 0.0001)"), std::string::npos) << r.out;
+  // The same mode file as the recording's is accepted.
+  EXPECT_EQ(run_cli("process -i " + (d / "rec") + " --mode " + source_path("configs/demo.yaml") +
+                    " -o " + (d / "y.jsonl"))
+                .code,
+            0);
+}
+
+TEST(RecordingCli, ProcessReportsBadFilesAndLeftovers) {
+  Dir d("bad");
+  CliRun r = run_cli("process -i " + (d / "nothing") + " -o " + (d / "x.jsonl"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("nothing.sigmf-meta: metadata file not found"), std::string::npos) << r.out;
+  ASSERT_EQ(run_cli("simulate --mode " + source_path("configs/demo.yaml") + " --scenario " +
+                    source_path("configs/scenarios/demo.yaml") + " --cpis 2 -o " + (d / "rec"))
+                .code,
+            0);
+  // Truncate the data mid-CPI and mid-sample: one whole CPI is processed, the rest reported.
+  fs::resize_file(d / "rec.sigmf-data", 128 * 1800 * 4 + 1000 * 4 + 3);
+  r = run_cli("process --skip-checksum -i " + (d / "rec") + " -o " + (d / "x.jsonl"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("1 CPIs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1000 samples per channel (and 3 bytes) left over"), std::string::npos)
+      << r.out;
+  r = run_cli("process -i " + (d / "rec") + " -o " + (d / "x.jsonl"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("checksum mismatch"), std::string::npos) << r.out;
+}
+
+// A 512 MiB recording (sparse: no disk is used) processed with 160 MB of address space.
+TEST(RecordingCli, ARecordingLargerThanTheMemoryLimitStreams) {
+  Dir d("big");
+  const nlohmann::json meta = {
+      {"global",
+       {{"core:datatype", "ci16_le"},
+        {"core:version", "1.2.0"},
+        {"core:sample_rate", 20e6},
+        {"core:extensions", {{{"name", "radar"}, {"version", "1.0.0"}, {"optional", true}}}},
+        {"radar:center_frequency_hz", 9.4e9},
+        {"radar:pri_s", 100e-6},
+        {"radar:range_gates", 1000},
+        {"radar:waveform", {{"type", "lfm"}, {"pulse_width_s", 5e-6}, {"bandwidth_hz", 10e6}}},
+        {"radar:processing",
+         {{"pulses", 64},
+          {"doppler_fft_size", 64},
+          {"fft_planning", "estimate"},
+          {"cfar",
+           {{"type", "ca"},
+            {"guard_cells", {{"range", 2}, {"doppler", 1}}},
+            {"training_cells", {{"range", 8}, {"doppler", 4}}},
+            {"pfa", 1e-6}}}}}}},
+      {"captures", {{{"core:sample_start", 0}}}},
+      {"annotations", nlohmann::json::array()}};
+  std::ofstream(d / "big.sigmf-meta") << meta.dump();
+  { std::ofstream(d / "big.sigmf-data"); }
+  fs::resize_file(d / "big.sigmf-data", std::uintmax_t{512} << 20);
+  const CliRun r = sh("ulimit -v 160000 && " + bin() + " process --threads 1 -i " + (d / "big") +
+                      " -o " + (d / "out.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("2097 CPIs"), std::string::npos) << r.out;  // 2^27 samples / 64000
+}
+
+TEST(RecordingCli, DemoWritesItsFilesAndFindsTheTargets) {
+  Dir d("demo");
+  const CliRun r = run_cli("demo --cpis 4 -o " + (d / "out"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* name : {"drone-1", "drone-2", "drone-3", "airliner", "range RMSE"})
+    EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
+  const std::string png = read(d / "out/demo.png");
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  EXPECT_TRUE(fs::exists(d / "out/demo.detections.jsonl"));
+  EXPECT_TRUE(fs::exists(d / "out/demo.truth.json"));
+}
