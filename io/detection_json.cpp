@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "io/json_field.hpp"
 #include "io/time.hpp"
 
 namespace radarpipe::io {
@@ -41,21 +42,7 @@ json report_to_json(const DetectionReport& r) {
           {"detections", dets}};
 }
 
-namespace {
-
-template <class T>
-T field(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end()) throw std::runtime_error(where + ": field '" + key + "' is missing");
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw std::runtime_error(where + ": field '" + key + "' has the wrong type (" + it->dump() +
-                             ")");
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 DetectionReport report_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw std::runtime_error(source + ": a report must be a JSON object");
@@ -64,30 +51,30 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
                              " is not supported (this radarpipe reads version " +
                              std::to_string(kDetectionSchemaVersion) + ")");
   DetectionReport r;
-  r.cpi = field<std::uint64_t>(j, "cpi", source);
-  r.timestamp_ns = field<std::int64_t>(j, "timestamp_ns", source);
-  r.cells = field<std::uint64_t>(j, "cells", source);
-  r.crossings = field<std::uint64_t>(j, "crossings", source);
+  r.cpi = json_field<std::uint64_t>(j, "cpi", source);
+  r.timestamp_ns = json_field<std::int64_t>(j, "timestamp_ns", source);
+  r.cells = json_field<std::uint64_t>(j, "cells", source);
+  r.crossings = json_field<std::uint64_t>(j, "crossings", source);
   r.crossings_dropped = j.value("crossings_dropped", std::uint64_t{0});
   r.detections_dropped = j.value("detections_dropped", std::uint64_t{0});
-  r.noise_power_db = field<double>(j, "noise_power_db", source);
+  r.noise_power_db = json_field<double>(j, "noise_power_db", source);
   const json& dets = j.contains("detections") ? j["detections"] : json();
   if (!dets.is_array()) throw std::runtime_error(source + ": field 'detections' is not an array");
   for (std::size_t i = 0; i < dets.size(); ++i) {
     const std::string w = source + ": detections[" + std::to_string(i) + "]";
     const json& o = dets[i];
     Detection d;
-    d.range_m = field<double>(o, "range_m", w);
-    d.range_rate_mps = field<double>(o, "range_rate_mps", w);
-    d.doppler_hz = field<double>(o, "doppler_hz", w);
-    d.snr_db = field<double>(o, "snr_db", w);
-    d.power_db = field<double>(o, "power_db", w);
+    d.range_m = json_field<double>(o, "range_m", w);
+    d.range_rate_mps = json_field<double>(o, "range_rate_mps", w);
+    d.doppler_hz = json_field<double>(o, "doppler_hz", w);
+    d.snr_db = json_field<double>(o, "snr_db", w);
+    d.power_db = json_field<double>(o, "power_db", w);
     d.noise_db = o.value("noise_db", 0.0);
-    d.range_bin = field<std::int32_t>(o, "range_bin", w);
-    d.doppler_bin = field<std::int32_t>(o, "doppler_bin", w);
-    d.range_bin_frac = field<double>(o, "range_bin_frac", w);
-    d.doppler_bin_frac = field<double>(o, "doppler_bin_frac", w);
-    d.channel = field<std::int32_t>(o, "channel", w);
+    d.range_bin = json_field<std::int32_t>(o, "range_bin", w);
+    d.doppler_bin = json_field<std::int32_t>(o, "doppler_bin", w);
+    d.range_bin_frac = json_field<double>(o, "range_bin_frac", w);
+    d.doppler_bin_frac = json_field<double>(o, "doppler_bin_frac", w);
+    d.channel = json_field<std::int32_t>(o, "channel", w);
     d.cells = o.value("cells", 0u);
     d.range_extent_bins = o.value("range_extent_bins", 0u);
     d.eclipsed = o.value("eclipsed", false);

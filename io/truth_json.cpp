@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "io/json_field.hpp"
 #include "io/time.hpp"
 
 namespace radarpipe::io {
@@ -17,19 +18,6 @@ json number_or_null(double v) {
 
 const char* swerling_name(Swerling s) {
   return s == Swerling::One ? "1" : s == Swerling::Three ? "3" : "0";
-}
-
-template <class T>
-T need(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end()) throw std::runtime_error(where + ": field '" + key + "' is missing");
-  if (it->is_null()) return T{};
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw std::runtime_error(where + ": field '" + key + "' has the wrong type (" + it->dump() +
-                             ")");
-  }
 }
 
 }  // namespace
@@ -107,19 +95,19 @@ TruthFile truth_from_json(const json& j, const std::string& source) {
   TruthFile f;
   const json& g = j.at("geometry");
   const std::string gw = source + ": geometry";
-  f.geometry.range_bin_m = need<double>(g, "range_bin_m", gw);
-  f.geometry.velocity_bin_mps = need<double>(g, "velocity_bin_mps", gw);
-  f.geometry.velocity_span_mps = need<double>(g, "velocity_span_mps", gw);
-  f.geometry.doppler_bins = need<std::size_t>(g, "doppler_bins", gw);
-  f.geometry.range_gates = need<std::size_t>(g, "range_gates", gw);
-  f.geometry.waveform_samples = need<std::size_t>(g, "waveform_samples", gw);
-  f.geometry.window_start_s = need<double>(g, "window_start_s", gw);
-  f.geometry.sample_rate_hz = need<double>(g, "sample_rate_hz", gw);
+  f.geometry.range_bin_m = json_field<double>(g, "range_bin_m", gw);
+  f.geometry.velocity_bin_mps = json_field<double>(g, "velocity_bin_mps", gw);
+  f.geometry.velocity_span_mps = json_field<double>(g, "velocity_span_mps", gw);
+  f.geometry.doppler_bins = json_field<std::size_t>(g, "doppler_bins", gw);
+  f.geometry.range_gates = json_field<std::size_t>(g, "range_gates", gw);
+  f.geometry.waveform_samples = json_field<std::size_t>(g, "waveform_samples", gw);
+  f.geometry.window_start_s = json_field<double>(g, "window_start_s", gw);
+  f.geometry.sample_rate_hz = json_field<double>(g, "sample_rate_hz", gw);
   if (j.contains("scenario") && j["scenario"].contains("clutter"))
     for (const json& c : j["scenario"]["clutter"]) {
       ClutterPatch p;
-      p.range_start_m = need<double>(c, "range_start_m", source + ": scenario.clutter");
-      p.range_end_m = need<double>(c, "range_end_m", source + ": scenario.clutter");
+      p.range_start_m = json_field<double>(c, "range_start_m", source + ": scenario.clutter");
+      p.range_end_m = json_field<double>(c, "range_end_m", source + ": scenario.clutter");
       p.cnr_db = c.value("cnr_db", 0.0);
       p.spread_hz = c.value("spread_hz", 0.0);
       f.clutter.push_back(p);
@@ -128,24 +116,24 @@ TruthFile truth_from_json(const json& j, const std::string& source) {
   for (std::size_t i = 0; i < cpis.size(); ++i) {
     const std::string w = source + ": cpis[" + std::to_string(i) + "]";
     CpiTruth c;
-    c.cpi = need<std::uint64_t>(cpis[i], "cpi", w);
-    c.timestamp_ns = need<std::int64_t>(cpis[i], "timestamp_ns", w);
+    c.cpi = json_field<std::uint64_t>(cpis[i], "cpi", w);
+    c.timestamp_ns = json_field<std::int64_t>(cpis[i], "timestamp_ns", w);
     for (const json& t : cpis[i].at("targets")) {
       TargetTruth tt;
-      tt.name = need<std::string>(t, "name", w);
-      tt.range_m = need<double>(t, "range_m", w);
-      tt.range_rate_mps = need<double>(t, "range_rate_mps", w);
-      tt.apparent_range_rate_mps = need<double>(t, "apparent_range_rate_mps", w);
-      tt.doppler_hz = need<double>(t, "doppler_hz", w);
-      tt.range_bin = need<double>(t, "range_bin", w);
-      tt.doppler_bin = need<double>(t, "doppler_bin", w);
-      tt.snr_db = need<double>(t, "snr_db", w);
-      tt.cpi_snr_db = need<double>(t, "cpi_snr_db", w);
+      tt.name = json_field<std::string>(t, "name", w);
+      tt.range_m = json_field<double>(t, "range_m", w);
+      tt.range_rate_mps = json_field<double>(t, "range_rate_mps", w);
+      tt.apparent_range_rate_mps = json_field<double>(t, "apparent_range_rate_mps", w);
+      tt.doppler_hz = json_field<double>(t, "doppler_hz", w);
+      tt.range_bin = json_field<double>(t, "range_bin", w);
+      tt.doppler_bin = json_field<double>(t, "doppler_bin", w);
+      tt.snr_db = json_field<double>(t, "snr_db", w);
+      tt.cpi_snr_db = json_field<double>(t, "cpi_snr_db", w);
       if (!t.at("expected_snr_db").is_null())
         tt.expected_snr_db = t["expected_snr_db"].get<double>();
       if (!t.at("ideal_snr_db").is_null()) tt.ideal_snr_db = t["ideal_snr_db"].get<double>();
-      tt.in_window = need<bool>(t, "in_window", w);
-      tt.eclipsed = need<bool>(t, "eclipsed", w);
+      tt.in_window = json_field<bool>(t, "in_window", w);
+      tt.eclipsed = json_field<bool>(t, "eclipsed", w);
       c.targets.push_back(tt);
     }
     f.cpis.push_back(std::move(c));

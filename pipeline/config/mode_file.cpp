@@ -200,23 +200,11 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 }  // namespace
 
 Mode parse_mode_yaml(const std::string& text, const std::string& source) {
-  Reader rd(source);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ":" +
-                              std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
-  }
-  try {
+  return config::parse_yaml_with(text, source, [](Reader& rd, const YAML::Node& root) {
     Mode mode = read_mode(rd, root);
     mode.validate();
     return mode;
-  } catch (const ConfigError& e) {
-    throw e.located(rd.where(e.key()));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  });
 }
 
 namespace {

@@ -101,23 +101,11 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
 
 io::Scenario parse_scenario_yaml(const std::string& text, const Mode& mode,
                                  const std::string& source) {
-  Reader rd(source);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ":" +
-                              std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
-  }
-  try {
+  return config::parse_yaml_with(text, source, [&](Reader& rd, const YAML::Node& root) {
     io::Scenario sc = read_scenario(rd, root);
     sc.validate(mode);
     return sc;
-  } catch (const ConfigError& e) {
-    throw e.located(rd.where(e.key()));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  });
 }
 
 io::Scenario load_scenario_file(const std::string& path, const Mode& mode) {

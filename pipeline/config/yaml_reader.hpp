@@ -132,4 +132,25 @@ class Reader {
   std::map<std::string, YAML::Mark> marks_;
 };
 
+/// Parses YAML text, then reads it with `read` (which may throw ConfigError for a key path) and
+/// returns its result; every error is located as "SOURCE:LINE:COL: key: message".
+template <class Fn>
+auto parse_yaml_with(const std::string& text, const std::string& source, Fn read) {
+  Reader rd(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ":" +
+                              std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+  }
+  try {
+    return read(rd, root);
+  } catch (const ConfigError& e) {
+    throw e.located(rd.where(e.key()));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("", source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
 }  // namespace radarpipe::config

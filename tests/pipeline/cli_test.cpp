@@ -10,28 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/command.hpp"
 #include "tests/support/reference.hpp"
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-};
-
-CliRun run_cli(const std::string& args) {
-  const char* bin = std::getenv("RADARPIPE_BINARY_DIR");
-  const std::string cmd = std::string(bin ? bin : ".") + "/pipeline/radarpipe " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CliRun r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using radarpipe::test::CliRun;
+using radarpipe::test::run_cli;
 
 // Every derived number of the demo mode, recomputed here from RADAR-MODEL.md.
 TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/command.hpp"
 #include "tests/support/reference.hpp"
 
 namespace fs = std::filesystem;
@@ -21,30 +22,14 @@ using radarpipe::test::source_path;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-};
+using radarpipe::test::CliRun;
+using radarpipe::test::run_cli;
 
 CliRun sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  CliRun r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return radarpipe::test::run_command(cmd);
 }
-
 std::string bin() {
-  const char* b = std::getenv("RADARPIPE_BINARY_DIR");
-  return std::string(b ? b : ".") + "/pipeline/radarpipe";
-}
-
-CliRun run_cli(const std::string& args) {
-  return sh(bin() + " " + args);
+  return radarpipe::test::radarpipe_binary();
 }
 
 class Dir {
