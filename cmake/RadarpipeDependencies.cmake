@@ -19,3 +19,6 @@ endif()
 if(RADARPIPE_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# zlib: PNG output (io/image.cpp).
+find_package(ZLIB REQUIRED)

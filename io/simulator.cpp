@@ -18,12 +18,9 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-/// s(t) of the model; for Barker a nudge of 1e-9 samples keeps a time that is a whole number of
-/// chips in its own chip despite round-off (the same rule as the reference sampler).
 cd pulse_at(const WaveformConfig& w, double t_s, double fs) {
-  if (w.type == WaveformType::Barker) t_s += 1e-9 / fs;
   double re, im;
-  pulse_value(w, t_s, &re, &im);
+  pulse_sample(w, t_s, fs, &re, &im);
   return {re, im};
 }
 

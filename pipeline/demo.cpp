@@ -1,5 +1,6 @@
 #include "pipeline/demo.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -53,9 +54,18 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
   po.input = base;
   po.output = base + ".detections.jsonl";
   po.threads = opt.threads;
+  // The last CPI's power map is kept (one copy, once) for the picture drawn after the loop,
+  // so drawing does not count in the processing rate.
   std::vector<DetectionReport> reports;
+  PowerMap last_map;
   const ProcessSummary ps = process_recording(
-      po, log, [&](const DetectionReport& r, const io::CpiSlot&) { reports.push_back(r); });
+      po, log, [&](const DetectionReport& r, const io::CpiSlot& slot, const CpuChain& chain) {
+        reports.push_back(r);
+        if (slot.cpi + 1 != opt.cpis) return;
+        const PowerMap& p = chain.power();
+        last_map = PowerMap(p.maps, p.doppler_bins, p.gates);
+        std::copy(p.data.begin(), p.data.end(), last_map.data.begin());
+      });
   std::snprintf(line, sizeof line,
                 "processed  %llu CPIs on %s: %llu detections, %.1f M samples/s\n",
                 static_cast<unsigned long long>(ps.cpis), ps.backend.c_str(),
@@ -65,9 +75,10 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
   const io::TruthFile truth = read_truth_file(base + ".truth.json");
   const Score score = score_detections(reports, truth);
 
-  // The last CPI: detections against truth.
+  // The last CPI: detections against truth, associated as `radarpipe score` does.
   const DetectionReport& last = reports.back();
-  const io::CpiTruth& last_truth = truth.cpis.back();
+  const io::CpiTruth& last_truth = truth.cpis.at(last.cpi);
+  const CpiAssociation assoc = associate_cpi(last, last_truth, truth);
   std::snprintf(
       line, sizeof line, "\nCPI %llu at %s: %zu detections, mean CFAR noise estimate %.1f dB\n",
       static_cast<unsigned long long>(last.cpi), io::format_rfc3339_ns(last.timestamp_ns).c_str(),
@@ -77,24 +88,13 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
                 "range m", "rate m/s", "det. m", "rate m/s", "err m", "err m/s", "SNR dB",
                 "expected", "Pd");
   out << line << std::string(std::char_traits<char>::length(line) - 1, '-') << "\n";
-  std::vector<bool> matched(last.detections.size(), false);
-  for (const io::TargetTruth& t : last_truth.targets) {
-    std::ptrdiff_t best = -1;
-    double best_d = 1e300;
-    for (std::size_t i = 0; i < last.detections.size(); ++i) {
-      const Detection& d = last.detections[i];
-      const double dr = d.range_bin_frac - t.range_bin;
-      double dd = std::remainder(d.doppler_bin_frac - t.doppler_bin,
-                                 static_cast<double>(mode.processing.doppler_fft_size));
-      if (std::fabs(dr) <= 2 && std::fabs(dd) <= 2 && std::hypot(dr, dd) < best_d)
-        best_d = std::hypot(dr, dd), best = static_cast<std::ptrdiff_t>(i);
-    }
+  for (std::size_t k = 0; k < last_truth.targets.size(); ++k) {
+    const io::TargetTruth& t = last_truth.targets[k];
     double pd = 0;
     for (const TargetScore& ts : score.targets)
       if (ts.name == t.name) pd = ts.pd();
-    if (best >= 0) {
-      const Detection& d = last.detections[static_cast<std::size_t>(best)];
-      matched[static_cast<std::size_t>(best)] = true;
+    if (assoc.target_detection[k] >= 0) {
+      const Detection& d = last.detections[static_cast<std::size_t>(assoc.target_detection[k])];
       std::snprintf(line, sizeof line,
                     "%-10s %10.1f %9.2f | %10.1f %9.2f %8.2f %8.2f | %8.1f %8.1f | %7.2f\n",
                     t.name.c_str(), t.range_m, t.apparent_range_rate_mps, d.range_m,
@@ -108,28 +108,20 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
     }
     out << line;
   }
-  // Unmatched detections: near-zero Doppler within a clutter patch (plus the pulse length its
-  // range sidelobes reach) are clutter, summarised in one row; the rest are listed.
+  // Detections on clutter are summarised in one row; the rest are listed.
   std::size_t clutter = 0;
   double clutter_lo = 1e300, clutter_hi = 0;
-  const double half_m = static_cast<double>(mode.processing.doppler_fft_size) / 2.0;
   for (std::size_t i = 0; i < last.detections.size(); ++i) {
-    if (matched[i]) continue;
     const Detection& d = last.detections[i];
-    bool in_clutter = false;
-    for (const io::ClutterPatch& p : truth.clutter)
-      if (std::fabs(d.doppler_bin_frac - half_m) <= 3 &&
-          d.range_m <= p.range_end_m + geo.transmit_eclipse_range_m)
-        in_clutter = true;
-    if (in_clutter) {
+    if (assoc.detection_kind[i] == DetectionKind::Clutter) {
       ++clutter;
       clutter_lo = std::min(clutter_lo, d.range_m);
       clutter_hi = std::max(clutter_hi, d.range_m);
-      continue;
+    } else if (assoc.detection_kind[i] == DetectionKind::FalseAlarm) {
+      std::snprintf(line, sizeof line, "%-10s %10s %9s | %10.1f %9.2f %8s %8s | %8.1f %8s |\n",
+                    "(no truth)", "", "", d.range_m, d.range_rate_mps, "", "", d.snr_db, "");
+      out << line;
     }
-    std::snprintf(line, sizeof line, "%-10s %10s %9s | %10.1f %9.2f %8s %8s | %8.1f %8s |\n",
-                  "(no truth)", "", "", d.range_m, d.range_rate_mps, "", "", d.snr_db, "");
-    out << line;
   }
   if (clutter) {
     std::snprintf(line, sizeof line,
@@ -150,26 +142,15 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
                 geo.range_bin_m, score.velocity_rmse_mps, geo.velocity_bin_mps);
   out << line;
 
-  // The picture: the last CPI of the recording through the chain again, for its power map.
-  io::SigmfReader reader(base);
-  io::RecordingCpiSource source(reader, mode.processing.pulses, mode.radar.range_gates,
-                                mode.radar.pri_s);
-  Cpi cpi;
-  source.read(source.slots().size() - 1, cpi);
-  ChainOptions co;
-  co.threads = opt.threads;
-  CpuChain chain(mode, co);
-  const DetectionReport& again = chain.process(cpi);
   MapImageOptions mo;
   char title[200];
   std::snprintf(title, sizeof title, "radarpipe demo - CPI %llu - %zu detections - %s",
-                static_cast<unsigned long long>(last.cpi), again.detections.size(),
+                static_cast<unsigned long long>(last.cpi), last.detections.size(),
                 io::format_rfc3339_ns(last.timestamp_ns).substr(0, 23).c_str());
   mo.title = title;
-  const io::Image img =
-      render_range_doppler_map(chain.power(), 0, mode, again.detections, last_truth.targets, mo);
   const std::string png = base + ".png";
-  io::write_png(png, img);
+  io::write_png(
+      png, render_range_doppler_map(last_map, 0, mode, last.detections, last_truth.targets, mo));
   out << "\nwrote " << sim.files[0] << ", " << sim.files[1] << " (recording), " << sim.files[2]
       << " (truth),\n      " << po.output << " (detections), " << png << " (range-Doppler map)\n";
   return 0;

@@ -48,10 +48,8 @@ double ExpectedSnr::range_gain(double m, double delay, double fd) const {
   cd acc = 0;
   for (std::size_t k = 0; k < reference_.size(); ++k) {
     const double n = m + static_cast<double>(k);
-    double t = (n - delay) / fs;
-    if (mode_.radar.waveform.type == WaveformType::Barker) t += 1e-9 / fs;
     double re, im;
-    pulse_value(mode_.radar.waveform, t, &re, &im);
+    pulse_sample(mode_.radar.waveform, (n - delay) / fs, fs, &re, &im);
     acc += cd(re, im) * std::polar(1.0, 2.0 * kPi * fd * n / fs) * std::conj(reference_[k]);
   }
   return std::norm(acc);

@@ -22,8 +22,9 @@ class ExpectedSnr {
   /// t.ideal_snr_db (exact range and Doppler) from t.cpi_snr_db, t.range_bin, t.doppler_hz.
   void fill(io::TargetTruth& t) const;
 
-  /// Signal-to-noise gain of pulse compression at integer range bin m for an echo at fractional
-  /// delay `delay` samples with Doppler fd (1 at most for unit-energy... L for a rect pulse).
+  /// Signal-to-noise gain of pulse compression at range bin m for an echo at fractional delay
+  /// `delay` samples with Doppler fd: |y[m]|^2 for a unit-amplitude echo (L for a matched,
+  /// unwindowed, constant-envelope pulse of L samples).
   double range_gain(double m, double delay, double fd_hz) const;
   /// Signal-to-noise gain of MTI + Doppler at (fractional) shifted bin d for Doppler fd.
   double doppler_gain(double d, double fd_hz) const;

@@ -180,17 +180,17 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   Progress progress(opt.progress, source.slots().size());
   const auto t_loop = std::chrono::steady_clock::now();
   Cpi cpi;
+  DetectionReport r;  // reused: copy-assignment keeps its capacity from CPI to CPI
   while (source.next(cpi)) {
-    const DetectionReport& report = chain.process(cpi);
     const io::CpiSlot& slot = source.slot();
-    DetectionReport r = report;
+    r = chain.process(cpi);
     // A capture tuned elsewhere (frequency agility) scales Doppler to velocity by its own
     // wavelength.
     if (slot.frequency_hz && differs(*slot.frequency_hz, fc))
       for (Detection& d : r.detections)
         d.range_rate_mps =
             range_rate_of_doppler_mps(d.doppler_hz, kSpeedOfLight_mps / *slot.frequency_hz);
-    if (observer) observer(r, slot);
+    if (observer) observer(r, slot, chain);
     *out << io::report_to_json(r).dump() << "\n";
     if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");
     ++sum.cpis;

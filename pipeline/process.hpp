@@ -62,8 +62,12 @@ struct ProcessSummary {
   }
 };
 
-/// Called for every report, in CPI order, before it is written (the capture's slot beside it).
-using ReportObserver = std::function<void(const DetectionReport&, const io::CpiSlot&)>;
+class CpuChain;
+
+/// Called for every report, in CPI order, before it is written, with the capture's slot and
+/// the chain (whose intermediate results, e.g. power(), belong to that CPI until the next).
+using ReportObserver =
+    std::function<void(const DetectionReport&, const io::CpiSlot&, const CpuChain&)>;
 
 /// Processes a whole recording. Throws io::SigmfError, ConfigError or ModeMismatch before the
 /// first CPI; std::runtime_error if the output cannot be written.

@@ -51,6 +51,50 @@ io::TruthFile read_truth_file(const std::string& path) {
   }
 }
 
+CpiAssociation associate_cpi(const DetectionReport& rep, const io::CpiTruth& ct,
+                             const io::TruthFile& truth, const ScoreOptions& opt) {
+  const io::TruthGeometry& g = truth.geometry;
+  const double M = static_cast<double>(g.doppler_bins);
+  CpiAssociation a;
+  a.target_detection.assign(ct.targets.size(), -1);
+  a.detection_kind.assign(rep.detections.size(), DetectionKind::FalseAlarm);
+  // Strongest targets pick first; each detection serves one target.
+  std::vector<std::size_t> order(ct.targets.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return ct.targets[x].expected_snr_db > ct.targets[y].expected_snr_db;
+  });
+  for (std::size_t ti : order) {
+    const io::TargetTruth& t = ct.targets[ti];
+    std::ptrdiff_t best = -1;
+    double best_d = 1e300;
+    for (std::size_t i = 0; i < rep.detections.size(); ++i) {
+      if (a.detection_kind[i] == DetectionKind::Target) continue;
+      const Detection& d = rep.detections[i];
+      const double dr = d.range_bin_frac - t.range_bin;
+      const double dd = std::remainder(d.doppler_bin_frac - t.doppler_bin, M);
+      if (std::fabs(dr) > opt.range_gate_bins || std::fabs(dd) > opt.doppler_gate_bins) continue;
+      const double dist = std::hypot(dr / opt.range_gate_bins, dd / opt.doppler_gate_bins);
+      if (dist < best_d) best_d = dist, best = static_cast<std::ptrdiff_t>(i);
+    }
+    if (best >= 0) {
+      a.target_detection[ti] = best;
+      a.detection_kind[static_cast<std::size_t>(best)] = DetectionKind::Target;
+    }
+  }
+  // A clutter patch's compressed echo spreads over the pulse length on either side of it.
+  const double spread_m = static_cast<double>(g.waveform_samples) * g.range_bin_m;
+  for (std::size_t i = 0; i < rep.detections.size(); ++i) {
+    if (a.detection_kind[i] == DetectionKind::Target) continue;
+    const Detection& d = rep.detections[i];
+    for (const io::ClutterPatch& p : truth.clutter)
+      if (d.range_m >= p.range_start_m - spread_m && d.range_m <= p.range_end_m + spread_m &&
+          std::fabs(d.doppler_bin_frac - M / 2) <= opt.clutter_doppler_bins)
+        a.detection_kind[i] = DetectionKind::Clutter;
+  }
+  return a;
+}
+
 Score score_detections(const std::vector<DetectionReport>& reports, const io::TruthFile& truth,
                        const ScoreOptions& opt) {
   Score s;
@@ -65,12 +109,6 @@ Score score_detections(const std::vector<DetectionReport>& reports, const io::Tr
   };
   std::vector<Acc> acc;
   Acc all;
-  auto circ = [&](double a, double b) {
-    double d = std::fmod(a - b, M);
-    if (d > M / 2) d -= M;
-    if (d < -M / 2) d += M;
-    return d;
-  };
   for (const io::CpiTruth& ct : truth.cpis) {
     auto it = by_cpi.find(ct.cpi);
     if (it == by_cpi.end()) {
@@ -80,75 +118,43 @@ Score score_detections(const std::vector<DetectionReport>& reports, const io::Tr
     const DetectionReport& rep = *it->second;
     ++s.cpis;
     s.cells += rep.cells;
-    std::vector<bool> used(rep.detections.size(), false);
-    // Strongest targets pick first.
-    std::vector<const io::TargetTruth*> order;
-    for (const io::TargetTruth& t : ct.targets) order.push_back(&t);
-    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-      return a->expected_snr_db > b->expected_snr_db;
-    });
-    for (const io::TargetTruth* t : order) {
-      if (!target_index.count(t->name)) {
-        target_index[t->name] = s.targets.size();
-        s.targets.push_back({t->name});
+    const CpiAssociation a = associate_cpi(rep, ct, truth, opt);
+    for (std::size_t k = 0; k < ct.targets.size(); ++k) {
+      const io::TargetTruth& t = ct.targets[k];
+      if (!target_index.count(t.name)) {
+        target_index[t.name] = s.targets.size();
+        s.targets.push_back({t.name});
         acc.emplace_back();
       }
-      const std::size_t ti = target_index[t->name];
-      const bool counts = t->in_window && !(t->expected_snr_db < opt.min_expected_snr_db);
-      std::ptrdiff_t best = -1;
-      double best_d = 1e300;
-      for (std::size_t i = 0; i < rep.detections.size(); ++i) {
-        if (used[i]) continue;
-        const Detection& d = rep.detections[i];
-        const double dr = d.range_bin_frac - t->range_bin;
-        const double dd = circ(d.doppler_bin_frac, t->doppler_bin);
-        if (std::fabs(dr) > opt.range_gate_bins || std::fabs(dd) > opt.doppler_gate_bins) continue;
-        const double dist = std::hypot(dr / opt.range_gate_bins, dd / opt.doppler_gate_bins);
-        if (dist < best_d) best_d = dist, best = static_cast<std::ptrdiff_t>(i);
-      }
-      if (best >= 0) used[static_cast<std::size_t>(best)] = true;
-      if (!counts) continue;
+      const std::size_t ti = target_index[t.name];
+      if (!t.in_window || t.expected_snr_db < opt.min_expected_snr_db) continue;
       ++s.opportunities;
       ++s.targets[ti].opportunities;
-      if (best < 0) {
-        s.misses.push_back({ct.cpi, t->name, t->expected_snr_db});
+      if (a.target_detection[k] < 0) {
+        s.misses.push_back({ct.cpi, t.name, t.expected_snr_db});
         continue;
       }
-      const Detection& d = rep.detections[static_cast<std::size_t>(best)];
+      const Detection& d = rep.detections[static_cast<std::size_t>(a.target_detection[k])];
       ++s.hits;
       ++s.targets[ti].hits;
-      const double er = d.range_m - t->range_m;
-      double ev = d.range_rate_mps - t->apparent_range_rate_mps;
+      const double er = d.range_m - t.range_m;
+      double ev = d.range_rate_mps - t.apparent_range_rate_mps;
       if (g.velocity_span_mps > 0) ev = std::remainder(ev, g.velocity_span_mps);
-      const double erb = std::fabs(d.range_bin_frac - t->range_bin);
-      const double edb = std::fabs(circ(d.doppler_bin_frac, t->doppler_bin));
-      for (Acc* a : {&acc[ti], &all}) {
-        a->r2 += er * er;
-        a->v2 += ev * ev;
-        ++a->n;
+      const double erb = std::fabs(d.range_bin_frac - t.range_bin);
+      const double edb = std::fabs(std::remainder(d.doppler_bin_frac - t.doppler_bin, M));
+      for (Acc* x : {&acc[ti], &all}) {
+        x->r2 += er * er;
+        x->v2 += ev * ev;
+        ++x->n;
       }
       s.targets[ti].max_range_error_bins = std::max(s.targets[ti].max_range_error_bins, erb);
       s.targets[ti].max_doppler_error_bins = std::max(s.targets[ti].max_doppler_error_bins, edb);
       s.max_range_error_bins = std::max(s.max_range_error_bins, erb);
       s.max_doppler_error_bins = std::max(s.max_doppler_error_bins, edb);
     }
-    const double span_bins = static_cast<double>(g.waveform_samples);
-    for (std::size_t i = 0; i < rep.detections.size(); ++i) {
-      if (used[i]) continue;
-      const Detection& d = rep.detections[i];
-      bool clutter = false;
-      for (const io::ClutterPatch& p : truth.clutter) {
-        // A patch's compressed echo spreads over the pulse length on either side of it.
-        const double lo = p.range_start_m - span_bins * g.range_bin_m;
-        const double hi = p.range_end_m + span_bins * g.range_bin_m;
-        if (d.range_m >= lo && d.range_m <= hi &&
-            std::fabs(d.doppler_bin_frac - M / 2) <= opt.clutter_doppler_bins)
-          clutter = true;
-      }
-      if (clutter)
-        ++s.clutter_detections;
-      else
-        ++s.false_alarms;
+    for (DetectionKind kind : a.detection_kind) {
+      if (kind == DetectionKind::Clutter) ++s.clutter_detections;
+      if (kind == DetectionKind::FalseAlarm) ++s.false_alarms;
     }
   }
   for (std::size_t i = 0; i < s.targets.size(); ++i)

@@ -5,6 +5,7 @@
 // near-zero Doppler are counted as clutter detections, the rest as false alarms.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -63,6 +64,19 @@ struct Score {
     return cells ? static_cast<double>(false_alarms) / static_cast<double>(cells) : 0.0;
   }
 };
+
+enum class DetectionKind { Target, Clutter, FalseAlarm };
+
+/// One CPI's association of detections to truth.
+struct CpiAssociation {
+  std::vector<std::ptrdiff_t> target_detection;  ///< per truth target: detection index or -1
+  std::vector<DetectionKind> detection_kind;     ///< per detection
+};
+
+/// Associates one CPI's detections with its truth (the rules in this file's header); what
+/// score_detections() counts and what the demo's table shows.
+CpiAssociation associate_cpi(const DetectionReport& report, const io::CpiTruth& cpi_truth,
+                             const io::TruthFile& truth, const ScoreOptions& options = {});
 
 /// Reads a JSON Lines detection file; throws std::runtime_error with FILE:LINE on bad input.
 std::vector<DetectionReport> read_detections_jsonl(const std::string& path);

@@ -12,12 +12,8 @@ std::vector<std::complex<double>> sample_waveform(const WaveformConfig& w, doubl
   const std::size_t n = waveform_samples(w, sample_rate_hz);
   std::vector<std::complex<double>> s(n);
   for (std::size_t k = 0; k < n; ++k) {
-    double t = static_cast<double>(k) / sample_rate_hz;
-    // For Barker, sample at the chip-grid position so that round-off at chip boundaries cannot
-    // assign a sample to the neighbouring chip when chip_width * fs is an integer.
-    if (w.type == WaveformType::Barker) t += 1e-9 / sample_rate_hz;
     double re, im;
-    pulse_value(w, t, &re, &im);
+    pulse_sample(w, static_cast<double>(k) / sample_rate_hz, sample_rate_hz, &re, &im);
     s[k] = {re, im};
   }
   return s;

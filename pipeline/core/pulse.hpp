@@ -30,4 +30,14 @@ RP_HD inline void pulse_value(const WaveformConfig& w, double t_s, double* re, d
   }
 }
 
+/// s(t) at a sampling instant t = (n - delay) / fs. For Barker the instant is nudged by 1e-9
+/// samples, so that an instant that is a whole number of chips falls in its own chip despite
+/// round-off (chip_width * fs is often an integer). The reference sampler, the simulator and
+/// the expected-SNR computation all sample through here.
+RP_HD inline void pulse_sample(const WaveformConfig& w, double t_s, double sample_rate_hz,
+                               double* re, double* im) {
+  if (w.type == WaveformType::Barker) t_s += 1e-9 / sample_rate_hz;
+  pulse_value(w, t_s, re, im);
+}
+
 }  // namespace radarpipe

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <array>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/support/command.hpp"
 #include "tests/support/reference.hpp"
@@ -224,9 +226,45 @@ TEST(RecordingCli, DemoWritesItsFilesAndFindsTheTargets) {
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* name : {"drone-1", "drone-2", "drone-3", "airliner", "range RMSE"})
     EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
+  // The PNG, taken apart here: signature, chunk CRCs, IHDR, and IDAT inflating to exactly
+  // height rows of (1 filter byte + 3 x width).
   const std::string png = read(d / "out/demo.png");
   ASSERT_GT(png.size(), 1000u);
-  EXPECT_EQ(png.substr(1, 3), "PNG");
+  ASSERT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  auto u32 = [&](std::size_t at) {
+    return (std::uint32_t{static_cast<unsigned char>(png[at])} << 24) |
+           (std::uint32_t{static_cast<unsigned char>(png[at + 1])} << 16) |
+           (std::uint32_t{static_cast<unsigned char>(png[at + 2])} << 8) |
+           std::uint32_t{static_cast<unsigned char>(png[at + 3])};
+  };
+  std::size_t pos = 8;
+  std::uint32_t width = 0, height = 0;
+  std::string idat, last_type;
+  while (pos + 12 <= png.size()) {
+    const std::uint32_t len = u32(pos);
+    const std::string type = png.substr(pos + 4, 4);
+    const auto* body = reinterpret_cast<const Bytef*>(png.data() + pos + 4);
+    EXPECT_EQ(crc32(0L, body, len + 4), u32(pos + 8 + len)) << type;
+    if (type == "IHDR") {
+      width = u32(pos + 8);
+      height = u32(pos + 12);
+      EXPECT_EQ(png[pos + 16], 8);  // bit depth
+      EXPECT_EQ(png[pos + 17], 2);  // RGB
+    }
+    if (type == "IDAT") idat += png.substr(pos + 8, len);
+    last_type = type;
+    pos += 12 + len;
+  }
+  EXPECT_EQ(last_type, "IEND");
+  EXPECT_EQ(pos, png.size());
+  ASSERT_GT(width, 1000u);
+  ASSERT_GT(height, 500u);
+  std::vector<Bytef> pixels(static_cast<std::size_t>(height) * (3 * width + 1) + 1);
+  uLongf out_len = static_cast<uLongf>(pixels.size());
+  ASSERT_EQ(uncompress(pixels.data(), &out_len, reinterpret_cast<const Bytef*>(idat.data()),
+                       static_cast<uLong>(idat.size())),
+            Z_OK);
+  EXPECT_EQ(out_len, static_cast<uLongf>(height) * (3 * width + 1));
   EXPECT_TRUE(fs::exists(d / "out/demo.detections.jsonl"));
   EXPECT_TRUE(fs::exists(d / "out/demo.truth.json"));
 }

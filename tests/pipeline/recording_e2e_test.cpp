@@ -95,27 +95,18 @@ Mode base_mode() {
   return m;
 }
 
-io::ScenarioTarget target(const char* name, double r, double v, double snr, io::Swerling s) {
-  io::ScenarioTarget t;
-  t.name = name;
-  t.range_m = r;
-  t.range_rate_mps = v;
-  t.snr_db = snr;
-  t.swerling = s;
-  return t;
-}
-
 Scene lfm_one_channel() {
   Scene s{"lfm_1ch", base_mode(), {}, "cf32_le", false, false};
   const double span = derive_geometry(s.mode).velocity_span_mps;  // 159.5 m/s
   s.scenario.seed = 11;
-  s.scenario.targets = {target("near", 700, -20, -14, io::Swerling::Zero),
-                        target("mid", 2600.3, 33.3, -16, io::Swerling::Zero),
-                        // near the end of the full-gain range (bin 700 of 800, L = 100)
-                        target("edge", 5520, 8, -15, io::Swerling::Zero),
-                        // near +- the unambiguous velocity
-                        target("fast", 3900, span / 2 - 0.8, -15, io::Swerling::Zero),
-                        target("faster", 4400, -span / 2 + 1.0, -15, io::Swerling::Zero)};
+  s.scenario.targets = {
+      io::ScenarioTarget{"near", 700, -20, 0, -14, io::Swerling::Zero},
+      io::ScenarioTarget{"mid", 2600.3, 33.3, 0, -16, io::Swerling::Zero},
+      // near the end of the full-gain range (bin 700 of 800, L = 100)
+      io::ScenarioTarget{"edge", 5520, 8, 0, -15, io::Swerling::Zero},
+      // near +- the unambiguous velocity
+      io::ScenarioTarget{"fast", 3900, span / 2 - 0.8, 0, -15, io::Swerling::Zero},
+      io::ScenarioTarget{"faster", 4400, -span / 2 + 1.0, 0, -15, io::Swerling::Zero}};
   return s;
 }
 
@@ -129,9 +120,9 @@ Scene barker_two_channels() {
   s.mode.processing.doppler_window = WindowConfig{WindowType::Hann};
   s.scenario.seed = 22;
   s.scenario.channel_gains = {{1.0, 0.0}, std::polar(0.8, 0.7)};
-  s.scenario.targets = {target("a", 1500, 12, -8, io::Swerling::One),
-                        target("b", 3300, -45, -6, io::Swerling::One),
-                        target("c", 4800.7, 27, -9, io::Swerling::Three)};
+  s.scenario.targets = {io::ScenarioTarget{"a", 1500, 12, 0, -8, io::Swerling::One},
+                        io::ScenarioTarget{"b", 3300, -45, 0, -6, io::Swerling::One},
+                        io::ScenarioTarget{"c", 4800.7, 27, 0, -9, io::Swerling::Three}};
   return s;
 }
 
@@ -146,9 +137,9 @@ Scene mti_clutter() {
   c.cnr_db = 30;
   c.spread_hz = 2;
   s.scenario.clutter = {c};
-  s.scenario.targets = {target("in-clutter-1", 1800, 25, -13, io::Swerling::Zero),
-                        target("in-clutter-2", 3100, -38, -13, io::Swerling::Zero),
-                        target("clear", 5000, 15, -14, io::Swerling::Zero)};
+  s.scenario.targets = {io::ScenarioTarget{"in-clutter-1", 1800, 25, 0, -13, io::Swerling::Zero},
+                        io::ScenarioTarget{"in-clutter-2", 3100, -38, 0, -13, io::Swerling::Zero},
+                        io::ScenarioTarget{"clear", 5000, 15, 0, -14, io::Swerling::Zero}};
   return s;
 }
 
