@@ -12,7 +12,9 @@ target_link_libraries(radarpipe_fftw INTERFACE ${FFTW3F_THREADS_LIBRARY} PkgConf
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.2 REQUIRED)
-find_package(cppzmq QUIET)
+# ZeroMQ streaming: libzmq through cppzmq's CMake config (cppzmq-dev), protobuf for reports.
+find_package(cppzmq REQUIRED)
+find_package(Protobuf REQUIRED)
 if(RADARPIPE_TESTS)
   find_package(GTest REQUIRED)
 endif()

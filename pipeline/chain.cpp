@@ -1,6 +1,7 @@
 #include "pipeline/chain.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -14,101 +15,183 @@ constexpr std::size_t kRowsPerTask = 4;  // pulse-compression rows handed out at
 }
 
 CpuChain::CpuChain(const Mode& mode, ChainOptions options)
-    : mode_((mode.validate(), mode)), geometry_(derive_geometry(mode)), pool_(options.threads) {
+    : mode_((mode.validate(), mode)),
+      first_(options.first),
+      last_(options.last),
+      geometry_(derive_geometry(mode)),
+      pool_(options.threads) {
+  if (last_ < first_)
+    throw std::invalid_argument("CpuChain: the last stage comes before the first");
   const RadarConfig& r = mode_.radar;
   const ProcessingConfig& p = mode_.processing;
   const std::size_t workers = pool_.size();
 
-  cpu::PulseCompressionConfig pcc;
-  pcc.gates = r.range_gates;
-  pcc.waveform = cpu::sample_waveform(r.waveform, r.sample_rate_hz);
-  pcc.window = p.range_window;
-  pcc.planning = p.fft_planning;
-  pcc.workers = workers;
-  pc_ = std::make_unique<cpu::PulseCompressor>(pcc);
+  if (has(Stage::PulseCompression)) {
+    cpu::PulseCompressionConfig pcc;
+    pcc.gates = r.range_gates;
+    pcc.waveform = cpu::sample_waveform(r.waveform, r.sample_rate_hz);
+    pcc.window = p.range_window;
+    pcc.planning = p.fft_planning;
+    pcc.workers = workers;
+    pc_ = std::make_unique<cpu::PulseCompressor>(pcc);
+  }
 
-  cpu::DopplerConfig dc;
-  dc.pulses = p.pulses;
-  dc.gates = r.range_gates;
-  dc.mti = p.mti;
-  dc.window = p.doppler_window;
-  dc.fft_size = p.doppler_fft_size;
-  dc.planning = p.fft_planning;
-  dc.workers = workers;
-  dc.tile_gates = options.doppler_tile_gates;
-  doppler_ = std::make_unique<cpu::DopplerProcessor>(dc);
+  if (has(Stage::Doppler)) {
+    cpu::DopplerConfig dc;
+    dc.pulses = p.pulses;
+    dc.gates = r.range_gates;
+    dc.mti = p.mti;
+    dc.window = p.doppler_window;
+    dc.fft_size = p.doppler_fft_size;
+    dc.planning = p.fft_planning;
+    dc.workers = workers;
+    dc.tile_gates = options.doppler_tile_gates;
+    doppler_ = std::make_unique<cpu::DopplerProcessor>(dc);
+  }
 
-  cpu::CfarStageConfig cc;
-  cc.cfar = p.cfar;
-  cc.doppler_bins = p.doppler_fft_size;
-  cc.gates = r.range_gates;
-  cc.workers = workers;
-  cc.noise_gates = geometry_.first_eclipsed_bin;
-  cc.looks = geometry_.cfar_looks;
-  cfar_ = std::make_unique<cpu::Cfar>(cc);
+  if (has(Stage::Detection)) {
+    cpu::CfarStageConfig cc;
+    cc.cfar = p.cfar;
+    cc.doppler_bins = p.doppler_fft_size;
+    cc.gates = r.range_gates;
+    cc.workers = workers;
+    cc.noise_gates = geometry_.first_eclipsed_bin;
+    cc.looks = geometry_.cfar_looks;
+    cfar_ = std::make_unique<cpu::Cfar>(cc);
 
-  cpu::PlotConfig plc;
-  plc.doppler_bins = p.doppler_fft_size;
-  plc.gates = r.range_gates;
-  plc.first_eclipsed_bin = geometry_.first_eclipsed_bin;
-  plc.window_start_s = r.window_start_s;
-  plc.sample_rate_hz = r.sample_rate_hz;
-  plc.prf_hz = geometry_.prf_hz;
-  plc.wavelength_m = geometry_.wavelength_m;
-  plc.max_crossings = p.max_crossings;
-  plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
-  plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
-  plots_ = std::make_unique<cpu::PlotExtractor>(plc);
+    cpu::PlotConfig plc;
+    plc.doppler_bins = p.doppler_fft_size;
+    plc.gates = r.range_gates;
+    plc.first_eclipsed_bin = geometry_.first_eclipsed_bin;
+    plc.window_start_s = r.window_start_s;
+    plc.sample_rate_hz = r.sample_rate_hz;
+    plc.prf_hz = geometry_.prf_hz;
+    plc.wavelength_m = geometry_.wavelength_m;
+    plc.max_crossings = p.max_crossings;
+    plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
+    plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
+    plots_ = std::make_unique<cpu::PlotExtractor>(plc);
 
-  compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});
-  power_ = PowerMap(geometry_.maps, p.doppler_fft_size, r.range_gates);
-  cfar_blocks_ = std::min(workers, p.doppler_fft_size);
-  for (std::size_t b = 0; b < cfar_blocks_; ++b) block_crossings_.emplace_back(p.max_crossings);
-  block_stats_.resize(cfar_blocks_);
-  crossings_ = AlignedBuffer<cpu::CfarCrossing>(p.max_crossings);
-  report_.detections.reserve(p.max_detections);
+    cfar_blocks_ = std::min(workers, p.doppler_fft_size);
+    for (std::size_t b = 0; b < cfar_blocks_; ++b) block_crossings_.emplace_back(p.max_crossings);
+    block_stats_.resize(cfar_blocks_);
+    crossings_ = AlignedBuffer<cpu::CfarCrossing>(p.max_crossings);
+    report_.detections.reserve(p.max_detections);
+  } else {
+    cfar_blocks_ = 0;
+  }
+
+  // Buffers between stages that run here back to back.
+  if (has(Stage::PulseCompression) && has(Stage::Doppler))
+    compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});
+  if (has(Stage::Doppler) && has(Stage::Detection))
+    power_ = PowerMap(geometry_.maps, p.doppler_fft_size, r.range_gates);
+}
+
+std::size_t CpuChain::cube_samples() const {
+  return mode_.radar.channels * mode_.processing.pulses * mode_.radar.range_gates;
+}
+
+std::size_t CpuChain::map_cells() const {
+  return geometry_.maps * mode_.processing.doppler_fft_size * mode_.radar.range_gates;
+}
+
+void CpuChain::require(Stage s, const char* what) const {
+  if (!has(s))
+    throw std::logic_error(std::string("CpuChain::") + what + ": this chain was built for " +
+                           to_string(first_) + " .. " + to_string(last_) + " only");
 }
 
 const DetectionReport& CpuChain::process(const Cpi& cpi) {
-  if (!(cpi.shape == compressed_.shape))
+  if (first_ != Stage::PulseCompression || last_ != Stage::Detection)
+    throw std::logic_error("CpuChain::process needs a chain built for every stage");
+  const CpiShape want{mode_.radar.channels, mode_.processing.pulses, mode_.radar.range_gates};
+  if (!(cpi.shape == want))
     throw std::invalid_argument(
         "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
         std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
-        " (channels x pulses x gates), the mode expects " +
-        std::to_string(compressed_.shape.channels) + "x" +
-        std::to_string(compressed_.shape.pulses) + "x" + std::to_string(compressed_.shape.gates));
+        " (channels x pulses x gates), the mode expects " + std::to_string(want.channels) + "x" +
+        std::to_string(want.pulses) + "x" + std::to_string(want.gates));
+  compress(cpi.samples.data(), compressed_.samples.data());
+  doppler(compressed_.samples.data(), power_.data.data());
+  return detect(power_.data.data(), cpi.id, cpi.timestamp_ns);
+}
 
-  // 1. Pulse compression, rows spread over the workers.
-  const std::size_t rows = cpi.shape.channels * cpi.shape.pulses;
-  const std::size_t n = cpi.shape.gates;
+const DetectionReport* CpuChain::run_stages(const void* in, void* out, std::uint64_t cpi,
+                                            std::int64_t timestamp_ns, double* stage_seconds) {
+  using clock = std::chrono::steady_clock;
+  for (int s = 0; s < kStageCount; ++s) stage_seconds[s] = 0.0;
+  const void* cur = in;
+  const DetectionReport* report = nullptr;
+  for (int s = static_cast<int>(first_); s <= static_cast<int>(last_); ++s) {
+    const auto t0 = clock::now();
+    const bool last = s == static_cast<int>(last_);
+    switch (static_cast<Stage>(s)) {
+      case Stage::PulseCompression: {
+        cf32* dst = last ? static_cast<cf32*>(out) : compressed_.samples.data();
+        compress(static_cast<const cf32*>(cur), dst);
+        cur = dst;
+        break;
+      }
+      case Stage::Doppler: {
+        float* dst = last ? static_cast<float*>(out) : power_.data.data();
+        doppler(static_cast<const cf32*>(cur), dst);
+        cur = dst;
+        break;
+      }
+      case Stage::Detection:
+        report = &detect(static_cast<const float*>(cur), cpi, timestamp_ns);
+        break;
+    }
+    stage_seconds[s] = std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  return report;
+}
+
+// 1. Pulse compression, rows spread over the workers.
+void CpuChain::compress(const cf32* iq, cf32* out) {
+  require(Stage::PulseCompression, "compress");
+  const std::size_t rows = mode_.radar.channels * mode_.processing.pulses;
+  const std::size_t n = mode_.radar.range_gates;
   auto pc_task = [&](std::size_t task, std::size_t worker) {
     const std::size_t r0 = task * kRowsPerTask;
     const std::size_t count = std::min(kRowsPerTask, rows - r0);
-    pc_->process_rows(cpi.samples.data() + r0 * n, compressed_.samples.data() + r0 * n, count,
-                      worker);
+    pc_->process_rows(iq + r0 * n, out + r0 * n, count, worker);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
+}
 
-  // 2. MTI + Doppler + power + channel combining, range tiles spread over the workers; a tile
-  //    runs every channel, so noncoherent accumulation has one writer per cell.
+// 2. MTI + Doppler + power + channel combining, range tiles spread over the workers; a tile
+//    runs every channel, so noncoherent accumulation has one writer per cell.
+void CpuChain::doppler(const cf32* compressed, float* maps) {
+  require(Stage::Doppler, "doppler");
   const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
+  const std::size_t channels = mode_.radar.channels;
+  const std::size_t channel_samples = mode_.processing.pulses * mode_.radar.range_gates;
+  const std::size_t map_size = mode_.processing.doppler_fft_size * mode_.radar.range_gates;
   auto doppler_task = [&](std::size_t tile, std::size_t worker) {
-    for (std::size_t c = 0; c < cpi.shape.channels; ++c) {
-      float* map = power_.map(combine ? 0 : c);
-      doppler_->power_tile(compressed_.channel(c), map, combine && c > 0, tile, worker);
+    for (std::size_t c = 0; c < channels; ++c) {
+      float* map = maps + (combine ? 0 : c) * map_size;
+      doppler_->power_tile(compressed + c * channel_samples, map, combine && c > 0, tile, worker);
     }
   };
   pool_.parallel_for(doppler_->tiles(), doppler_task);
+}
 
-  // 3-4. CFAR and plots per map.
-  report_.cpi = cpi.id;
-  report_.timestamp_ns = cpi.timestamp_ns;
+// 3-4. CFAR and plots per map.
+const DetectionReport& CpuChain::detect(const float* maps, std::uint64_t cpi,
+                                        std::int64_t timestamp_ns) {
+  require(Stage::Detection, "detect");
+  const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
+  const std::size_t map_size = mode_.processing.doppler_fft_size * mode_.radar.range_gates;
+  report_.cpi = cpi;
+  report_.timestamp_ns = timestamp_ns;
   report_.cells = report_.crossings = report_.crossings_dropped = report_.detections_dropped = 0;
   report_.detections.clear();
   double noise_sum = 0.0;
   std::uint64_t noise_cells = 0;
-  for (std::size_t map = 0; map < power_.maps; ++map) {
-    detect_map(map, combine ? -1 : static_cast<int>(map));
+  for (std::size_t map = 0; map < geometry_.maps; ++map) {
+    detect_map(maps + map * map_size, combine ? -1 : static_cast<int>(map));
     for (const cpu::CfarStats& s : block_stats_) {
       noise_sum += s.noise_sum;
       noise_cells += s.noise_cells;
@@ -120,9 +203,8 @@ const DetectionReport& CpuChain::process(const Cpi& cpi) {
   return report_;
 }
 
-void CpuChain::detect_map(std::size_t map, int channel) {
-  const float* p = power_.map(map);
-  const std::size_t rows = power_.doppler_bins;
+void CpuChain::detect_map(const float* p, int channel) {
+  const std::size_t rows = mode_.processing.doppler_fft_size;
   const std::size_t capacity = mode_.processing.max_crossings;
   auto cfar_task = [&](std::size_t block, std::size_t worker) {
     const std::size_t d0 = rows * block / cfar_blocks_, d1 = rows * (block + 1) / cfar_blocks_;
@@ -148,6 +230,8 @@ void CpuChain::detect_map(std::size_t map, int channel) {
 }
 
 void CpuChain::transforms_only() {
+  require(Stage::PulseCompression, "transforms_only");
+  require(Stage::Doppler, "transforms_only");
   const std::size_t rows = compressed_.shape.channels * compressed_.shape.pulses;
   auto pc_task = [&](std::size_t task, std::size_t worker) {
     pc_->transforms_only(std::min(kRowsPerTask, rows - task * kRowsPerTask), worker);

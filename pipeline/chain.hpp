@@ -2,6 +2,10 @@
 // combining -> CFAR -> plots, for one CPI at a time. Construction validates the mode, makes the
 // FFTW plans and allocates every buffer; process() then never allocates (asserted by the tests)
 // and spreads each stage over a fixed pool of threads.
+//
+// A chain may also be built for a run of stages only (a streaming segment, docs/streaming.md):
+// it then plans and allocates for those stages alone, and compress() / doppler() / detect() run
+// them on caller-owned buffers, so a segment works in place on pooled message buffers.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +26,8 @@ namespace radarpipe {
 struct ChainOptions {
   std::size_t threads = 0;              ///< workers including the caller; 0 = hardware concurrency
   std::size_t doppler_tile_gates = 32;  ///< range gates per Doppler tile
+  Stage first = Stage::PulseCompression;  ///< the stages this chain plans for: first..last
+  Stage last = Stage::Detection;
 };
 
 class CpuChain {
@@ -31,8 +37,29 @@ class CpuChain {
 
   /// Runs the chain on one CPI (shape channels x pulses x range_gates of the mode) and returns
   /// its report, valid until the next call. Throws std::invalid_argument only for a CPI of the
-  /// wrong shape; otherwise no throw and no allocation.
+  /// wrong shape, std::logic_error for a chain built for some stages only; otherwise no throw
+  /// and no allocation.
   const DetectionReport& process(const Cpi& cpi);
+
+  /// The stages one by one, on buffers of the mode's sizes (cube: channels x pulses x gates
+  /// cf32, x[c][p][n]; maps: maps x doppler_fft_size x gates float). Each needs its stage in
+  /// first..last (std::logic_error otherwise); none allocates.
+  void compress(const cf32* iq, cf32* compressed);
+  void doppler(const cf32* compressed, float* maps);
+  const DetectionReport& detect(const float* maps, std::uint64_t cpi, std::int64_t timestamp_ns);
+
+  /// Runs this chain's stages first..last on one CPI. `in`: the first stage's input (the IQ
+  /// cube for pulse compression, the compressed cube for doppler, the maps for cfar); `out`: the
+  /// last stage's output buffer (unused when the last stage is cfar). Returns the report when
+  /// the last stage is cfar, else nullptr. stage_seconds[s] gets stage s's wall time (others 0).
+  const DetectionReport* run_stages(const void* in, void* out, std::uint64_t cpi,
+                                    std::int64_t timestamp_ns, double* stage_seconds);
+
+  bool has(Stage s) const { return s >= first_ && s <= last_; }
+  Stage first() const { return first_; }
+  Stage last() const { return last_; }
+  std::size_t cube_samples() const;  ///< channels x pulses x gates
+  std::size_t map_cells() const;     ///< maps x doppler_fft_size x gates
 
   /// The FFTs of process() alone (same plans, sizes and threads): the CPU transform floor.
   void transforms_only();
@@ -48,9 +75,11 @@ class CpuChain {
   const cpu::Cfar& cfar() const { return *cfar_; }
 
  private:
-  void detect_map(std::size_t map, int channel);
+  void detect_map(const float* p, int channel);
+  void require(Stage s, const char* what) const;
 
   Mode mode_;
+  Stage first_, last_;
   ModeGeometry geometry_;
   WorkerPool pool_;
   std::unique_ptr<cpu::PulseCompressor> pc_;

@@ -13,6 +13,7 @@
 #include "io/sigmf_file.hpp"
 #include "io/time.hpp"
 #include "pipeline/backend.hpp"
+#include "pipeline/cli/stream_commands.hpp"
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/config/scenario_file.hpp"
 #include "pipeline/demo.hpp"
@@ -333,7 +334,10 @@ int main(int argc, char** argv) {
   demo->add_option("--cpis", demo_opt.cpis, "CPIs to simulate")->check(CLI::Range(1, 100000));
   demo->add_option("--threads", demo_opt.threads, "worker threads (0: all cores)");
 
+  radarpipe::cli::StreamCommands streaming(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (const std::optional<int> rc = streaming.dispatch()) return *rc;
   if (check->parsed()) return config_check(mode_path, json);
   if (app.got_subcommand("devices")) return devices();
   if (sim->parsed()) return simulate(sim_mode, sim_scenario, sim_opt);

@@ -99,11 +99,81 @@ WaveformConfig read_waveform(Reader& rd, const YAML::Node& n, const std::string&
   return w;
 }
 
+// pipeline: {cpis_in_flight, link_queue, segments: [{name, stages: [...], from}]}. Stage names:
+// pulse_compression, mti and doppler (one stage: MTI runs inside Doppler processing), cfar and
+// plots (one stage), or detection for cfar + plots.
+void read_pipeline(Reader& rd, const YAML::Node& n, PipelineConfig& pl) {
+  rd.expect_map(n, "pipeline", {"cpis_in_flight", "link_queue", "segments"});
+  if (auto c = rd.child(n, "pipeline", "cpis_in_flight", false))
+    pl.cpis_in_flight = rd.count(c, "pipeline.cpis_in_flight");
+  if (auto c = rd.child(n, "pipeline", "link_queue", false))
+    pl.link_queue = rd.count(c, "pipeline.link_queue");
+  const YAML::Node segs = rd.child(n, "pipeline", "segments", false);
+  if (!segs) return;
+  if (!segs.IsSequence() || segs.size() == 0)
+    rd.fail(segs, "pipeline.segments",
+            "expected a list of segments, got " + Reader::describe(segs));
+  pl.segments.clear();
+  const std::map<std::string, Stage> stage_of = {{"pulse_compression", Stage::PulseCompression},
+                                                 {"mti", Stage::Doppler},
+                                                 {"doppler", Stage::Doppler},
+                                                 {"cfar", Stage::Detection},
+                                                 {"plots", Stage::Detection},
+                                                 {"detection", Stage::Detection}};
+  std::vector<std::string> seen;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const std::string key = "pipeline.segments[" + std::to_string(i) + "]";
+    const YAML::Node s = segs[i];
+    rd.mark(key, s);
+    rd.expect_map(s, key, {"name", "stages", "from"});
+    SegmentConfig seg;
+    const YAML::Node name = rd.child(s, key, "name", true);
+    if (!name.IsScalar())
+      rd.fail(name, key + ".name", "expected a name, got " + Reader::describe(name));
+    seg.name = name.Scalar();
+    if (auto f = rd.child(s, key, "from", false)) {
+      if (!f.IsScalar())
+        rd.fail(f, key + ".from", "expected an endpoint, got " + Reader::describe(f));
+      seg.from = f.Scalar();
+    }
+    const YAML::Node stages = rd.child(s, key, "stages", true);
+    if (!stages.IsSequence() || stages.size() == 0)
+      rd.fail(stages, key + ".stages",
+              "expected a list of stages, got " + Reader::describe(stages));
+    std::vector<Stage> list;
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      const std::string sk = key + ".stages[" + std::to_string(k) + "]";
+      const std::string w = rd.word(
+          stages[k], sk, {"pulse_compression", "mti", "doppler", "cfar", "plots", "detection"});
+      if (std::find(seen.begin(), seen.end(), w) != seen.end())
+        rd.fail(stages[k], sk, "'" + w + "' is listed twice");
+      seen.push_back(w);
+      const Stage st = stage_of.at(w);
+      if (!list.empty() && st != list.back() &&
+          static_cast<int>(st) != static_cast<int>(list.back()) + 1)
+        rd.fail(stages[k], sk,
+                "'" + w + "' does not follow " + to_string(list.back()) +
+                    " in the chain (pulse_compression, mti, doppler, cfar, plots)");
+      list.push_back(st);
+    }
+    seg.first = list.front();
+    seg.last = list.back();
+    pl.segments.push_back(seg);
+  }
+  // mti belongs to Doppler processing and plots to CFAR: they cannot be cut apart.
+  for (std::size_t i = 0; i + 1 < pl.segments.size(); ++i)
+    if (pl.segments[i].last == pl.segments[i + 1].first)
+      rd.fail(segs[i + 1], "pipeline.segments[" + std::to_string(i + 1) + "].stages",
+              std::string("cuts ") + to_string(pl.segments[i].last) +
+                  " apart (mti runs inside doppler, plots inside cfar: keep each pair in one "
+                  "segment)");
+}
+
 Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
     throw ConfigError("", "the file is empty; expected radar: and processing:");
-  rd.expect_map(root, "", {"radar", "processing", "backend"});
+  rd.expect_map(root, "", {"radar", "processing", "backend", "pipeline"});
 
   const YAML::Node radar = rd.child(root, "", "radar", true);
   rd.expect_map(radar, "radar",
@@ -194,6 +264,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     const std::string s = rd.word(b, "backend", {"auto", "cpu", "cuda"});
     mode.backend = s == "auto" ? Backend::Auto : s == "cpu" ? Backend::Cpu : Backend::Cuda;
   }
+  if (auto pl = rd.child(root, "", "pipeline", false)) read_pipeline(rd, pl, mode.pipeline);
   return mode;
 }
 
@@ -265,9 +336,28 @@ nlohmann::json mode_file_json(const Mode& mode) {
                          {"fft_planning", to_string(p.fft_planning)},
                          {"max_crossings", p.max_crossings},
                          {"max_detections", p.max_detections}};
+  nlohmann::json segments = nlohmann::json::array();
+  for (const SegmentConfig& s : mode.pipeline.segments) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (int st = static_cast<int>(s.first); st <= static_cast<int>(s.last); ++st) {
+      if (st == static_cast<int>(Stage::Detection)) {
+        stages.push_back("cfar");
+        stages.push_back("plots");
+      } else {
+        stages.push_back(to_string(static_cast<Stage>(st)));
+      }
+    }
+    nlohmann::json seg = {{"name", s.name}, {"stages", stages}};
+    if (!s.from.empty()) seg["from"] = s.from;
+    segments.push_back(seg);
+  }
   return {{"radar", radar_section_json(mode.radar)},
           {"processing", proc},
-          {"backend", to_string(mode.backend)}};
+          {"backend", to_string(mode.backend)},
+          {"pipeline",
+           {{"cpis_in_flight", mode.pipeline.cpis_in_flight},
+            {"link_queue", mode.pipeline.link_queue},
+            {"segments", segments}}}};
 }
 
 Mode load_mode_file(const std::string& path) {

@@ -185,6 +185,44 @@ void Mode::validate() const {
                                         " training cells rounds to rank 0; it must select >= 1");
   require_count("processing.max_crossings", p.max_crossings, 1, std::size_t{1} << 30);
   require_count("processing.max_detections", p.max_detections, 1, std::size_t{1} << 24);
+
+  const PipelineConfig& pl = pipeline;
+  require_count("pipeline.cpis_in_flight", pl.cpis_in_flight, 2, 64);
+  require_count("pipeline.link_queue", pl.link_queue, 1, 64);
+  if (pl.segments.empty()) fail("pipeline.segments", "is empty; it needs at least one segment");
+  int next_stage = 0;
+  for (std::size_t i = 0; i < pl.segments.size(); ++i) {
+    const SegmentConfig& s = pl.segments[i];
+    const std::string key = "pipeline.segments[" + num(i) + "]";
+    if (s.name.empty() || s.name.size() > 32 ||
+        s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+      fail(key + ".name", "'" + s.name + "' is not 1 to 32 of a-z, 0-9, _ and -");
+    for (std::size_t j = 0; j < i; ++j)
+      if (pl.segments[j].name == s.name) fail(key + ".name", "'" + s.name + "' names two segments");
+    if (static_cast<int>(s.first) != next_stage || s.last < s.first)
+      fail(key + ".stages",
+           std::string("must start with ") +
+               to_string(static_cast<Stage>(std::min(next_stage, kStageCount - 1))) +
+               " (segments list the stages once each, in chain order)");
+    next_stage = static_cast<int>(s.last) + 1;
+    if (i == 0 && !s.from.empty())
+      fail(key + ".from", "'" + s.from +
+                              "': the first segment is fed by the IQ stream (radarpipe run "
+                              "--from), it has no link from a previous segment");
+    if (i > 0) {
+      const std::string ep =
+          s.from.empty() || (s.from[0] != '@' && s.from[0] != '>') ? s.from : s.from.substr(1);
+      if (ep.rfind("inproc://", 0) != 0 && ep.rfind("ipc://", 0) != 0 && ep.rfind("tcp://", 0) != 0)
+        fail(key + ".from", "'" + s.from +
+                                "' is not a ZeroMQ endpoint (inproc://NAME, ipc://PATH or "
+                                "tcp://HOST:PORT) for the link from segment '" +
+                                pl.segments[i - 1].name + "'");
+    }
+  }
+  if (next_stage != kStageCount)
+    fail("pipeline.segments", std::string("end before ") +
+                                  to_string(static_cast<Stage>(next_stage)) +
+                                  "; every stage must be in a segment");
 }
 
 ModeGeometry derive_geometry(const Mode& mode) {
@@ -292,6 +330,18 @@ const char* to_string(Backend v) {
       return "cpu";
     case Backend::Cuda:
       return "cuda";
+  }
+  return "?";
+}
+
+const char* to_string(Stage v) {
+  switch (v) {
+    case Stage::PulseCompression:
+      return "pulse_compression";
+    case Stage::Doppler:
+      return "doppler";
+    case Stage::Detection:
+      return "cfar";
   }
   return "?";
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace radarpipe {
 
@@ -100,10 +101,35 @@ struct ProcessingConfig {
 
 enum class Backend { Auto, Cpu, Cuda };
 
+/// The chain's stages in order. Detection is CFAR + plot extraction (the crossings between them
+/// are not a wire format, so they always run together).
+enum class Stage { PulseCompression = 0, Doppler = 1, Detection = 2 };
+inline constexpr int kStageCount = 3;
+
+/// A run of stages in one process and on one backend (ARCHITECTURE.md "Links between stages").
+struct SegmentConfig {
+  std::string name = "chain";  ///< [a-z0-9_-], 1..32 characters, unique in the mode
+  Stage first = Stage::PulseCompression;
+  Stage last = Stage::Detection;
+  /// Endpoint of the link from the previous segment (inproc://, ipc:// or tcp://); empty for
+  /// the first segment, which is fed by the IQ stream. This segment binds it unless it starts
+  /// with '>' (connect); a leading '@' (bind) is accepted too.
+  std::string from;
+};
+
+/// How `radarpipe run` lays the chain out (ZeroMQ streaming, docs/streaming.md).
+struct PipelineConfig {
+  std::vector<SegmentConfig> segments{SegmentConfig{}};  ///< in chain order, covering every stage
+  std::size_t cpis_in_flight = 3;  ///< IQ cube buffers at the ingest, 2 <= n <= 64: one being
+                                   ///< assembled, the others queued or in the first segment
+  std::size_t link_queue = 2;      ///< messages queued per link (ZeroMQ high-water mark), 1..64
+};
+
 struct Mode {
   RadarConfig radar;
   ProcessingConfig processing;
   Backend backend = Backend::Auto;
+  PipelineConfig pipeline;
 
   /// Throws ConfigError naming the first key path that is out of range or inconsistent.
   void validate() const;
@@ -142,5 +168,6 @@ const char* to_string(ChannelCombine);
 const char* to_string(CfarType);
 const char* to_string(FftPlanning);
 const char* to_string(Backend);
+const char* to_string(Stage);
 
 }  // namespace radarpipe

@@ -104,7 +104,7 @@ TEST(ModeFile, UnknownKeysSuggestTheNearestName) {
       std::string::npos);
   const std::string far =
       error_of(replace(kValid, "backend: auto", "backend: auto\nfrobnicate: 3"));
-  EXPECT_NE(far.find("frobnicate: unknown key (valid keys: radar, processing, backend)"),
+  EXPECT_NE(far.find("frobnicate: unknown key (valid keys: radar, processing, backend, pipeline)"),
             std::string::npos)
       << far;
 }
@@ -248,6 +248,61 @@ TEST(ModeFile, ModeFileJsonRoundTripsEveryShippedMode) {
     EXPECT_EQ(b.processing.cfar.pfa, a.processing.cfar.pfa);
     EXPECT_EQ(b.radar.waveform.direction, a.radar.waveform.direction);
   }
+}
+
+TEST(ModeFile, PipelineSegmentsCutTheChain) {
+  const Mode one = parse_mode_yaml(kValid);
+  ASSERT_EQ(one.pipeline.segments.size(), 1u);
+  EXPECT_EQ(one.pipeline.segments[0].first, Stage::PulseCompression);
+  EXPECT_EQ(one.pipeline.segments[0].last, Stage::Detection);
+
+  const std::string two = std::string(kValid) +
+                          "pipeline:\n  cpis_in_flight: 5\n  link_queue: 3\n  segments:\n"
+                          "    - {name: compress, stages: [pulse_compression]}\n"
+                          "    - {name: detect, stages: [mti, doppler, cfar, plots], from: "
+                          "'tcp://127.0.0.1:5601'}\n";
+  const Mode m = parse_mode_yaml(two);
+  ASSERT_EQ(m.pipeline.segments.size(), 2u);
+  EXPECT_EQ(m.pipeline.cpis_in_flight, 5u);
+  EXPECT_EQ(m.pipeline.link_queue, 3u);
+  EXPECT_EQ(m.pipeline.segments[0].name, "compress");
+  EXPECT_EQ(m.pipeline.segments[0].last, Stage::PulseCompression);
+  EXPECT_EQ(m.pipeline.segments[1].first, Stage::Doppler);
+  EXPECT_EQ(m.pipeline.segments[1].from, "tcp://127.0.0.1:5601");
+  // The JSON form reads back to the same layout.
+  EXPECT_EQ(mode_file_json(parse_mode_yaml(mode_file_json(m).dump())), mode_file_json(m));
+
+  auto err = [&](const std::string& segments) {
+    return error_of(std::string(kValid) + "pipeline:\n  segments:\n" + segments);
+  };
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression, cfar, plots]}\n")
+                .find("'cfar' does not follow pulse_compression"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression, doppler, cfar]}\n"
+                "    - {name: b, stages: [plots], from: 'inproc://b'}\n")
+                .find("cuts cfar apart"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression]}\n"
+                "    - {name: b, stages: [doppler, cfar, plots], from: 'udp://x'}\n")
+                .find("pipeline.segments[1].from: 'udp://x' is not a ZeroMQ endpoint"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression]}\n"
+                "    - {name: a, stages: [doppler, cfar, plots], from: 'inproc://b'}\n")
+                .find("'a' names two segments"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression, doppler]}\n")
+                .find("pipeline.segments: end before cfar"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [doppler, cfar, plots]}\n")
+                .find("must start with pulse_compression"),
+            std::string::npos);
+  EXPECT_NE(err("    - {name: a, stages: [pulse_compression, doppler, cfar, plots], from: "
+                "'inproc://x'}\n")
+                .find("the first segment is fed by the IQ stream"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kValid) + "pipeline: {cpis_in_flight: 1}\n")
+                .find("pipeline.cpis_in_flight: 1 is not in [2, 64]"),
+            std::string::npos);
 }
 
 }  // namespace

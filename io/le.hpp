@@ -1,0 +1,27 @@
+// Little-endian loads and stores of fixed-width fields, for the binary wire headers.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace radarpipe::io::le {
+
+template <class T>
+inline void put(unsigned char* p, T v) {
+  static_assert(sizeof(T) <= 8);
+  std::uint64_t u = 0;
+  std::memcpy(&u, &v, sizeof(T));
+  for (std::size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<unsigned char>(u >> (8 * i));
+}
+
+template <class T>
+inline T get(const unsigned char* p) {
+  static_assert(sizeof(T) <= 8);
+  std::uint64_t u = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) u |= std::uint64_t{p[i]} << (8 * i);
+  T v;
+  std::memcpy(&v, &u, sizeof(T));
+  return v;
+}
+
+}  // namespace radarpipe::io::le

@@ -1,0 +1,243 @@
+#include "io/stream_messages.hpp"
+
+#include "radarpipe.pb.h"
+
+namespace radarpipe::io {
+namespace {
+
+void to_pb(const Detection& d, v1::Detection* p) {
+  p->set_range_m(d.range_m);
+  p->set_range_rate_mps(d.range_rate_mps);
+  p->set_doppler_hz(d.doppler_hz);
+  p->set_snr_db(d.snr_db);
+  p->set_power_db(d.power_db);
+  p->set_noise_db(d.noise_db);
+  p->set_range_bin(d.range_bin);
+  p->set_doppler_bin(d.doppler_bin);
+  p->set_range_bin_frac(d.range_bin_frac);
+  p->set_doppler_bin_frac(d.doppler_bin_frac);
+  p->set_channel(d.channel);
+  p->set_cells(d.cells);
+  p->set_range_extent_bins(d.range_extent_bins);
+  p->set_eclipsed(d.eclipsed);
+}
+
+Detection from_pb(const v1::Detection& p) {
+  Detection d;
+  d.range_m = p.range_m();
+  d.range_rate_mps = p.range_rate_mps();
+  d.doppler_hz = p.doppler_hz();
+  d.snr_db = p.snr_db();
+  d.power_db = p.power_db();
+  d.noise_db = p.noise_db();
+  d.range_bin = p.range_bin();
+  d.doppler_bin = p.doppler_bin();
+  d.range_bin_frac = p.range_bin_frac();
+  d.doppler_bin_frac = p.doppler_bin_frac();
+  d.channel = p.channel();
+  d.cells = p.cells();
+  d.range_extent_bins = p.range_extent_bins();
+  d.eclipsed = p.eclipsed();
+  return d;
+}
+
+void to_pb(const LatencySummary& l, v1::Latency* p) {
+  p->set_name(l.name);
+  p->set_p50_ms(l.p50_ms);
+  p->set_p99_ms(l.p99_ms);
+  p->set_max_ms(l.max_ms);
+  p->set_count(l.count);
+}
+
+LatencySummary from_pb(const v1::Latency& p) {
+  return LatencySummary{p.name(), p.p50_ms(), p.p99_ms(), p.max_ms(), p.count()};
+}
+
+template <class M>
+void parse(M& m, const std::string& bytes, const char* topic) {
+  if (!m.ParseFromString(bytes))
+    throw MessageError(std::string(topic) + ": " + std::to_string(bytes.size()) +
+                       " bytes that do not parse as radarpipe.v1." + m.GetTypeName());
+  if (m.schema_version() < 1)
+    throw MessageError(std::string(topic) + ": schema_version " +
+                       std::to_string(m.schema_version()) + ", expected 1 or later");
+}
+
+nlohmann::json latency_json(const LatencySummary& l) {
+  return {{"p50_ms", l.p50_ms}, {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}, {"count", l.count}};
+}
+
+nlohmann::json causes_json(const std::vector<CauseCount>& v) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const CauseCount& c : v) j[c.cause] = c.count;
+  return j;
+}
+
+}  // namespace
+
+std::string encode_report_pb(const DetectionReport& r, const ReportEnvelope& env) {
+  v1::DetectionReport p;
+  p.set_schema_version(kStreamSchemaVersion);
+  p.set_stream_id(env.stream_id);
+  p.set_cpi(r.cpi);
+  p.set_timestamp_ns(r.timestamp_ns);
+  p.set_cells(r.cells);
+  p.set_crossings(r.crossings);
+  p.set_crossings_dropped(r.crossings_dropped);
+  p.set_detections_dropped(r.detections_dropped);
+  p.set_noise_power_db(r.noise_power_db);
+  p.mutable_detections()->Reserve(static_cast<int>(r.detections.size()));
+  for (const Detection& d : r.detections) to_pb(d, p.add_detections());
+  p.set_cpis_dropped(env.cpis_dropped);
+  p.set_frames_rejected(env.frames_rejected);
+  p.set_sequence(env.sequence);
+  return p.SerializeAsString();
+}
+
+DetectionReport decode_report_pb(const std::string& bytes, ReportEnvelope* env) {
+  v1::DetectionReport p;
+  parse(p, bytes, kTopicDetections);
+  DetectionReport r;
+  r.cpi = p.cpi();
+  r.timestamp_ns = p.timestamp_ns();
+  r.cells = p.cells();
+  r.crossings = p.crossings();
+  r.crossings_dropped = p.crossings_dropped();
+  r.detections_dropped = p.detections_dropped();
+  r.noise_power_db = p.noise_power_db();
+  r.detections.reserve(static_cast<std::size_t>(p.detections_size()));
+  for (const v1::Detection& d : p.detections()) r.detections.push_back(from_pb(d));
+  if (env)
+    *env = ReportEnvelope{p.stream_id(), p.cpis_dropped(), p.frames_rejected(), p.sequence()};
+  return r;
+}
+
+std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
+  v1::Telemetry p;
+  p.set_schema_version(kStreamSchemaVersion);
+  p.set_process(t.process);
+  p.set_time_ns(t.time_ns);
+  p.set_uptime_s(t.uptime_s);
+  p.set_interval_s(t.interval_s);
+  p.set_frames_received(t.frames_received);
+  p.set_frames_rejected(t.frames_rejected);
+  for (const CauseCount& c : t.frames_rejected_by_cause) {
+    v1::CauseCount* q = p.add_frames_rejected_by_cause();
+    q->set_cause(c.cause);
+    q->set_count(c.count);
+  }
+  p.set_sequence_gaps(t.sequence_gaps);
+  p.set_frames_missing(t.frames_missing);
+  p.set_cpis_assembled(t.cpis_assembled);
+  p.set_cpis_processed(t.cpis_processed);
+  p.set_cpis_dropped(t.cpis_dropped);
+  for (const CauseCount& c : t.cpis_dropped_by_cause) {
+    v1::CauseCount* q = p.add_cpis_dropped_by_cause();
+    q->set_cause(c.cause);
+    q->set_count(c.count);
+  }
+  p.set_deadline_misses(t.deadline_misses);
+  p.set_cpi_duration_ms(t.cpi_duration_ms);
+  for (const LatencySummary& l : t.stage_latency) to_pb(l, p.add_stage_latency());
+  to_pb(t.end_to_end, p.mutable_end_to_end());
+  p.set_samples_per_s(t.samples_per_s);
+  p.set_samples_per_s_mean(t.samples_per_s_mean);
+  p.set_crossings_per_cpi(t.crossings_per_cpi);
+  p.set_crossings_last(t.crossings_last);
+  p.set_detections_per_cpi(t.detections_per_cpi);
+  p.set_reports_published(t.reports_published);
+  p.set_reports_dropped(t.reports_dropped);
+  p.set_link_messages_rejected(t.link_messages_rejected);
+  return p.SerializeAsString();
+}
+
+TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
+  v1::Telemetry p;
+  parse(p, bytes, kTopicTelemetry);
+  TelemetrySnapshot t;
+  t.process = p.process();
+  t.time_ns = p.time_ns();
+  t.uptime_s = p.uptime_s();
+  t.interval_s = p.interval_s();
+  t.frames_received = p.frames_received();
+  t.frames_rejected = p.frames_rejected();
+  for (const auto& c : p.frames_rejected_by_cause())
+    t.frames_rejected_by_cause.push_back({c.cause(), c.count()});
+  t.sequence_gaps = p.sequence_gaps();
+  t.frames_missing = p.frames_missing();
+  t.cpis_assembled = p.cpis_assembled();
+  t.cpis_processed = p.cpis_processed();
+  t.cpis_dropped = p.cpis_dropped();
+  for (const auto& c : p.cpis_dropped_by_cause())
+    t.cpis_dropped_by_cause.push_back({c.cause(), c.count()});
+  t.deadline_misses = p.deadline_misses();
+  t.cpi_duration_ms = p.cpi_duration_ms();
+  for (const auto& l : p.stage_latency()) t.stage_latency.push_back(from_pb(l));
+  t.end_to_end = from_pb(p.end_to_end());
+  t.samples_per_s = p.samples_per_s();
+  t.samples_per_s_mean = p.samples_per_s_mean();
+  t.crossings_per_cpi = p.crossings_per_cpi();
+  t.crossings_last = p.crossings_last();
+  t.detections_per_cpi = p.detections_per_cpi();
+  t.reports_published = p.reports_published();
+  t.reports_dropped = p.reports_dropped();
+  t.link_messages_rejected = p.link_messages_rejected();
+  return t;
+}
+
+nlohmann::json telemetry_to_json(const TelemetrySnapshot& t) {
+  nlohmann::json stages = nlohmann::json::object();
+  for (const LatencySummary& l : t.stage_latency) stages[l.name] = latency_json(l);
+  return {{"schema", "radarpipe.telemetry"},
+          {"version", kStreamSchemaVersion},
+          {"process", t.process},
+          {"time_ns", t.time_ns},
+          {"uptime_s", t.uptime_s},
+          {"interval_s", t.interval_s},
+          {"frames",
+           {{"received", t.frames_received},
+            {"rejected", t.frames_rejected},
+            {"rejected_by_cause", causes_json(t.frames_rejected_by_cause)},
+            {"sequence_gaps", t.sequence_gaps},
+            {"missing", t.frames_missing}}},
+          {"cpis",
+           {{"assembled", t.cpis_assembled},
+            {"processed", t.cpis_processed},
+            {"dropped", t.cpis_dropped},
+            {"dropped_by_cause", causes_json(t.cpis_dropped_by_cause)},
+            {"deadline_misses", t.deadline_misses},
+            {"duration_ms", t.cpi_duration_ms}}},
+          {"latency_ms", {{"stages", stages}, {"end_to_end", latency_json(t.end_to_end)}}},
+          {"samples_per_s", t.samples_per_s},
+          {"samples_per_s_mean", t.samples_per_s_mean},
+          {"crossings_per_cpi", t.crossings_per_cpi},
+          {"crossings_last", t.crossings_last},
+          {"detections_per_cpi", t.detections_per_cpi},
+          {"reports_published", t.reports_published},
+          {"reports_dropped", t.reports_dropped},
+          {"link_messages_rejected", t.link_messages_rejected}};
+}
+
+std::string encode_stream_end_pb(const StreamEndInfo& e) {
+  v1::StreamEnd p;
+  p.set_schema_version(kStreamSchemaVersion);
+  p.set_stream_id(e.stream_id);
+  p.set_cpis_processed(e.cpis_processed);
+  p.set_cpis_dropped(e.cpis_dropped);
+  p.set_frames_rejected(e.frames_rejected);
+  return p.SerializeAsString();
+}
+
+StreamEndInfo decode_stream_end_pb(const std::string& bytes) {
+  v1::StreamEnd p;
+  parse(p, bytes, kTopicEnd);
+  return StreamEndInfo{p.stream_id(), p.cpis_processed(), p.cpis_dropped(), p.frames_rejected()};
+}
+
+nlohmann::json stream_end_to_json(const StreamEndInfo& e) {
+  return {{"schema", "radarpipe.stream_end"}, {"version", kStreamSchemaVersion},
+          {"stream_id", e.stream_id},         {"cpis_processed", e.cpis_processed},
+          {"cpis_dropped", e.cpis_dropped},   {"frames_rejected", e.frames_rejected}};
+}
+
+}  // namespace radarpipe::io

@@ -1,0 +1,360 @@
+#include "pipeline/cli/stream_commands.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "io/detection_json.hpp"
+#include "io/stream_messages.hpp"
+#include "io/time.hpp"
+#include "pipeline/config/mode_file.hpp"
+#include "pipeline/process.hpp"
+#include "pipeline/stream/endpoint.hpp"
+#include "pipeline/stream/replay.hpp"
+#include "pipeline/stream/runner.hpp"
+
+namespace radarpipe::cli {
+namespace {
+
+// SIGINT and SIGTERM become a flag: they are blocked in every thread (ZeroMQ's included, so
+// create this before the context) and one thread waits for them.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    waiter_ = std::thread([this] {
+      const timespec tick{0, 50 * 1000 * 1000};
+      while (!done_.load()) {
+        const int sig = sigtimedwait(&set_, nullptr, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+          signal_ = sig;
+          stop_ = true;
+        }
+      }
+    });
+  }
+  ~SignalStop() {
+    done_ = true;
+    waiter_.join();
+  }
+  const std::atomic<bool>& flag() const { return stop_; }
+  int signal() const { return signal_.load(); }
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> stop_{false}, done_{false};
+  std::atomic<int> signal_{0};
+  std::thread waiter_;
+};
+
+const char* signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
+
+double parse_rate(const std::string& s) {
+  if (s == "realtime") return 1.0;
+  if (s == "max") return 0.0;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !(v > 0.0) || !std::isfinite(v))
+    throw std::invalid_argument("--rate: '" + s +
+                                "' is not realtime, max or a factor > 0 (2 = twice real time)");
+  return v;
+}
+
+std::string ms(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
+  return b;
+}
+
+void print_telemetry(const TelemetrySnapshot& t, std::ostream& os) {
+  os << t.process << "  up " << ms(t.uptime_s) << " s\n";
+  os << "  frames   received " << t.frames_received << ", rejected " << t.frames_rejected;
+  for (const CauseCount& c : t.frames_rejected_by_cause)
+    if (c.count) os << " (" << c.cause << " " << c.count << ")";
+  os << ", sequence gaps " << t.sequence_gaps << " (" << t.frames_missing << " frames)\n";
+  os << "  CPIs     assembled " << t.cpis_assembled << ", processed " << t.cpis_processed
+     << ", dropped " << t.cpis_dropped;
+  for (const CauseCount& c : t.cpis_dropped_by_cause)
+    if (c.count) os << " (" << c.cause << " " << c.count << ")";
+  os << ", deadline misses " << t.deadline_misses << " (CPI " << ms(t.cpi_duration_ms) << " ms)\n";
+  os << "  rate     " << ms(t.samples_per_s / 1e6) << " M samples/s (mean "
+     << ms(t.samples_per_s_mean / 1e6) << "), crossings/CPI " << ms(t.crossings_per_cpi)
+     << ", detections/CPI " << ms(t.detections_per_cpi) << "\n";
+  os << "  latency  ms        p50       p99       max\n";
+  auto row = [&](const LatencySummary& l) {
+    char b[160];
+    std::snprintf(b, sizeof b, "    %-18s %9.3f %9.3f %9.3f  (%llu CPIs)\n", l.name.c_str(),
+                  l.p50_ms, l.p99_ms, l.max_ms, static_cast<unsigned long long>(l.count));
+    os << b;
+  };
+  for (const LatencySummary& l : t.stage_latency) row(l);
+  row(t.end_to_end);
+  os << "  reports  published " << t.reports_published << ", dropped " << t.reports_dropped
+     << "; link messages rejected " << t.link_messages_rejected << "\n";
+}
+
+void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostream& os) {
+  os << "CPI " << r.cpi << "  " << io::format_rfc3339_ns(r.timestamp_ns) << "  "
+     << r.detections.size() << " detection(s), " << r.crossings << " crossings, noise "
+     << ms(r.noise_power_db) << " dB";
+  if (env && (env->cpis_dropped || env->frames_rejected))
+    os << "  [stream " << env->stream_id << ": " << env->cpis_dropped << " CPIs dropped, "
+       << env->frames_rejected << " frames rejected so far]";
+  os << "\n";
+  for (const Detection& d : r.detections) {
+    char b[200];
+    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s\n",
+                  d.range_m, d.range_rate_mps, d.snr_db, d.channel, d.eclipsed ? "  eclipsed" : "");
+    os << b;
+  }
+}
+
+// Receives [topic, payload] messages on a SUB socket until `handle` says done, a count is
+// reached, `timeout_s` of silence passes (exit 1) or a signal (exit 0).
+int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& topics,
+                   double timeout_s, const char* who,
+                   const std::function<bool(const std::string&, const std::string&)>& handle) {
+  SignalStop signals;
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  for (const std::string& t : topics) sub.set(zmq::sockopt::subscribe, t);
+  try {
+    stream::attach(sub, stream::parse_endpoint(endpoint, false, who), who);
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe " << who << ": " << e.what() << "\n";
+    return 2;
+  }
+  auto last = std::chrono::steady_clock::now();
+  while (!signals.flag().load()) {
+    zmq::pollitem_t item{static_cast<void*>(sub), 0, ZMQ_POLLIN, 0};
+    if (stream::poll_some(&item, 1, 50) == 0) {
+      if (timeout_s > 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() >
+              timeout_s) {
+        std::cerr << "radarpipe " << who << ": nothing from " << endpoint << " in " << timeout_s
+                  << " s\n";
+        return 1;
+      }
+      continue;
+    }
+    zmq::message_t topic, payload;
+    if (!sub.recv(topic, zmq::recv_flags::dontwait)) continue;
+    if (!topic.more()) continue;
+    (void)sub.recv(payload, zmq::recv_flags::none);
+    while (payload.more()) (void)sub.recv(payload, zmq::recv_flags::none);
+    last = std::chrono::steady_clock::now();
+    try {
+      if (handle(topic.to_string(), payload.to_string())) return 0;
+    } catch (const io::MessageError& e) {
+      std::cerr << "radarpipe " << who << ": dropped a message: " << e.what() << "\n";
+    }
+    std::cout.flush();
+  }
+  return 0;
+}
+
+}  // namespace
+
+StreamCommands::StreamCommands(CLI::App& app) {
+  replay_ = app.add_subcommand("replay", "Stream a recording as IQ frames (a digitizer stand-in)");
+  replay_->add_option("REC", replay_opt_.input, "recording")->required();
+  replay_->add_option("--to", replay_opt_.to, "endpoint to stream on (binds unless >ENDPOINT)")
+      ->required();
+  replay_->add_option("--mode", replay_mode_, "mode file; default: the recording's own");
+  replay_->add_option("--rate", replay_rate_, "realtime (PRI pacing), max, or a factor (2 = 2x)");
+  replay_->add_flag("--loop", replay_opt_.loop, "start again at the end, until stopped");
+  replay_->add_option("--pulses-per-frame", replay_opt_.pulses_per_frame, "pulses in one frame");
+  replay_->add_option("--stream-id", replay_opt_.stream_id, "the frames' stream id");
+  replay_->add_option("--datatype", replay_datatype_, "cf32_le or ci16_le")
+      ->check(CLI::IsMember({"cf32_le", "ci16_le"}));
+  replay_->add_option("--cpis", replay_opt_.max_cpis, "stop after this many CPIs");
+  replay_->add_flag("--skip-checksum", replay_skip_checksum_, "do not verify core:sha512");
+
+  run_ = app.add_subcommand("run", "Run the chain on a live IQ stream, publish detections");
+  run_->add_option("--mode", run_mode_, "mode file (YAML)")->required();
+  run_->add_option("--from", run_opt_.from, "IQ stream endpoint (connects unless @ENDPOINT)");
+  run_->add_option("--publish", run_opt_.publish, "reports endpoint (binds unless >ENDPOINT)");
+  run_->add_option("--telemetry", run_opt_.telemetry,
+                   "telemetry endpoint (default: on --publish, topic telemetry)");
+  run_->add_option("--format", run_format_, "protobuf or json")
+      ->check(CLI::IsMember({"protobuf", "json"}));
+  run_->add_option("--segment", run_opt_.segments,
+                   "run only this segment of the mode's pipeline (repeatable)");
+  run_->add_option("--link", run_links_, "NAME=ENDPOINT: the link into segment NAME (repeatable)");
+  run_->add_option("--threads", run_opt_.threads, "chain workers per segment (0: share the cores)");
+  run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");
+  run_->add_option("--wait-subscribers", run_opt_.wait_subscribers,
+                   "hold the input until this many report subscribers are connected");
+  run_->add_flag("--exit-at-end", run_opt_.exit_at_end,
+                 "exit once the IQ stream ends and its last CPI is published");
+
+  listen_ = app.add_subcommand("listen", "Show the detection reports of a running radarpipe");
+  listen_->add_option("ENDPOINT", listen_ep_, "the run's --publish endpoint")->required();
+  listen_->add_flag("--json", listen_json_,
+                    "print each report as a JSON line (docs/detections.md)");
+  listen_->add_option("--count", listen_count_, "exit after this many reports");
+  listen_->add_flag("--until-end", listen_until_end_, "exit when the IQ stream ends");
+  listen_->add_option("--timeout", listen_timeout_, "exit 1 after this many seconds of silence");
+
+  stats_ = app.add_subcommand("stats", "Show the telemetry of a running radarpipe");
+  stats_->add_option("ENDPOINT", stats_ep_, "the run's --telemetry (or --publish) endpoint")
+      ->required();
+  stats_->add_flag("--json", stats_json_, "print each snapshot as a JSON line");
+  stats_->add_option("--count", stats_count_, "exit after this many snapshots");
+  stats_->add_option("--timeout", stats_timeout_, "exit 1 after this many seconds of silence");
+}
+
+std::optional<int> StreamCommands::dispatch() {
+  if (replay_->parsed()) return replay();
+  if (run_->parsed()) return run();
+  if (listen_->parsed()) return listen();
+  if (stats_->parsed()) return stats();
+  return std::nullopt;
+}
+
+int StreamCommands::replay() {
+  SignalStop signals;
+  try {
+    if (!replay_mode_.empty()) replay_opt_.mode_path = replay_mode_;
+    replay_opt_.verify_checksum = !replay_skip_checksum_;
+    replay_opt_.rate = parse_rate(replay_rate_);
+    replay_opt_.datatype =
+        replay_datatype_ == "ci16_le" ? io::IqDatatype::Ci16Le : io::IqDatatype::Cf32Le;
+    zmq::context_t ctx(1);
+    stream::Replayer rp(ctx, replay_opt_);
+    std::fprintf(stderr, "radarpipe replay: streaming %zu CPIs of %s%s to %s at %s\n",
+                 rp.cpis_in_recording(), replay_opt_.input.c_str(),
+                 replay_opt_.loop ? " (looping)" : "", rp.endpoint().c_str(),
+                 replay_opt_.rate == 0 ? "the receiver's pace"
+                                       : (ms(replay_opt_.rate) + " x real time").c_str());
+    std::fflush(stderr);
+    const stream::ReplaySummary s = rp.run(signals.flag());
+    std::fprintf(
+        stderr, "radarpipe replay: %llu CPIs in %llu frames, %.1f MB in %.2f s (%.1f MB/s)%s\n",
+        static_cast<unsigned long long>(s.cpis), static_cast<unsigned long long>(s.frames),
+        static_cast<double>(s.bytes) / 1e6, s.seconds, s.bytes_per_s() / 1e6,
+        signals.signal() ? (std::string("; stopped by ") + signal_name(signals.signal())).c_str()
+                         : "");
+    if (s.late_frames)
+      std::fprintf(stderr,
+                   "radarpipe replay: %llu frames left more than one PRI late (worst %.3f ms): "
+                   "the receiver or this host could not keep the pace\n",
+                   static_cast<unsigned long long>(s.late_frames), s.max_late_s * 1e3);
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe replay: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "radarpipe replay: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe replay: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int StreamCommands::run() {
+  SignalStop signals;
+  try {
+    run_opt_.mode = load_mode_file(run_mode_);
+    run_opt_.json = run_format_ == "json";
+    for (const std::string& l : run_links_) {
+      const auto eq = l.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw std::invalid_argument("--link '" + l + "': expected NAME=ENDPOINT");
+      run_opt_.link_overrides[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    zmq::context_t ctx(1);
+    stream::StreamRunner runner(ctx, run_opt_);
+    for (const auto& [what, ep] : runner.bound())
+      std::fprintf(stderr, "radarpipe run: %s at %s\n", what.c_str(), ep.c_str());
+    std::fprintf(stderr, "radarpipe run: ready, segments %s%s\n", runner.segment_names().c_str(),
+                 run_opt_.wait_subscribers ? ", waiting for subscribers" : "");
+    std::fflush(stderr);
+    const TelemetrySnapshot t = runner.run(signals.flag());
+    if (signals.signal())
+      std::fprintf(stderr, "radarpipe run: %s: stopped after finishing the CPIs in hand\n",
+                   signal_name(signals.signal()));
+    print_telemetry(t, std::cerr);
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe run: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "radarpipe run: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe run: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int StreamCommands::listen() {
+  std::uint64_t seen = 0;
+  return subscribe_loop(
+      listen_ep_, {io::kTopicDetections, io::kTopicEnd}, listen_timeout_, "listen",
+      [&](const std::string& topic, const std::string& payload) {
+        const bool json_in = topic.size() > 5 && topic.compare(topic.size() - 5, 5, ".json") == 0;
+        if (topic.rfind(io::kTopicEnd, 0) == 0) {
+          StreamEndInfo e;
+          if (json_in) {
+            const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+            e.stream_id = j.value("stream_id", 0u);
+            e.cpis_processed = j.value("cpis_processed", 0ull);
+            e.cpis_dropped = j.value("cpis_dropped", 0ull);
+            e.frames_rejected = j.value("frames_rejected", 0ull);
+          } else {
+            e = io::decode_stream_end_pb(payload);
+          }
+          std::cerr << "radarpipe listen: stream " << e.stream_id << " ended: " << e.cpis_processed
+                    << " CPIs processed, " << e.cpis_dropped << " dropped, " << e.frames_rejected
+                    << " frames rejected\n";
+          return listen_until_end_;
+        }
+        DetectionReport r;
+        ReportEnvelope env;
+        if (json_in) {
+          const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+          if (j.is_discarded()) throw io::MessageError(topic + ": not JSON");
+          r = io::report_from_json(j, topic);
+        } else {
+          r = io::decode_report_pb(payload, &env);
+        }
+        if (listen_json_)
+          std::cout << io::report_to_json(r).dump() << "\n";
+        else
+          print_report(r, json_in ? nullptr : &env, std::cout);
+        return listen_count_ > 0 && ++seen >= listen_count_;
+      });
+}
+
+int StreamCommands::stats() {
+  std::uint64_t seen = 0;
+  return subscribe_loop(stats_ep_, {io::kTopicTelemetry}, stats_timeout_, "stats",
+                        [&](const std::string& topic, const std::string& payload) {
+                          const bool json_in = topic == std::string(io::kTopicTelemetry) + ".json";
+                          if (json_in) {
+                            std::cout << payload << "\n";
+                          } else {
+                            const TelemetrySnapshot t = io::decode_telemetry_pb(payload);
+                            if (stats_json_)
+                              std::cout << io::telemetry_to_json(t).dump() << "\n";
+                            else
+                              print_telemetry(t, std::cout);
+                          }
+                          return stats_count_ > 0 && ++seen >= stats_count_;
+                        });
+}
+
+}  // namespace radarpipe::cli

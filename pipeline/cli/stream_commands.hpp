@@ -1,0 +1,41 @@
+// The streaming commands of the command line (docs/streaming.md): replay, run, listen, stats.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/stream/replay.hpp"
+#include "pipeline/stream/runner.hpp"
+
+namespace radarpipe::cli {
+
+class StreamCommands {
+ public:
+  /// Adds the subcommands and their options to `app`.
+  explicit StreamCommands(CLI::App& app);
+  /// After parsing: the exit code of the streaming command that was given, if one was.
+  std::optional<int> dispatch();
+
+ private:
+  int replay();
+  int run();
+  int listen();
+  int stats();
+
+  CLI::App *replay_, *run_, *listen_, *stats_;
+  stream::ReplayOptions replay_opt_;
+  std::string replay_mode_, replay_rate_ = "realtime", replay_datatype_ = "cf32_le";
+  bool replay_skip_checksum_ = false;
+  stream::RunOptions run_opt_;
+  std::string run_mode_, run_format_ = "protobuf";
+  std::vector<std::string> run_links_;
+  std::string listen_ep_, stats_ep_;
+  bool listen_json_ = false, listen_until_end_ = false, stats_json_ = false;
+  std::uint64_t listen_count_ = 0, stats_count_ = 0;
+  double listen_timeout_ = 0, stats_timeout_ = 0;
+};
+
+}  // namespace radarpipe::cli

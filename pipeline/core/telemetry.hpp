@@ -1,0 +1,76 @@
+// What a running pipeline says about itself (docs/streaming.md "Telemetry"): plain data, made by
+// pipeline/stream and encoded by io/stream_messages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace radarpipe {
+
+struct CauseCount {
+  std::string cause;
+  std::uint64_t count = 0;
+};
+
+struct LatencySummary {
+  std::string name;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  std::uint64_t count = 0;  ///< CPIs in the window the percentiles are taken over
+};
+
+struct TelemetrySnapshot {
+  std::string process;
+  std::int64_t time_ns = 0;
+  double uptime_s = 0;
+  double interval_s = 0;
+  std::uint64_t frames_received = 0;
+  std::uint64_t frames_rejected = 0;
+  std::vector<CauseCount> frames_rejected_by_cause;
+  std::uint64_t sequence_gaps = 0;
+  std::uint64_t frames_missing = 0;
+  std::uint64_t cpis_assembled = 0;
+  std::uint64_t cpis_processed = 0;
+  std::uint64_t cpis_dropped = 0;
+  std::vector<CauseCount> cpis_dropped_by_cause;
+  std::uint64_t deadline_misses = 0;
+  double cpi_duration_ms = 0;
+  std::vector<LatencySummary> stage_latency;
+  LatencySummary end_to_end;
+  double samples_per_s = 0;
+  double samples_per_s_mean = 0;
+  double crossings_per_cpi = 0;
+  std::uint64_t crossings_last = 0;
+  double detections_per_cpi = 0;
+  std::uint64_t reports_published = 0;
+  std::uint64_t reports_dropped = 0;  ///< not taken by a subscriber at its high-water mark
+  std::uint64_t link_messages_rejected = 0;
+
+  std::uint64_t dropped(const std::string& cause) const {
+    for (const CauseCount& c : cpis_dropped_by_cause)
+      if (c.cause == cause) return c.count;
+    return 0;
+  }
+  std::uint64_t rejected(const std::string& cause) const {
+    for (const CauseCount& c : frames_rejected_by_cause)
+      if (c.cause == cause) return c.count;
+    return 0;
+  }
+};
+
+/// Stream-level fields a published report carries beside the detection report itself.
+struct ReportEnvelope {
+  std::uint32_t stream_id = 0;
+  std::uint64_t cpis_dropped = 0;
+  std::uint64_t frames_rejected = 0;
+  std::uint64_t sequence = 0;
+};
+
+struct StreamEndInfo {
+  std::uint32_t stream_id = 0;
+  std::uint64_t cpis_processed = 0;
+  std::uint64_t cpis_dropped = 0;
+  std::uint64_t frames_rejected = 0;
+};
+
+}  // namespace radarpipe

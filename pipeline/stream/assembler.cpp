@@ -1,0 +1,146 @@
+#include "pipeline/stream/assembler.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace radarpipe::stream {
+
+const char* to_string(CpiDrop d) {
+  switch (d) {
+    case CpiDrop::SequenceGap:
+      return "sequence_gap";
+    case CpiDrop::PulseGap:
+      return "pulse_gap";
+    case CpiDrop::RejectedFrame:
+      return "rejected_frame";
+    case CpiDrop::StreamChange:
+      return "stream_change";
+    case CpiDrop::StreamEnd:
+      return "stream_end";
+    case CpiDrop::Overrun:
+      return "overrun";
+    case CpiDrop::Shutdown:
+      return "shutdown";
+    case CpiDrop::LinkMessage:
+      return "link_message";
+  }
+  return "?";
+}
+
+CpiAssembler::CpiAssembler(const Mode& mode, AssemblerCounters& counters, Acquire acquire,
+                           Release release, Emit emit)
+    : channels_(mode.radar.channels),
+      pulses_(mode.processing.pulses),
+      gates_(mode.radar.range_gates),
+      pri_ns_(mode.radar.pri_s * 1e9),
+      counters_(counters),
+      acquire_(std::move(acquire)),
+      release_(std::move(release)),
+      emit_(std::move(emit)) {}
+
+CpiAssembler::~CpiAssembler() {
+  if (buffer_) release_(buffer_);
+}
+
+void CpiAssembler::drop(CpiDrop cause) {
+  if (!buffer_) return;
+  release_(buffer_);
+  buffer_ = nullptr;
+  counters_.drop(cause);
+}
+
+void CpiAssembler::abort(CpiDrop cause) {
+  drop(cause);
+}
+
+void CpiAssembler::on_reject(io::FrameReject cause) {
+  counters_.reject(cause);
+  // The frame's pulses are lost, so the CPI they belong to cannot be whole.
+  drop(CpiDrop::RejectedFrame);
+}
+
+void CpiAssembler::reject_parts(std::size_t) {
+  counters_.frames_received.fetch_add(1, std::memory_order_relaxed);
+  on_reject(io::FrameReject::Parts);
+}
+
+CpiAssembler::Result CpiAssembler::push(const void* header, std::size_t header_size,
+                                        const void* payload, std::size_t payload_size) {
+  counters_.frames_received.fetch_add(1, std::memory_order_relaxed);
+  Result res;
+  io::IqFrameHeader h;
+  res.check = io::decode_iq_frame(header, header_size, payload_size, h);
+  if (res.check.ok() && (h.gates != gates_ || h.channels != channels_))
+    res.check = {io::FrameReject::Shape, "frame of " + std::to_string(h.channels) + " channels x " +
+                                             std::to_string(h.gates) + " gates, the mode has " +
+                                             std::to_string(channels_) + " channels x " +
+                                             std::to_string(gates_) + " gates"};
+  if (!res.check.ok()) {
+    on_reject(res.check.reject);
+    return res;
+  }
+
+  if (have_stream_ && h.stream_id != stream_id_) {
+    drop(CpiDrop::StreamChange);
+    have_sequence_ = false;
+  }
+  have_stream_ = true;
+  stream_id_ = h.stream_id;
+  if (have_sequence_) {
+    if (h.sequence < next_sequence_) {
+      res.check = {io::FrameReject::Sequence, "sequence " + std::to_string(h.sequence) +
+                                                  " of stream " + std::to_string(h.stream_id) +
+                                                  " repeats or goes back (expected " +
+                                                  std::to_string(next_sequence_) + ")"};
+      counters_.reject(io::FrameReject::Sequence);  // its pulses were seen or are lost anyway
+      return res;
+    }
+    if (h.sequence > next_sequence_) {
+      counters_.sequence_gaps.fetch_add(1, std::memory_order_relaxed);
+      counters_.frames_missing.fetch_add(h.sequence - next_sequence_, std::memory_order_relaxed);
+      drop(CpiDrop::SequenceGap);
+    }
+  }
+  have_sequence_ = true;
+  next_sequence_ = h.sequence + 1;
+
+  for (std::uint32_t i = 0; i < h.pulses; ++i) {
+    const std::uint64_t p = h.first_pulse + i;
+    if (buffer_ && p != next_pulse_) drop(CpiDrop::PulseGap);
+    if (!buffer_) {
+      if (p % pulses_ != 0) {
+        counters_.pulses_discarded.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      buffer_ = acquire_();
+      if (!buffer_) {
+        counters_.drop(CpiDrop::Overrun);
+        counters_.pulses_discarded.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      current_.buffer = buffer_;
+      current_.stream_id = h.stream_id;
+      current_.cpi = p / pulses_;
+      current_.timestamp_ns = h.timestamp_ns + std::llround(static_cast<double>(i) * pri_ns_);
+      current_.center_frequency_hz = h.center_frequency_hz;
+      next_pulse_ = p;
+    }
+    cf32* cube = static_cast<cf32*>(buffer_);
+    const std::size_t row = p % pulses_;
+    for (std::size_t c = 0; c < channels_; ++c)
+      io::unpack_pulse(h, payload, i, c, cube + (c * pulses_ + row) * gates_);
+    if (++next_pulse_ % pulses_ == 0) {
+      buffer_ = nullptr;
+      counters_.cpis_assembled.fetch_add(1, std::memory_order_relaxed);
+      emit_(current_);
+    }
+  }
+  if (h.end_of_stream()) {
+    drop(CpiDrop::StreamEnd);
+    have_sequence_ = false;
+    res.end_of_stream = true;
+  }
+  return res;
+}
+
+}  // namespace radarpipe::stream

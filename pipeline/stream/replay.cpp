@@ -1,0 +1,197 @@
+#include "pipeline/stream/replay.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "io/le.hpp"
+#include "io/recording_source.hpp"
+#include "io/sigmf_file.hpp"
+#include "pipeline/process.hpp"
+#include "pipeline/stream/endpoint.hpp"
+
+namespace radarpipe::stream {
+
+struct Replayer::Impl {
+  ReplayOptions opt;
+  std::unique_ptr<io::SigmfReader> reader;
+  ResolvedMode mode;
+  std::unique_ptr<io::RecordingCpiSource> source;
+  zmq::socket_t sock;
+  std::string endpoint;
+  float ci16_scale = 1.0f;
+};
+
+Replayer::Replayer(zmq::context_t& ctx, ReplayOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.opt = std::move(options);
+  if (m.opt.pulses_per_frame < 1 || m.opt.pulses_per_frame > io::kIqMaxPulses)
+    throw std::invalid_argument("--pulses-per-frame: " + std::to_string(m.opt.pulses_per_frame) +
+                                " is not in [1, " + std::to_string(io::kIqMaxPulses) + "]");
+  if (!(m.opt.rate >= 0.0) || !std::isfinite(m.opt.rate))
+    throw std::invalid_argument("--rate: " + std::to_string(m.opt.rate) +
+                                " is not realtime, max or a factor > 0");
+  io::SigmfReadOptions ro;
+  ro.verify_checksum = m.opt.verify_checksum;
+  m.reader = std::make_unique<io::SigmfReader>(m.opt.input, ro);
+  m.mode = mode_for_recording(*m.reader, m.opt.mode_path);
+  const Mode& mode = m.mode.mode;
+  m.source = std::make_unique<io::RecordingCpiSource>(*m.reader, mode.processing.pulses,
+                                                      mode.radar.range_gates, mode.radar.pri_s);
+  if (m.source->slots().empty())
+    throw std::invalid_argument(m.opt.input + ": holds no whole CPI of " +
+                                std::to_string(mode.processing.pulses) + " pulses x " +
+                                std::to_string(mode.radar.range_gates) + " gates to replay");
+  const io::SampleFormat& f = m.reader->meta().format;
+  m.ci16_scale = f.kind == 'i' && f.bits == 16 ? m.reader->meta().sample_scale() : 0.0f;
+
+  m.sock = zmq::socket_t(ctx, zmq::socket_type::push);
+  m.sock.set(zmq::sockopt::sndhwm, 64);
+  m.sock.set(zmq::sockopt::linger, m.opt.linger_ms);
+  const Endpoint e = parse_endpoint(m.opt.to, true, "--to");
+  m.endpoint = attach(m.sock, e, "--to");
+}
+
+Replayer::~Replayer() = default;
+
+const std::string& Replayer::endpoint() const {
+  return impl_->endpoint;
+}
+
+std::size_t Replayer::cpis_in_recording() const {
+  return impl_->source->slots().size();
+}
+
+std::string Replayer::mode_origin() const {
+  return impl_->mode.origin;
+}
+
+ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
+  Impl& m = *impl_;
+  using clock = std::chrono::steady_clock;
+  const Mode& mode = m.mode.mode;
+  const std::size_t C = mode.radar.channels, P = mode.processing.pulses, N = mode.radar.range_gates;
+  const double pri = mode.radar.pri_s;
+  const auto& slots = m.source->slots();
+  const bool ci16 = m.opt.datatype == io::IqDatatype::Ci16Le;
+  ReplaySummary sum;
+  Cpi cpi;
+  io::IqFrameHeader h;
+  h.stream_id = m.opt.stream_id;
+  h.gates = static_cast<std::uint32_t>(N);
+  h.channels = static_cast<std::uint32_t>(C);
+  h.datatype = m.opt.datatype;
+
+  // Blocks until the frame is queued (a receiver is there and under its high-water mark) or
+  // `stop`.
+  auto send = [&](const io::IqFrameHeader& hdr, zmq::message_t& payload) {
+    const auto head = io::encode_iq_header(hdr);
+    for (;;) {
+      zmq::message_t hm(head.data(), head.size());
+      if (m.sock.send(hm, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        m.sock.send(payload, zmq::send_flags::none);
+        ++sum.frames;
+        sum.bytes += head.size() + hdr.payload_bytes();
+        return true;
+      }
+      if (stop.load()) return false;
+      zmq::pollitem_t item{static_cast<void*>(m.sock), 0, ZMQ_POLLOUT, 0};
+      poll_some(&item, 1, 50);
+    }
+  };
+
+  // Wait for a receiver, then start the clock.
+  while (!stop.load()) {
+    zmq::pollitem_t item{static_cast<void*>(m.sock), 0, ZMQ_POLLOUT, 0};
+    if (poll_some(&item, 1, 50) > 0) break;
+  }
+  const auto t0 = clock::now();
+  std::uint64_t sequence = 0, pulse = 0;
+  const double recording_s = static_cast<double>(slots.size() * P) * pri;
+  bool done = false;
+  for (std::uint64_t pass = 0; !done && !stop.load(); ++pass) {
+    for (std::size_t k = 0; k < slots.size() && !stop.load(); ++k) {
+      if (m.opt.max_cpis && sum.cpis >= m.opt.max_cpis) {
+        done = true;
+        break;
+      }
+      m.source->read(k, cpi);
+      const io::CpiSlot& slot = slots[k];
+      float scale = 1.0f;
+      if (ci16) {
+        scale = m.ci16_scale;
+        if (!(scale > 0.0f)) {
+          // Not an integer recording: one LSB from the first CPI's peak component.
+          float peak = 0.0f;
+          for (const cf32& z : cpi.samples)
+            peak = std::max({peak, std::fabs(z.real()), std::fabs(z.imag())});
+          scale = m.ci16_scale = peak > 0.0f ? peak / 32767.0f : 1.0f;
+        }
+      }
+      for (std::size_t p0 = 0; p0 < P && !stop.load(); p0 += m.opt.pulses_per_frame) {
+        const std::size_t n_p = std::min(m.opt.pulses_per_frame, P - p0);
+        h.sequence = sequence++;
+        h.first_pulse = pulse + p0;
+        h.pulses = static_cast<std::uint32_t>(n_p);
+        h.scale = ci16 ? scale : 1.0f;
+        h.center_frequency_hz = slot.frequency_hz ? *slot.frequency_hz : 0.0;
+        h.timestamp_ns =
+            slot.timestamp_ns +
+            std::llround((static_cast<double>(pass) * recording_s + static_cast<double>(p0) * pri) *
+                         1e9);
+        zmq::message_t payload(h.payload_bytes());
+        auto* out = static_cast<unsigned char*>(payload.data());
+        for (std::size_t i = 0; i < n_p; ++i)
+          for (std::size_t c = 0; c < C; ++c) {
+            const cf32* row = cpi.row(c, p0 + i);
+            unsigned char* dst = out + ((i * C + c) * N) * io::bytes_per_sample(h.datatype);
+            if (!ci16) {
+              std::memcpy(dst, row, N * sizeof(cf32));
+              continue;
+            }
+            for (std::size_t n = 0; n < N; ++n) {
+              auto q = [&](float v) {
+                const long r = std::lround(v / scale);
+                return static_cast<std::int16_t>(std::clamp<long>(r, -32768, 32767));
+              };
+              io::le::put<std::int16_t>(dst + 4 * n, q(row[n].real()));
+              io::le::put<std::int16_t>(dst + 4 * n + 2, q(row[n].imag()));
+            }
+          }
+        if (m.opt.rate > 0.0) {
+          const double due_s = static_cast<double>(h.first_pulse) * pri / m.opt.rate;
+          const auto due = t0 + std::chrono::duration_cast<clock::duration>(
+                                    std::chrono::duration<double>(due_s));
+          const auto now = clock::now();
+          if (now < due) {
+            std::this_thread::sleep_until(due);
+          } else {
+            const double late = std::chrono::duration<double>(now - due).count();
+            if (late > pri) ++sum.late_frames;
+            sum.max_late_s = std::max(sum.max_late_s, late);
+          }
+        }
+        if (!send(h, payload)) break;
+      }
+      pulse += P;
+      if (!stop.load()) ++sum.cpis;
+    }
+    if (!m.opt.loop) done = true;
+  }
+  if (!stop.load()) {
+    io::IqFrameHeader end = h;
+    end.sequence = sequence++;
+    end.first_pulse = pulse;
+    end.pulses = 0;
+    end.flags = io::kIqEndOfStream;
+    zmq::message_t empty;
+    send(end, empty);
+  }
+  sum.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  return sum;
+}
+
+}  // namespace radarpipe::stream

@@ -1,0 +1,67 @@
+// `radarpipe run`: the chain as a streaming process (docs/streaming.md). An ingest thread pulls
+// IQ frames and assembles CPIs into a fixed pool of cube buffers; each segment of the mode's
+// pipeline that runs here has its own thread and chain; segments hand CPIs on as link messages
+// (inproc:// zero-copy, or ipc:// / tcp:// to another process); the main thread publishes
+// reports, stream ends and telemetry. The ingest never waits for the chain: when no buffer is
+// free the CPI is dropped whole and counted (overrun). Segments downstream of the ingest wait
+// for each other (back-pressure), so the only place CPIs are dropped for load is the ingest.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+#include <zmq.hpp>
+
+#include "pipeline/core/mode.hpp"
+#include "pipeline/core/telemetry.hpp"
+
+namespace radarpipe::stream {
+
+struct RunOptions {
+  Mode mode;
+  std::string from;       ///< IQ frames (PULL; connects unless '@'); needed with the first segment
+  std::string publish;    ///< reports (XPUB; binds unless '>'); needed with the last segment
+  std::string telemetry;  ///< telemetry's own PUB endpoint; empty: on the publish socket
+  bool json = false;      ///< publish JSON objects instead of protobuf
+  std::vector<std::string> segments;                  ///< names to run here; empty: every segment
+  std::map<std::string, std::string> link_overrides;  ///< segment name -> its `from` endpoint
+  std::size_t threads = 0;  ///< chain workers per segment; 0: the cores shared among segments
+  double telemetry_interval_s = 1.0;
+  std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions
+  bool exit_at_end = false;          ///< return once the IQ stream ends (a frame flagged so)
+  int linger_ms = 1000;              ///< bound on flushing unsent messages at close
+};
+
+class StreamRunner {
+ public:
+  /// Validates the options, plans every local segment's chain, creates and binds/connects every
+  /// socket. Throws ConfigError, std::invalid_argument (options) or std::runtime_error (sockets).
+  StreamRunner(zmq::context_t& ctx, RunOptions options);
+  ~StreamRunner();
+  StreamRunner(const StreamRunner&) = delete;
+  StreamRunner& operator=(const StreamRunner&) = delete;
+
+  /// What this runner listens on, resolved: {"publish", "telemetry", "iq", "link NAME"}.
+  const std::map<std::string, std::string>& bound() const { return bound_; }
+  /// Names of the segments running here.
+  std::string segment_names() const;
+
+  /// Runs until `stop` becomes true, or (exit_at_end) until the IQ stream has ended and every
+  /// CPI before the end is published. Then: the ingest stops, the CPIs already accepted are
+  /// finished and published, final telemetry goes out and the sockets close with the linger.
+  /// Returns the final telemetry.
+  TelemetrySnapshot run(const std::atomic<bool>& stop);
+
+  /// A snapshot now (any thread).
+  TelemetrySnapshot telemetry() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::map<std::string, std::string> bound_;
+};
+
+}  // namespace radarpipe::stream

@@ -1,0 +1,257 @@
+// CPI assembly from IQ frames, without sockets: frames of any size that straddle CPIs rebuild
+// the source cubes exactly; every way a CPI can break drops exactly that CPI, counted by cause,
+// and the next CPI is right again.
+#include "pipeline/stream/assembler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "pipeline/stream/buffer_pool.hpp"
+
+namespace radarpipe::stream {
+namespace {
+
+Mode small_mode(std::size_t channels) {
+  Mode m;
+  m.radar.range_gates = 48;
+  m.radar.channels = channels;
+  m.radar.waveform.pulse_width_s = 1e-6;
+  m.radar.waveform.bandwidth_hz = 5e6;
+  m.radar.pri_s = 100.000001e-6;  // not a whole number of ns: timestamps must round, not drift
+  m.processing.pulses = 8;
+  m.processing.doppler_fft_size = 8;
+  m.processing.cfar.train_doppler = 2;
+  m.processing.cfar.guard_doppler = 1;
+  return m;
+}
+
+// The stream: pulse k, channel c, gate n has a value no other sample has.
+cf32 sample(std::uint64_t k, std::size_t c, std::size_t n) {
+  return cf32(static_cast<float>(k) + 0.001f * static_cast<float>(n),
+              static_cast<float>(c) - 0.5f * static_cast<float>(n));
+}
+
+constexpr std::int64_t kT0 = 1767225600000000000LL;
+
+struct Frame {
+  std::array<unsigned char, io::kIqHeaderBytes> header;
+  std::vector<unsigned char> payload;
+};
+
+// A frame of pulses [first, first + count) with sequence `seq`.
+Frame make_frame(const Mode& m, std::uint64_t seq, std::uint64_t first, std::uint32_t count,
+                 io::IqDatatype dt = io::IqDatatype::Cf32Le, std::uint32_t stream = 1) {
+  io::IqFrameHeader h;
+  h.stream_id = stream;
+  h.sequence = seq;
+  h.first_pulse = first;
+  h.pulses = count;
+  h.gates = static_cast<std::uint32_t>(m.radar.range_gates);
+  h.channels = static_cast<std::uint32_t>(m.radar.channels);
+  h.datatype = dt;
+  h.scale = dt == io::IqDatatype::Ci16Le ? 0.5f : 1.0f;
+  h.timestamp_ns = kT0 + std::llround(static_cast<double>(first) * m.radar.pri_s * 1e9);
+  Frame f{io::encode_iq_header(h), std::vector<unsigned char>(h.payload_bytes())};
+  for (std::uint32_t i = 0; i < count; ++i)
+    for (std::size_t c = 0; c < m.radar.channels; ++c)
+      for (std::size_t n = 0; n < m.radar.range_gates; ++n) {
+        const std::size_t idx = (i * m.radar.channels + c) * m.radar.range_gates + n;
+        const cf32 z = sample(first + i, c, n);
+        if (dt == io::IqDatatype::Cf32Le) {
+          std::memcpy(f.payload.data() + 8 * idx, &z, 8);
+        } else {  // integers that survive the 0.5 LSB exactly
+          const auto re = static_cast<std::int16_t>(2 * ((first + i) % 1000) + n);
+          const auto im = static_cast<std::int16_t>(-static_cast<int>(c) - static_cast<int>(n));
+          std::memcpy(f.payload.data() + 4 * idx, &re, 2);
+          std::memcpy(f.payload.data() + 4 * idx + 2, &im, 2);
+        }
+      }
+  return f;
+}
+
+struct Harness {
+  Mode mode;
+  BufferPool pool;
+  AssemblerCounters counters;
+  std::vector<AssembledCpi> out;
+  CpiAssembler assembler;
+  bool starve = false;
+
+  explicit Harness(const Mode& m, std::size_t buffers = 64)
+      : mode(m),
+        pool(buffers, m.radar.channels * m.processing.pulses * m.radar.range_gates * 8),
+        assembler(
+            m, counters, [this] { return starve ? nullptr : pool.try_acquire(); },
+            [this](void* b) { pool.release(b); }, [this](const AssembledCpi& a) { out.push_back(a); }) {}
+
+  CpiAssembler::Result push(const Frame& f) {
+    return assembler.push(f.header.data(), f.header.size(), f.payload.data(), f.payload.size());
+  }
+  // CPI k as the stream defines it.
+  void expect_cpi(const AssembledCpi& a, std::uint64_t k) const {
+    EXPECT_EQ(a.cpi, k);
+    const std::size_t P = mode.processing.pulses, N = mode.radar.range_gates;
+    EXPECT_EQ(a.timestamp_ns,
+              kT0 + std::llround(static_cast<double>(k * P) * mode.radar.pri_s * 1e9));
+    const cf32* cube = static_cast<const cf32*>(a.buffer);
+    for (std::size_t c = 0; c < mode.radar.channels; ++c)
+      for (std::size_t p = 0; p < P; ++p)
+        for (std::size_t n = 0; n < N; ++n)
+          ASSERT_EQ(cube[(c * P + p) * N + n], sample(k * P + p, c, n))
+              << "CPI " << k << " c " << c << " p " << p << " n " << n;
+  }
+  std::uint64_t dropped(CpiDrop d) const { return counters.dropped[static_cast<int>(d)].load(); }
+};
+
+TEST(CpiAssembler, FramesOfAnySizeRebuildTheCubes) {
+  for (std::size_t channels : {1u, 3u}) {
+    Harness h(small_mode(channels));
+    std::mt19937_64 rng(channels);
+    std::uniform_int_distribution<std::uint32_t> size(1, 11);  // straddles the 8-pulse CPIs
+    std::uint64_t pulse = 0, seq = 0;
+    while (pulse < 8 * 20) {
+      const std::uint32_t n = size(rng);
+      ASSERT_TRUE(h.push(make_frame(h.mode, seq++, pulse, n)).check.ok());
+      pulse += n;
+    }
+    ASSERT_EQ(h.out.size(), 20u);
+    for (std::size_t k = 0; k < 20; ++k) h.expect_cpi(h.out[k], k);
+    EXPECT_EQ(h.counters.cpis_dropped.load(), 0u);
+    EXPECT_EQ(h.counters.cpis_assembled.load(), 20u);
+  }
+}
+
+TEST(CpiAssembler, Ci16FramesAreScaled) {
+  Harness h(small_mode(2));
+  ASSERT_TRUE(h.push(make_frame(h.mode, 0, 0, 8, io::IqDatatype::Ci16Le)).check.ok());
+  ASSERT_EQ(h.out.size(), 1u);
+  const cf32* cube = static_cast<const cf32*>(h.out[0].buffer);
+  const std::size_t P = 8, N = 48;
+  for (std::size_t c = 0; c < 2; ++c)
+    for (std::size_t p = 0; p < P; ++p)
+      for (std::size_t n = 0; n < N; ++n)
+        ASSERT_EQ(cube[(c * P + p) * N + n],
+                  cf32(0.5f * static_cast<float>(2 * p + n),
+                       -0.5f * static_cast<float>(c + n)));
+}
+
+TEST(CpiAssembler, ASkippedFrameDropsItsCpiOnly) {
+  Harness h(small_mode(1));
+  std::uint64_t seq = 0;
+  for (std::uint64_t p = 0; p < 8 * 6; p += 4) {
+    const std::uint64_t s = seq++;
+    if (p == 8 * 2 + 4) continue;  // the second half of CPI 2 never comes
+    h.push(make_frame(h.mode, s, p, 4));
+  }
+  ASSERT_EQ(h.out.size(), 5u);
+  const std::uint64_t want[] = {0, 1, 3, 4, 5};
+  for (std::size_t i = 0; i < 5; ++i) h.expect_cpi(h.out[i], want[i]);
+  EXPECT_EQ(h.dropped(CpiDrop::SequenceGap), 1u);
+  EXPECT_EQ(h.counters.cpis_dropped.load(), 1u);
+  EXPECT_EQ(h.counters.sequence_gaps.load(), 1u);
+  EXPECT_EQ(h.counters.frames_missing.load(), 1u);
+
+  // A gap that swallows the start of a CPI: the rest of that CPI is discarded, not counted as a
+  // second drop, and the CPI after it is whole.
+  Harness g(small_mode(1));
+  g.push(make_frame(g.mode, 0, 0, 6));
+  g.push(make_frame(g.mode, 3, 10, 6));  // pulses 6..9 (frames 1, 2) lost
+  g.push(make_frame(g.mode, 4, 16, 8));
+  ASSERT_EQ(g.out.size(), 1u);
+  g.expect_cpi(g.out[0], 2);
+  EXPECT_EQ(g.dropped(CpiDrop::SequenceGap), 1u);
+  EXPECT_EQ(g.counters.frames_missing.load(), 2u);
+  EXPECT_EQ(g.counters.pulses_discarded.load(), 6u);  // 10..15 of CPI 1
+}
+
+TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
+  Harness h(small_mode(1));
+  h.push(make_frame(h.mode, 0, 0, 4));
+  h.push(make_frame(h.mode, 1, 5, 3));  // in sequence, but pulse 4 is missing
+  EXPECT_EQ(h.dropped(CpiDrop::PulseGap), 1u);
+  h.push(make_frame(h.mode, 2, 8, 4));
+  Frame bad = make_frame(h.mode, 3, 12, 4);
+  bad.payload.pop_back();  // truncated
+  const auto r = h.push(bad);
+  EXPECT_EQ(r.check.reject, io::FrameReject::PayloadSize);
+  EXPECT_EQ(h.dropped(CpiDrop::RejectedFrame), 1u);  // CPI 1
+  h.push(make_frame(h.mode, 4, 16, 8));               // CPI 2 whole
+  h.push(make_frame(h.mode, 5, 24, 4));
+  h.push(make_frame(h.mode, 0, 0, 8, io::IqDatatype::Cf32Le, 2));  // another stream begins
+  EXPECT_EQ(h.dropped(CpiDrop::StreamChange), 1u);
+  Frame wrong = make_frame(small_mode(2), 1, 8, 8, io::IqDatatype::Cf32Le, 2);
+  EXPECT_EQ(h.push(wrong).check.reject, io::FrameReject::Shape);
+  EXPECT_NE(h.push(wrong).check.message.find("frame of 2 channels x 48 gates, the mode has 1"),
+            std::string::npos);
+  h.push(make_frame(h.mode, 3, 16, 3, io::IqDatatype::Cf32Le, 2));
+  io::IqFrameHeader end;
+  end.stream_id = 2;
+  end.sequence = 4;
+  end.first_pulse = 19;
+  end.gates = 48;
+  end.channels = 1;
+  end.flags = io::kIqEndOfStream;
+  const auto eh = io::encode_iq_header(end);
+  const auto er = h.assembler.push(eh.data(), eh.size(), nullptr, 0);
+  EXPECT_TRUE(er.check.ok());
+  EXPECT_TRUE(er.end_of_stream);
+  EXPECT_EQ(h.dropped(CpiDrop::StreamEnd), 1u);
+  ASSERT_EQ(h.out.size(), 2u);
+  h.expect_cpi(h.out[0], 2);
+  h.expect_cpi(h.out[1], 0);
+  EXPECT_EQ(h.out[1].stream_id, 2u);
+  // A repeated sequence number is rejected without touching the CPI in assembly.
+  h.push(make_frame(h.mode, 0, 0, 4, io::IqDatatype::Cf32Le, 3));
+  EXPECT_EQ(h.push(make_frame(h.mode, 0, 0, 4, io::IqDatatype::Cf32Le, 3)).check.reject,
+            io::FrameReject::Sequence);
+  h.push(make_frame(h.mode, 1, 4, 4, io::IqDatatype::Cf32Le, 3));
+  ASSERT_EQ(h.out.size(), 3u);
+  h.expect_cpi(h.out[2], 0);
+  EXPECT_EQ(h.counters.rejected[static_cast<int>(io::FrameReject::Sequence)].load(), 1u);
+  EXPECT_EQ(h.counters.frames_rejected.load(), 4u);  // payload, shape x2, sequence
+}
+
+TEST(CpiAssembler, NoFreeBufferDropsTheCpiAsOverrun) {
+  Harness h(small_mode(1), 2);
+  for (std::uint64_t k = 0; k < 5; ++k) h.push(make_frame(h.mode, k, 8 * k, 8));
+  // Two buffers, none returned: CPIs 0 and 1 assemble, 2..4 find no buffer.
+  ASSERT_EQ(h.out.size(), 2u);
+  EXPECT_EQ(h.dropped(CpiDrop::Overrun), 3u);
+  h.pool.release(h.out[0].buffer);
+  h.push(make_frame(h.mode, 5, 40, 3));
+  h.push(make_frame(h.mode, 6, 43, 5));
+  ASSERT_EQ(h.out.size(), 3u);
+  h.expect_cpi(h.out[2], 5);
+  h.pool.release(h.out[1].buffer);
+  h.pool.release(h.out[2].buffer);
+  EXPECT_EQ(h.pool.available(), 2u);
+}
+
+TEST(BufferPool, AcquireReleaseOwnsAndWaits) {
+  BufferPool pool(2, 100);
+  void* a = pool.try_acquire();
+  void* b = pool.try_acquire();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % 64, 0u);
+  EXPECT_EQ(pool.try_acquire(), nullptr);
+  EXPECT_EQ(pool.acquire(std::chrono::milliseconds(10)), nullptr);
+  EXPECT_TRUE(pool.owns(a));
+  int x;
+  EXPECT_FALSE(pool.owns(&x));
+  EXPECT_THROW(pool.release(&x), std::logic_error);
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    BufferPool::release_fn(a, &pool);
+  });
+  EXPECT_EQ(pool.acquire(std::chrono::seconds(10)), a);
+  t.join();
+}
+
+}  // namespace
+}  // namespace radarpipe::stream
