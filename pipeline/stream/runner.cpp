@@ -111,6 +111,7 @@ struct StreamRunner::Impl {
   LatencyWindow stage_latency[kStageCount], queue_latency, e2e_latency;
   steady::time_point start = steady::now();
   std::atomic<std::int64_t> first_cpi_ns{0};
+  std::uint64_t report_sequence = 0;  // the last segment's thread only
   mutable std::mutex interval_mutex;
   mutable steady::time_point last_tick = steady::now();
   mutable std::uint64_t last_samples = 0, last_crossings = 0, last_detections = 0,
@@ -216,7 +217,13 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
       s->out_pool = std::make_unique<BufferPool>(
           mode.pipeline.link_queue + 2, s->out_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes);
     }
-    if (!s->input_local)
+    // Over inproc:// from this process the payload is the sender's own pooled buffer; over
+    // ipc:// or tcp:// it is ZeroMQ's, and is copied here (aligned) before use.
+    auto ov = opt.link_overrides.find(s->cfg.name);
+    const std::string link = ov != opt.link_overrides.end() ? ov->second : s->cfg.from;
+    const bool in_place =
+        s->index == 0 || (s->input_local && link.find("inproc://") != std::string::npos);
+    if (!in_place)
       s->in_copy =
           AlignedBuffer<unsigned char>(s->in_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes);
     m.segs.push_back(std::move(s));
@@ -428,7 +435,7 @@ void StreamRunner::Impl::finish_report(Segment& s, const DetectionReport& report
   env.stream_id = h.stream_id;
   env.cpis_dropped = h.cpis_dropped;
   env.frames_rejected = h.frames_rejected;
-  env.sequence = cpis_processed.load();
+  env.sequence = report_sequence++;
   std::string topic = io::kTopicDetections;
   std::string payload;
   if (opt.json) {
@@ -544,6 +551,11 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
     if (s.index == 0) queue_latency.record(static_cast<double>(started - h.ingest_ns) * 1e-9);
     const void* in = parts[1].data();
     if (!(s.upstream_pool && s.upstream_pool->owns(in))) {
+      if (s.in_copy.size() < parts[1].size()) {  // an inproc payload that is not ours
+        link_rejected.fetch_add(1);
+        counters.drop(CpiDrop::LinkMessage);
+        continue;
+      }
       std::memcpy(s.in_copy.data(), in, parts[1].size());
       in = s.in_copy.data();
     }

@@ -112,9 +112,9 @@ TEST(IqFrame, EveryMalformationHasItsCauseAndMessage) {
     put32(x, at, v);
     return check(x, 80, payload);
   };
-  EXPECT_EQ(dim(44, 0).reject, FrameReject::Dimensions);        // gates 0
+  EXPECT_EQ(dim(44, 0).reject, FrameReject::Dimensions);         // gates 0
   EXPECT_EQ(dim(44, 1u << 25).reject, FrameReject::Dimensions);  // gates > 2^24
-  EXPECT_EQ(dim(48, 5000).reject, FrameReject::Dimensions);     // channels
+  EXPECT_EQ(dim(48, 5000).reject, FrameReject::Dimensions);      // channels
   c = dim(40, 100000);                                           // pulses
   EXPECT_EQ(c.reject, FrameReject::Dimensions);
   EXPECT_NE(c.message.find("pulses 100000 is not in [1, 65536]"), std::string::npos) << c.message;

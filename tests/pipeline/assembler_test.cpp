@@ -87,7 +87,8 @@ struct Harness {
         pool(buffers, m.radar.channels * m.processing.pulses * m.radar.range_gates * 8),
         assembler(
             m, counters, [this] { return starve ? nullptr : pool.try_acquire(); },
-            [this](void* b) { pool.release(b); }, [this](const AssembledCpi& a) { out.push_back(a); }) {}
+            [this](void* b) { pool.release(b); },
+            [this](const AssembledCpi& a) { out.push_back(a); }) {}
 
   CpiAssembler::Result push(const Frame& f) {
     return assembler.push(f.header.data(), f.header.size(), f.payload.data(), f.payload.size());
@@ -136,8 +137,7 @@ TEST(CpiAssembler, Ci16FramesAreScaled) {
     for (std::size_t p = 0; p < P; ++p)
       for (std::size_t n = 0; n < N; ++n)
         ASSERT_EQ(cube[(c * P + p) * N + n],
-                  cf32(0.5f * static_cast<float>(2 * p + n),
-                       -0.5f * static_cast<float>(c + n)));
+                  cf32(0.5f * static_cast<float>(2 * p + n), -0.5f * static_cast<float>(c + n)));
 }
 
 TEST(CpiAssembler, ASkippedFrameDropsItsCpiOnly) {
@@ -180,7 +180,7 @@ TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
   const auto r = h.push(bad);
   EXPECT_EQ(r.check.reject, io::FrameReject::PayloadSize);
   EXPECT_EQ(h.dropped(CpiDrop::RejectedFrame), 1u);  // CPI 1
-  h.push(make_frame(h.mode, 4, 16, 8));               // CPI 2 whole
+  h.push(make_frame(h.mode, 4, 16, 8));              // CPI 2 whole
   h.push(make_frame(h.mode, 5, 24, 4));
   h.push(make_frame(h.mode, 0, 0, 8, io::IqDatatype::Cf32Le, 2));  // another stream begins
   EXPECT_EQ(h.dropped(CpiDrop::StreamChange), 1u);
