@@ -240,6 +240,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   m.collector_in.set(zmq::sockopt::rcvhwm, 0);
   m.collector_in.bind(m.collector_ep);
 
+  std::map<std::string, std::string> resolved;  // segment name -> its input's endpoint
   for (std::size_t k = 0; k < m.segs.size(); ++k) {
     Segment& s = *m.segs[k];
     s.in = zmq::socket_t(ctx, zmq::socket_type::pull);
@@ -254,6 +255,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
       const Endpoint e = parse_endpoint(text, true, "link into segment " + s.cfg.name);
       const std::string where = attach(s.in, e, "link into segment " + s.cfg.name);
       if (e.bind) bound_["link " + s.cfg.name] = where;
+      resolved[s.cfg.name] = where;
     }
   }
   for (std::size_t k = 0; k < m.segs.size(); ++k) {
@@ -271,7 +273,9 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     const std::string text = ov != opt.link_overrides.end() ? ov->second : next.from;
     // The receiving segment binds unless its endpoint says '>'; this side does the opposite.
     const Endpoint theirs = parse_endpoint(text, true, "link into segment " + next.name);
-    const Endpoint mine{theirs.address, !theirs.bind};
+    Endpoint mine{theirs.address, !theirs.bind};
+    // A segment of this process bound it: connect to where it really is (tcp://...:* resolved).
+    if (s.next_local && theirs.bind) mine.address = resolved.at(next.name);
     const std::string where = attach(s.out, mine, "link from segment " + s.cfg.name);
     if (mine.bind) bound_["link " + next.name] = where;
   }

@@ -1,0 +1,193 @@
+// The streaming commands as separate processes on loopback: replay -> run (segment compress)
+// -> tcp -> run (segment detect) -> listen equals `radarpipe process`; `run` stopped by SIGTERM
+// under load exits 0 within a bound and publishes what it had in hand; stats reads telemetry.
+// Each step waits for the line a process prints when it is ready (its bound endpoint), never a
+// fixed sleep.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/command.hpp"
+
+namespace fs = std::filesystem;
+using radarpipe::test::radarpipe_binary;
+using radarpipe::test::run_command;
+
+namespace {
+
+const char* kMode = R"(radar:
+  center_frequency_hz: 9.4e9
+  sample_rate_hz: 10.0e6
+  pri_s: 50.0e-6
+  range_gates: 256
+  channels: 2
+  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
+processing:
+  pulses: 32
+  range_window: hamming
+  doppler_window: hann
+  doppler_fft_size: 32
+  fft_planning: estimate
+  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
+pipeline:
+  cpis_in_flight: 16
+  segments:
+    - {name: compress, stages: [pulse_compression]}
+    - {name: detect, stages: [doppler, cfar, plots], from: 'tcp://127.0.0.1:*'}
+)";
+
+const char* kScene = R"(start_time: 2026-11-21T12:00:00Z
+seed: 5
+targets:
+  - {name: a, range_m: 900, range_rate_mps: 30, snr_db: 3}
+  - {name: b, range_m: 2100, range_rate_mps: -55, snr_db: 0, swerling: 1}
+)";
+
+// Shell helpers (run under bash -c '...': no single quotes inside): wait_for FILE REGEX prints the
+// first match of REGEX in FILE once it appears (the process's readiness line), giving up after 60
+// s.
+const char* kHelpers = R"(
+set -u
+# However the script ends, none of its processes outlives it holding the pipe to the test open.
+trap "kill -9 \$(jobs -p) 2>/dev/null" EXIT
+wait_for() {
+  for i in $(seq 1 1200); do
+    m=$(grep -o -m1 -E "$2" "$1" 2>/dev/null || true)
+    if [ -n "$m" ]; then echo "$m"; return 0; fi
+    sleep 0.05
+  done
+  echo "timed out waiting for $2 in $1" >&2; cat "$1" >&2; return 1
+}
+)";
+
+class StreamingCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("radarpipe_stream_cli_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "mode.yaml") << kMode;
+    std::ofstream(dir_ / "scene.yaml") << kScene;
+    const auto sim = run_command("cd " + dir_.string() + " && " + radarpipe_binary() +
+                                 " simulate --mode mode.yaml --scenario scene.yaml --cpis 12 "
+                                 "-o rec --datatype ci16_le");
+    ASSERT_EQ(sim.code, 0) << sim.out;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string script(const std::string& body) {
+    return "cd " + dir_.string() + " && R=" + radarpipe_binary() + " && bash -c '" + kHelpers +
+           body + "'";
+  }
+  fs::path dir_;
+};
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(StreamingCli, TwoProcessesOverTcpEqualProcess) {
+  const auto ref = run_command("cd " + dir_.string() + " && " + radarpipe_binary() +
+                               " process -i rec --mode mode.yaml --threads 2 -o ref.jsonl");
+  ASSERT_EQ(ref.code, 0) << ref.out;
+  // R is passed in the environment of the inner bash.
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R run --mode mode.yaml --segment detect --publish tcp://127.0.0.1:* --wait-subscribers 1 \
+   --exit-at-end --threads 2 2> detect.log & B=$!
+link=$(wait_for detect.log "link detect at tcp://[0-9.]+:[0-9]+") || exit 10
+pub=$(wait_for detect.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+$R listen ${pub#publish at } --json --until-end --timeout 60 > got.jsonl 2> listen.log & L=$!
+$R replay rec --to tcp://127.0.0.1:* --rate 2 --pulses-per-frame 3 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 12
+$R run --mode mode.yaml --segment compress --from $rep --link detect=${link#link detect at } \
+   --exit-at-end --threads 2 2> compress.log & A=$!
+wait $L || { echo "listen failed"; cat listen.log; exit 13; }
+wait $A || { echo "compress failed"; cat compress.log; exit 14; }
+wait $B || { echo "detect failed"; cat detect.log; exit 15; }
+wait $P || { echo "replay failed"; cat replay.log; exit 16; }
+cat compress.log detect.log listen.log
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string got = read(dir_ / "got.jsonl"), want = read(dir_ / "ref.jsonl");
+  EXPECT_FALSE(want.empty());
+  EXPECT_EQ(got, want);
+  EXPECT_NE(r.out.find("segments compress "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stream 1 ended: 12 CPIs processed, 0 dropped"), std::string::npos) << r.out;
+}
+
+TEST_F(StreamingCli, SigtermUnderLoadExitsZeroWithinABound) {
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R replay rec --to tcp://127.0.0.1:* --rate max --loop 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 10
+$R run --mode mode.yaml --from $rep --publish tcp://127.0.0.1:* --telemetry tcp://127.0.0.1:* \
+   --telemetry-interval 0.1 2> run.log & B=$!
+pub=$(wait_for run.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+tel=$(wait_for run.log "telemetry at tcp://[0-9.]+:[0-9]+") || exit 12
+# Under load: reports are flowing.
+$R listen ${pub#publish at } --count 3 --timeout 30 > reports.txt || exit 13
+$R stats ${tel#telemetry at } --count 1 --json --timeout 30 > stats.json || exit 14
+t0=$(date +%s%N)
+kill -TERM $B
+wait $B; rc=$?
+t1=$(date +%s%N)
+echo "run exit $rc after $(( (t1 - t0) / 1000000 )) ms"
+kill -INT $P
+wait $P; echo "replay exit $?"
+cat run.log
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("run exit 0 after "), std::string::npos) << r.out;
+  const auto at = r.out.find("run exit 0 after ");
+  if (at != std::string::npos) {
+    const int ms = std::stoi(r.out.substr(at + 17));
+    EXPECT_LT(ms, 5000) << r.out;
+  }
+  EXPECT_NE(r.out.find("replay exit 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SIGTERM: stopped after finishing the CPIs in hand"), std::string::npos)
+      << r.out;
+  EXPECT_NE(read(dir_ / "reports.txt").find("CPI "), std::string::npos);
+  const nlohmann::json t = nlohmann::json::parse(read(dir_ / "stats.json"));
+  EXPECT_EQ(t.at("schema"), "radarpipe.telemetry");
+  EXPECT_GT(t.at("cpis").at("processed").get<int>(), 0);
+  EXPECT_GT(t.at("frames").at("received").get<int>(), 0);
+  EXPECT_TRUE(t.at("latency_ms").at("stages").contains("pulse_compression"));
+}
+
+TEST_F(StreamingCli, BadArgumentsAreNamed) {
+  auto rp =
+      run_command(radarpipe_binary() + " replay " + (dir_ / "rec").string() + " --to udp://x:1");
+  EXPECT_EQ(rp.code, 2);
+  EXPECT_NE(rp.out.find("--to: 'udp://x:1' is not a ZeroMQ endpoint"), std::string::npos) << rp.out;
+  rp = run_command(radarpipe_binary() + " replay " + (dir_ / "rec").string() +
+                   " --to tcp://127.0.0.1:* --rate fast");
+  EXPECT_EQ(rp.code, 2);
+  EXPECT_NE(rp.out.find("--rate: 'fast' is not realtime, max or a factor"), std::string::npos);
+  auto run = run_command(radarpipe_binary() + " run --mode " + (dir_ / "mode.yaml").string() +
+                         " --segment compress --segment nowhere --from tcp://127.0.0.1:1");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("--segment nowhere: the mode has no such segment (compress, detect)"),
+            std::string::npos)
+      << run.out;
+  run = run_command(radarpipe_binary() + " run --mode " + (dir_ / "mode.yaml").string() +
+                    " --from tcp://127.0.0.1:1");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("--publish: this process runs the last segment (detect)"),
+            std::string::npos)
+      << run.out;
+  const auto l = run_command(radarpipe_binary() + " listen tcp://127.0.0.1:1 --timeout 0.3");
+  EXPECT_EQ(l.code, 1);
+  EXPECT_NE(l.out.find("nothing from tcp://127.0.0.1:1 in 0.3 s"), std::string::npos) << l.out;
+}
+
+}  // namespace
