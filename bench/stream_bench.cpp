@@ -1,0 +1,175 @@
+// Streaming (docs/streaming.md): ZeroMQ transport of IQ-sized messages, and the whole CPU chain
+// fed by a replayed recording at a given rate.
+//
+// BM_Transport/<link>/<bytes>/<framing>: link 0 inproc, 1 ipc, 2 tcp (loopback); framing 0 is
+// radarpipe's (an 80-byte header part plus a zero-copy payload part from a buffer pool), 1 is
+// libzmq's own throughput test method (perf/remote_thr: one zmq_msg_init_size message of the
+// same size, no header), measured in the same run. A receiver thread drains; each iteration
+// sends a batch and waits until the receiver has it all.
+//
+// BM_StreamEndToEnd/<mode>/<rate x 100>: mode 0 the demo, 1 bench-small; a simulated
+// recording is replayed over tcp at rate x real time into `radarpipe run` in this process (one
+// segment); counters: CPIs dropped, deadline misses, end-to-end latency p50/p99/max (ms) and
+// the samples/s processed. The highest rate with zero drops is the chain's live capacity here.
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <zmq.hpp>
+
+#include "bench/bench_common.hpp"
+#include "io/iq_frame.hpp"
+#include "io/scenario.hpp"
+#include "pipeline/simulate.hpp"
+#include "pipeline/stream/buffer_pool.hpp"
+#include "pipeline/stream/replay.hpp"
+#include "pipeline/stream/runner.hpp"
+
+namespace radarpipe::bench {
+namespace {
+
+const char* kLinks[] = {"inproc", "ipc", "tcp"};
+
+void BM_Transport(benchmark::State& state) {
+  const int link = static_cast<int>(state.range(0));
+  const std::size_t bytes = static_cast<std::size_t>(state.range(1));
+  const bool raw = state.range(2) == 1;
+  zmq::context_t ctx(1);
+  zmq::socket_t pull(ctx, zmq::socket_type::pull), push(ctx, zmq::socket_type::push);
+  std::string ep = link == 0   ? "inproc://bench-transport"
+                   : link == 1 ? "ipc:///tmp/radarpipe-bench-" + std::to_string(getpid())
+                               : "tcp://127.0.0.1:*";
+  pull.set(zmq::sockopt::rcvhwm, 64);
+  push.set(zmq::sockopt::sndhwm, 64);
+  pull.bind(ep);
+  push.connect(pull.get(zmq::sockopt::last_endpoint));
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<bool> done{false};
+  std::thread rx([&] {
+    zmq::message_t m;
+    while (!done.load()) {
+      zmq::pollitem_t item{static_cast<void*>(pull), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) == 0) continue;
+      while (pull.recv(m, zmq::recv_flags::dontwait))
+        if (!m.more()) received.fetch_add(1);
+    }
+  });
+  stream::BufferPool pool(16, bytes);
+  for (int i = 0; i < 16; ++i) {  // touch the buffers
+    void* b = pool.try_acquire();
+    std::memset(b, 0x11, bytes);
+    pool.release(b);
+  }
+  const auto header = io::encode_iq_header(io::IqFrameHeader{});
+  constexpr int kBatch = 64;
+  std::uint64_t sent = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < kBatch; ++i) {
+      if (raw) {
+        zmq::message_t m(bytes);
+        push.send(m, zmq::send_flags::none);
+      } else {
+        void* b = pool.acquire(std::chrono::seconds(10));
+        zmq::message_t h(header.data(), header.size());
+        zmq::message_t p(b, bytes, &stream::BufferPool::release_fn, &pool);
+        push.send(h, zmq::send_flags::sndmore);
+        push.send(p, zmq::send_flags::none);
+      }
+    }
+    sent += kBatch;
+    while (received.load() < sent) std::this_thread::yield();
+  }
+  done = true;
+  rx.join();
+  const double per_iter = static_cast<double>(kBatch) * static_cast<double>(bytes);
+  state.counters["bytes_per_s"] =
+      benchmark::Counter(per_iter, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["msgs_per_s"] =
+      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      per_iter / 8.0, benchmark::Counter::kIsIterationInvariantRate);  // cf32 samples
+  state.SetLabel(std::string(kLinks[link]) + (raw ? " libzmq remote_thr" : " radarpipe framing"));
+}
+
+// 14.4 kB: one demo pulse; 115 kB: 8 pulses (replay's default frame); 1.84 MB: a demo CPI.
+BENCHMARK(BM_Transport)
+    ->ArgsProduct({{0, 1, 2}, {14400, 115200, 1843200}, {0, 1}})
+    ->UseRealTime()
+    ->MinTime(0.3);
+
+struct Recording {
+  std::string path;
+  Mode mode;
+};
+
+const Recording& recording(int which) {
+  static Recording recs[2];
+  Recording& r = recs[which];
+  if (!r.path.empty()) return r;
+  const char* names[] = {"demo", "bench-small"};
+  r.mode = load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + names[which] + ".yaml");
+  r.mode.pipeline.cpis_in_flight = 3;
+  io::Scenario sc;
+  sc.targets = {{"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0,
+                 io::Swerling::One}};
+  SimulateOptions so;
+  so.cpis = which == 0 ? 40 : 12;
+  so.datatype = "ci16_le";
+  so.output = (std::filesystem::temp_directory_path() /
+               ("radarpipe-bench-" + std::to_string(getpid()) + "-" + names[which]))
+                  .string();
+  simulate_recording(r.mode, sc, so);
+  r.path = so.output;
+  return r;
+}
+
+void BM_StreamEndToEnd(benchmark::State& state) {
+  const Recording& rec = recording(static_cast<int>(state.range(0)));
+  const double rate = static_cast<double>(state.range(1)) / 100.0;
+  TelemetrySnapshot t;
+  stream::ReplaySummary rs;
+  for (auto _ : state) {
+    zmq::context_t ctx(1);
+    stream::ReplayOptions ro;
+    ro.input = rec.path;
+    ro.to = "tcp://127.0.0.1:*";
+    ro.rate = rate;
+    stream::Replayer replayer(ctx, ro);
+    stream::RunOptions opt;
+    opt.mode = rec.mode;
+    opt.from = replayer.endpoint();
+    opt.publish = "tcp://127.0.0.1:*";
+    opt.exit_at_end = true;
+    stream::StreamRunner runner(ctx, opt);
+    std::atomic<bool> stop{false};
+    std::thread run_thread([&] { t = runner.run(stop); });
+    rs = replayer.run(stop);
+    run_thread.join();
+  }
+  const double cpis = static_cast<double>(t.cpis_processed + t.cpis_dropped);
+  state.counters["rate_x_realtime"] = rate;
+  state.counters["cpis"] = cpis;
+  state.counters["cpis_dropped"] = static_cast<double>(t.cpis_dropped);
+  state.counters["deadline_misses"] = static_cast<double>(t.deadline_misses);
+  state.counters["e2e_p50_ms"] = t.end_to_end.p50_ms;
+  state.counters["e2e_p99_ms"] = t.end_to_end.p99_ms;
+  state.counters["e2e_max_ms"] = t.end_to_end.max_ms;
+  state.counters["samples_per_s"] = t.samples_per_s_mean;
+  state.counters["replay_late_frames"] = static_cast<double>(rs.late_frames);
+  // What the replay achieved (the replayer shares the cores with the chain): recording time
+  // streamed over wall time.
+  state.counters["achieved_x_realtime"] =
+      rs.seconds > 0 ? cpis * derive_geometry(rec.mode).cpi_duration_s / rs.seconds : 0.0;
+  state.SetLabel(state.range(0) == 0 ? "demo" : "bench-small");
+}
+
+BENCHMARK(BM_StreamEndToEnd)
+    ->ArgsProduct({{0}, {50, 100, 150, 200, 300, 400}})
+    ->ArgsProduct({{1}, {25, 50, 75, 100, 150, 200}})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace radarpipe::bench
