@@ -111,8 +111,8 @@ const Recording& recording(int which) {
   r.mode = load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + names[which] + ".yaml");
   r.mode.pipeline.cpis_in_flight = 3;
   io::Scenario sc;
-  sc.targets = {{"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0,
-                 io::Swerling::One}};
+  sc.targets = {
+      {"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0, io::Swerling::One}};
   SimulateOptions so;
   so.cpis = which == 0 ? 40 : 12;
   so.datatype = "ci16_le";

@@ -57,6 +57,20 @@ bool send_link(zmq::socket_t& s, const LinkHeader& h, void* buffer, BufferPool* 
   }
 }
 
+// Receives one whole multipart message without waiting; false if none is there.
+bool recv_message(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
+  parts.clear();
+  zmq::message_t part;
+  if (!s.recv(part, zmq::recv_flags::dontwait)) return false;
+  parts.push_back(std::move(part));
+  while (parts.back().more()) {
+    zmq::message_t next;
+    (void)s.recv(next, zmq::recv_flags::none);
+    parts.push_back(std::move(next));
+  }
+  return true;
+}
+
 std::string endpoint_name(const void* self, const char* what) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "inproc://radarpipe-%d-%p-%s", static_cast<int>(getpid()), self,
@@ -373,15 +387,7 @@ void StreamRunner::Impl::ingest_loop() {
     if (poll_some(&item, 1, 50) == 0) continue;
     // Drain what is there, checking for a stop between messages.
     for (int burst = 0; burst < 256 && !stopping.load(); ++burst) {
-      parts.clear();
-      zmq::message_t part;
-      if (!iq_in.recv(part, zmq::recv_flags::dontwait)) break;
-      parts.push_back(std::move(part));
-      while (parts.back().more()) {
-        zmq::message_t next;
-        (void)iq_in.recv(next, zmq::recv_flags::none);
-        parts.push_back(std::move(next));
-      }
+      if (!recv_message(iq_in, parts)) break;
       if (parts.size() != 2) {
         assembler.reject_parts(parts.size());
         continue;
@@ -512,15 +518,7 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
       if (stopping.load() && s.upstream_done && s.upstream_done->load()) break;
       continue;
     }
-    parts.clear();
-    zmq::message_t part;
-    if (!s.in.recv(part, zmq::recv_flags::dontwait)) continue;
-    parts.push_back(std::move(part));
-    while (parts.back().more()) {
-      zmq::message_t next;
-      (void)s.in.recv(next, zmq::recv_flags::none);
-      parts.push_back(std::move(next));
-    }
+    if (!recv_message(s.in, parts)) continue;
     LinkHeader h;
     std::string err =
         parts.size() != 2
@@ -733,15 +731,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
     poll_some(items, m.pub ? 2 : 1, std::clamp<long>(static_cast<long>(wait.count()), 0, 50));
     if (m.pub) drain_subscriptions(subscribers);
     for (;;) {
-      parts.clear();
-      zmq::message_t part;
-      if (!m.collector_in.recv(part, zmq::recv_flags::dontwait)) break;
-      parts.push_back(std::move(part));
-      while (parts.back().more()) {
-        zmq::message_t next;
-        (void)m.collector_in.recv(next, zmq::recv_flags::none);
-        parts.push_back(std::move(next));
-      }
+      if (!recv_message(m.collector_in, parts)) break;
       if (parts.size() != 3) continue;
       const char kind = *static_cast<const char*>(parts[0].data());
       if (kind == kReport && m.pub) {
@@ -762,15 +752,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
     if (s->thread.joinable()) s->thread.join();
   // Whatever the segments published on their way out.
   for (;;) {
-    parts.clear();
-    zmq::message_t part;
-    if (!m.collector_in.recv(part, zmq::recv_flags::dontwait)) break;
-    parts.push_back(std::move(part));
-    while (parts.back().more()) {
-      zmq::message_t next;
-      (void)m.collector_in.recv(next, zmq::recv_flags::none);
-      parts.push_back(std::move(next));
-    }
+    if (!recv_message(m.collector_in, parts)) break;
     if (parts.size() == 3 && m.pub &&
         (*static_cast<const char*>(parts[0].data()) == kReport || m.has_output))
       m.publish(m.pub, parts[1].to_string(), parts[2].to_string(),
