@@ -111,6 +111,12 @@ class Progress {
 
 }  // namespace
 
+void retune_range_rates(DetectionReport& report, double tuned_hz, double mode_hz) {
+  if (!(tuned_hz > 0) || !differs(tuned_hz, mode_hz)) return;
+  for (Detection& d : report.detections)
+    d.range_rate_mps = range_rate_of_doppler_mps(d.doppler_hz, kSpeedOfLight_mps / tuned_hz);
+}
+
 ResolvedMode mode_for_recording(const io::SigmfReader& rec,
                                 const std::optional<std::string>& mode_path) {
   ResolvedMode out;
@@ -184,12 +190,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   while (source.next(cpi)) {
     const io::CpiSlot& slot = source.slot();
     r = chain.process(cpi);
-    // A capture tuned elsewhere (frequency agility) scales Doppler to velocity by its own
-    // wavelength.
-    if (slot.frequency_hz && differs(*slot.frequency_hz, fc))
-      for (Detection& d : r.detections)
-        d.range_rate_mps =
-            range_rate_of_doppler_mps(d.doppler_hz, kSpeedOfLight_mps / *slot.frequency_hz);
+    if (slot.frequency_hz) retune_range_rates(r, *slot.frequency_hz, fc);
     if (observer) observer(r, slot, chain);
     *out << io::report_to_json(r).dump() << "\n";
     if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");

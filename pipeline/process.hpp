@@ -64,6 +64,11 @@ struct ProcessSummary {
 
 class CpuChain;
 
+/// A CPI tuned to `tuned_hz` (a capture's or an IQ frame's centre frequency; 0 = not given) in
+/// a mode centred on `mode_hz` (frequency agility): Doppler scales to velocity by the tuned
+/// wavelength, so the range rates are recomputed. Nothing changes when the two agree.
+void retune_range_rates(DetectionReport& report, double tuned_hz, double mode_hz);
+
 /// Called for every report, in CPI order, before it is written, with the capture's slot and
 /// the chain (whose intermediate results, e.g. power(), belong to that CPI until the next).
 using ReportObserver =

@@ -86,6 +86,7 @@ CpiAssembler::Result CpiAssembler::push(const void* header, std::size_t header_s
   }
   have_stream_ = true;
   stream_id_ = h.stream_id;
+  res.stream_id = h.stream_id;
   if (have_sequence_) {
     if (h.sequence < next_sequence_) {
       res.check = {io::FrameReject::Sequence, "sequence " + std::to_string(h.sequence) +

@@ -72,7 +72,8 @@ class CpiAssembler {
 
   struct Result {
     io::FrameCheck check;
-    bool end_of_stream = false;  ///< the frame was valid and flagged end of stream
+    bool end_of_stream = false;   ///< the frame was valid and flagged end of stream
+    std::uint32_t stream_id = 0;  ///< of a valid frame
   };
   /// One two-part message: header and payload.
   Result push(const void* header, std::size_t header_size, const void* payload,

@@ -14,7 +14,7 @@
 #include "io/link_message.hpp"
 #include "io/stream_messages.hpp"
 #include "pipeline/chain.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "pipeline/process.hpp"
 #include "pipeline/stream/assembler.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/endpoint.hpp"
@@ -126,6 +126,7 @@ struct StreamRunner::Impl {
   steady::time_point start = steady::now();
   std::atomic<std::int64_t> first_cpi_ns{0};
   std::uint64_t report_sequence = 0;  // the last segment's thread only
+  DetectionReport tuned;              // the last segment's thread only
   mutable std::mutex interval_mutex;
   mutable steady::time_point last_tick = steady::now();
   mutable std::uint64_t last_samples = 0, last_crossings = 0, last_detections = 0,
@@ -395,9 +396,7 @@ void StreamRunner::Impl::ingest_loop() {
       const CpiAssembler::Result r =
           assembler.push(parts[0].data(), parts[0].size(), parts[1].data(), parts[1].size());
       if (r.end_of_stream) {
-        io::IqFrameHeader h;
-        (void)io::decode_iq_frame(parts[0].data(), parts[0].size(), parts[1].size(), h);
-        stream = h.stream_id;
+        stream = r.stream_id;
         marker(LinkKind::EndOfStream, stream);
       }
     }
@@ -429,16 +428,10 @@ void StreamRunner::Impl::publish(zmq::socket_t& sock, const std::string& topic,
 
 void StreamRunner::Impl::finish_report(Segment& s, const DetectionReport& report,
                                        const LinkHeader& h) {
-  const double fc = opt.mode.radar.center_frequency_hz;
   const DetectionReport* r = &report;
-  DetectionReport tuned;
-  if (h.center_frequency_hz > 0 &&
-      std::fabs(h.center_frequency_hz - fc) > 1e-9 * std::max(h.center_frequency_hz, fc)) {
-    // A CPI tuned elsewhere (frequency agility) scales Doppler to velocity by its own wavelength.
-    tuned = report;
-    for (Detection& d : tuned.detections)
-      d.range_rate_mps =
-          range_rate_of_doppler_mps(d.doppler_hz, kSpeedOfLight_mps / h.center_frequency_hz);
+  if (h.center_frequency_hz > 0) {
+    tuned = report;  // copy-assignment keeps tuned's capacity from CPI to CPI
+    retune_range_rates(tuned, h.center_frequency_hz, opt.mode.radar.center_frequency_hz);
     r = &tuned;
   }
   ReportEnvelope env;

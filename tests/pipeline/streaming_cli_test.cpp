@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/support/command.hpp"
+#include "tests/support/stream_mode.hpp"
 
 namespace fs = std::filesystem;
 using radarpipe::test::radarpipe_binary;
@@ -19,26 +20,8 @@ using radarpipe::test::run_command;
 
 namespace {
 
-const char* kMode = R"(radar:
-  center_frequency_hz: 9.4e9
-  sample_rate_hz: 10.0e6
-  pri_s: 50.0e-6
-  range_gates: 256
-  channels: 2
-  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
-processing:
-  pulses: 32
-  range_window: hamming
-  doppler_window: hann
-  doppler_fft_size: 32
-  fft_planning: estimate
-  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
-pipeline:
-  cpis_in_flight: 16
-  segments:
-    - {name: compress, stages: [pulse_compression]}
-    - {name: detect, stages: [doppler, cfar, plots], from: 'tcp://127.0.0.1:*'}
-)";
+const std::string kMode =
+    std::string(radarpipe::test::kStreamMode) + radarpipe::test::kStreamTwoSegments;
 
 const char* kScene = R"(start_time: 2026-11-21T12:00:00Z
 seed: 5

@@ -22,30 +22,14 @@
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
+#include "tests/support/stream_mode.hpp"
 
 namespace fs = std::filesystem;
 
 namespace radarpipe::stream {
 namespace {
 
-const char* kMode = R"(
-radar:
-  center_frequency_hz: 9.4e9
-  sample_rate_hz: 10.0e6
-  pri_s: 50.0e-6
-  range_gates: 256
-  channels: 2
-  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
-processing:
-  pulses: 32
-  range_window: hamming
-  doppler_window: hann
-  doppler_fft_size: 32
-  fft_planning: estimate
-  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
-pipeline:
-  cpis_in_flight: 16
-)";
+const std::string kMode = test::kStreamMode;
 
 constexpr std::size_t kCpis = 8;
 constexpr std::size_t kThreads = 2;
