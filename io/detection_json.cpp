@@ -1,5 +1,6 @@
 #include "io/detection_json.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "io/json_field.hpp"
@@ -10,45 +11,49 @@ namespace radarpipe::io {
 using nlohmann::json;
 
 json detection_to_json(const Detection& d) {
-  return {{"range_m", d.range_m},
-          {"range_rate_mps", d.range_rate_mps},
-          {"doppler_hz", d.doppler_hz},
-          {"snr_db", d.snr_db},
-          {"power_db", d.power_db},
-          {"noise_db", d.noise_db},
-          {"range_bin", d.range_bin},
-          {"doppler_bin", d.doppler_bin},
-          {"range_bin_frac", d.range_bin_frac},
-          {"doppler_bin_frac", d.doppler_bin_frac},
-          {"channel", d.channel},
-          {"cells", d.cells},
-          {"range_extent_bins", d.range_extent_bins},
-          {"eclipsed", d.eclipsed}};
+  json j = {{"range_m", d.range_m},
+            {"range_rate_mps", d.range_rate_mps},
+            {"doppler_hz", d.doppler_hz},
+            {"snr_db", d.snr_db},
+            {"power_db", d.power_db},
+            {"noise_db", d.noise_db},
+            {"range_bin", d.range_bin},
+            {"doppler_bin", d.doppler_bin},
+            {"range_bin_frac", d.range_bin_frac},
+            {"doppler_bin_frac", d.doppler_bin_frac},
+            {"channel", d.channel},
+            {"cells", d.cells},
+            {"range_extent_bins", d.range_extent_bins},
+            {"eclipsed", d.eclipsed}};
+  if (std::isfinite(d.azimuth_deg)) j["azimuth_deg"] = d.azimuth_deg;
+  return j;
 }
 
 json report_to_json(const DetectionReport& r) {
   json dets = json::array();
   for (const Detection& d : r.detections) dets.push_back(detection_to_json(d));
-  return {{"schema", kDetectionSchema},
-          {"version", kDetectionSchemaVersion},
-          {"cpi", r.cpi},
-          {"timestamp_ns", r.timestamp_ns},
-          {"time", format_rfc3339_ns(r.timestamp_ns)},
-          {"cells", r.cells},
-          {"crossings", r.crossings},
-          {"crossings_dropped", r.crossings_dropped},
-          {"detections_dropped", r.detections_dropped},
-          {"noise_power_db", r.noise_power_db},
-          {"detections", dets}};
+  json j = {{"schema", kDetectionSchema},
+            {"version", kDetectionSchemaVersion},
+            {"cpi", r.cpi},
+            {"timestamp_ns", r.timestamp_ns},
+            {"time", format_rfc3339_ns(r.timestamp_ns)},
+            {"cells", r.cells},
+            {"crossings", r.crossings},
+            {"crossings_dropped", r.crossings_dropped},
+            {"detections_dropped", r.detections_dropped},
+            {"noise_power_db", r.noise_power_db},
+            {"detections", dets}};
+  if (r.range_resolution_m > 0) j["range_resolution_m"] = r.range_resolution_m;
+  if (r.range_rate_resolution_mps > 0) j["range_rate_resolution_mps"] = r.range_rate_resolution_mps;
+  if (std::isfinite(r.beamwidth_deg)) j["beamwidth_deg"] = r.beamwidth_deg;
+  return j;
 }
-
-namespace {}  // namespace
 
 DetectionReport report_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw std::runtime_error(source + ": a report must be a JSON object");
-  if (j.contains("version") && j["version"] != kDetectionSchemaVersion)
+  if (j.contains("version") && !(j["version"] == 1 || j["version"] == kDetectionSchemaVersion))
     throw std::runtime_error(source + ": schema version " + j["version"].dump() +
-                             " is not supported (this radarpipe reads version " +
+                             " is not supported (this radarpipe reads versions 1 to " +
                              std::to_string(kDetectionSchemaVersion) + ")");
   DetectionReport r;
   r.cpi = json_field<std::uint64_t>(j, "cpi", source);
@@ -58,6 +63,9 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
   r.crossings_dropped = j.value("crossings_dropped", std::uint64_t{0});
   r.detections_dropped = j.value("detections_dropped", std::uint64_t{0});
   r.noise_power_db = json_field<double>(j, "noise_power_db", source);
+  r.range_resolution_m = j.value("range_resolution_m", 0.0);
+  r.range_rate_resolution_mps = j.value("range_rate_resolution_mps", 0.0);
+  if (j.contains("beamwidth_deg")) r.beamwidth_deg = json_field<double>(j, "beamwidth_deg", source);
   const json& dets = j.contains("detections") ? j["detections"] : json();
   if (!dets.is_array()) throw std::runtime_error(source + ": field 'detections' is not an array");
   for (std::size_t i = 0; i < dets.size(); ++i) {
@@ -78,6 +86,7 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
     d.cells = o.value("cells", 0u);
     d.range_extent_bins = o.value("range_extent_bins", 0u);
     d.eclipsed = o.value("eclipsed", false);
+    if (o.contains("azimuth_deg")) d.azimuth_deg = json_field<double>(o, "azimuth_deg", w);
     r.detections.push_back(d);
   }
   return r;

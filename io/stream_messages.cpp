@@ -1,5 +1,7 @@
 #include "io/stream_messages.hpp"
 
+#include <cmath>
+
 #include "radarpipe.pb.h"
 
 namespace radarpipe::io {
@@ -20,6 +22,7 @@ void to_pb(const Detection& d, v1::Detection* p) {
   p->set_cells(d.cells);
   p->set_range_extent_bins(d.range_extent_bins);
   p->set_eclipsed(d.eclipsed);
+  if (std::isfinite(d.azimuth_deg)) p->set_azimuth_deg(d.azimuth_deg);
 }
 
 Detection from_pb(const v1::Detection& p) {
@@ -38,6 +41,7 @@ Detection from_pb(const v1::Detection& p) {
   d.cells = p.cells();
   d.range_extent_bins = p.range_extent_bins();
   d.eclipsed = p.eclipsed();
+  if (p.has_azimuth_deg()) d.azimuth_deg = p.azimuth_deg();
   return d;
 }
 
@@ -91,6 +95,9 @@ std::string encode_report_pb(const DetectionReport& r, const ReportEnvelope& env
   p.set_cpis_dropped(env.cpis_dropped);
   p.set_frames_rejected(env.frames_rejected);
   p.set_sequence(env.sequence);
+  p.set_range_resolution_m(r.range_resolution_m);
+  p.set_range_rate_resolution_mps(r.range_rate_resolution_mps);
+  if (std::isfinite(r.beamwidth_deg)) p.set_beamwidth_deg(r.beamwidth_deg);
   return p.SerializeAsString();
 }
 
@@ -105,6 +112,9 @@ DetectionReport decode_report_pb(const std::string& bytes, ReportEnvelope* env) 
   r.crossings_dropped = p.crossings_dropped();
   r.detections_dropped = p.detections_dropped();
   r.noise_power_db = p.noise_power_db();
+  r.range_resolution_m = p.range_resolution_m();
+  r.range_rate_resolution_mps = p.range_rate_resolution_mps();
+  if (p.has_beamwidth_deg()) r.beamwidth_deg = p.beamwidth_deg();
   r.detections.reserve(static_cast<std::size_t>(p.detections_size()));
   for (const v1::Detection& d : p.detections()) r.detections.push_back(from_pb(d));
   if (env)
@@ -148,6 +158,22 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
   p.set_reports_published(t.reports_published);
   p.set_reports_dropped(t.reports_dropped);
   p.set_link_messages_rejected(t.link_messages_rejected);
+  v1::AsterixCounts* a = p.mutable_asterix();
+  a->set_datagrams(t.asterix.datagrams);
+  a->set_bytes(t.asterix.bytes);
+  a->set_plots(t.asterix.plots);
+  a->set_scan_messages(t.asterix.scan_messages);
+  a->set_send_errors(t.asterix.send_errors);
+  for (const CauseCount& c : t.asterix.plots_dropped_by_cause) {
+    v1::CauseCount* q = a->add_plots_dropped_by_cause();
+    q->set_cause(c.cause);
+    q->set_count(c.count);
+  }
+  for (const CauseCount& c : t.asterix.fields_limited_by_cause) {
+    v1::CauseCount* q = a->add_fields_limited_by_cause();
+    q->set_cause(c.cause);
+    q->set_count(c.count);
+  }
   return p.SerializeAsString();
 }
 
@@ -182,6 +208,16 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.reports_published = p.reports_published();
   t.reports_dropped = p.reports_dropped();
   t.link_messages_rejected = p.link_messages_rejected();
+  const v1::AsterixCounts& a = p.asterix();
+  t.asterix.datagrams = a.datagrams();
+  t.asterix.bytes = a.bytes();
+  t.asterix.plots = a.plots();
+  t.asterix.scan_messages = a.scan_messages();
+  t.asterix.send_errors = a.send_errors();
+  for (const auto& c : a.plots_dropped_by_cause())
+    t.asterix.plots_dropped_by_cause.push_back({c.cause(), c.count()});
+  for (const auto& c : a.fields_limited_by_cause())
+    t.asterix.fields_limited_by_cause.push_back({c.cause(), c.count()});
   return t;
 }
 
@@ -215,7 +251,15 @@ nlohmann::json telemetry_to_json(const TelemetrySnapshot& t) {
           {"detections_per_cpi", t.detections_per_cpi},
           {"reports_published", t.reports_published},
           {"reports_dropped", t.reports_dropped},
-          {"link_messages_rejected", t.link_messages_rejected}};
+          {"link_messages_rejected", t.link_messages_rejected},
+          {"asterix",
+           {{"datagrams", t.asterix.datagrams},
+            {"bytes", t.asterix.bytes},
+            {"plots", t.asterix.plots},
+            {"scan_messages", t.asterix.scan_messages},
+            {"send_errors", t.asterix.send_errors},
+            {"plots_dropped_by_cause", causes_json(t.asterix.plots_dropped_by_cause)},
+            {"fields_limited_by_cause", causes_json(t.asterix.fields_limited_by_cause)}}}};
 }
 
 std::string encode_stream_end_pb(const StreamEndInfo& e) {

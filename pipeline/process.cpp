@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
+#include "io/asterix.hpp"
 #include "io/detection_json.hpp"
+#include "pipeline/annotate.hpp"
 #include "pipeline/backend.hpp"
 #include "pipeline/chain.hpp"
 #include "pipeline/config/mode_file.hpp"
@@ -182,7 +185,21 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     if (!file) throw std::runtime_error(opt.output + ": cannot create the output file");
     out = &file;
   }
-  const double fc = rm.mode.radar.center_frequency_hz;
+  std::ofstream ast;
+  std::unique_ptr<io::asterix::Encoder> encoder;
+  std::vector<std::vector<std::uint8_t>> datagrams;
+  if (!opt.asterix_output.empty()) {
+    if (!rm.mode.asterix.present)
+      throw ConfigError("asterix", rm.origin +
+                                       ": --asterix needs an asterix: section (SAC/SIC) and an "
+                                       "antenna: section (azimuths) in the mode");
+    ast.open(opt.asterix_output, std::ios::binary | std::ios::trunc);
+    if (!ast) throw std::runtime_error(opt.asterix_output + ": cannot create the ASTERIX output");
+    const ModeGeometry g = derive_geometry(rm.mode);
+    encoder = std::make_unique<io::asterix::Encoder>(rm.mode.asterix, rm.mode.antenna,
+                                                     g.range_bin_m, g.cpi_duration_s);
+  }
+  const ReportAnnotator annotate(rm.mode);
   Progress progress(opt.progress, source.slots().size());
   const auto t_loop = std::chrono::steady_clock::now();
   Cpi cpi;
@@ -190,10 +207,16 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   while (source.next(cpi)) {
     const io::CpiSlot& slot = source.slot();
     r = chain.process(cpi);
-    if (slot.frequency_hz) retune_range_rates(r, *slot.frequency_hz, fc);
+    annotate.apply(r, slot.frequency_hz ? *slot.frequency_hz : 0.0);
     if (observer) observer(r, slot, chain);
     *out << io::report_to_json(r).dump() << "\n";
     if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");
+    if (encoder) {
+      encoder->encode(r, datagrams);
+      for (const auto& d : datagrams)
+        ast.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
+      if (!ast) throw std::runtime_error(opt.asterix_output + ": write error (disk full?)");
+    }
     ++sum.cpis;
     sum.detections += r.detections.size();
     sum.samples += cpi.shape.size();
@@ -202,6 +225,14 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     progress.update(sum.cpis, s > 0 ? static_cast<double>(sum.samples) / s : 0);
   }
   out->flush();
+  if (encoder) {
+    ast.flush();
+    if (!ast) throw std::runtime_error(opt.asterix_output + ": write error (disk full?)");
+    const io::asterix::Counts& c = encoder->counts();
+    sum.asterix_datagrams = c.datagrams;
+    sum.asterix_plots = c.plots;
+    for (const auto& kv : c.plots_dropped) sum.asterix_plots_dropped += kv.second;
+  }
   const auto t_end = std::chrono::steady_clock::now();
   sum.seconds = std::chrono::duration<double>(t_end - t_start).count();
   sum.loop_seconds = std::chrono::duration<double>(t_end - t_loop).count();

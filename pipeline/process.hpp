@@ -40,6 +40,7 @@ struct ProcessOptions {
   std::optional<std::string> mode_path;
   std::optional<Backend> backend;  ///< overrides the mode's backend
   std::string output = "-";        ///< JSON Lines file, "-" = stdout
+  std::string asterix_output;      ///< ASTERIX data blocks, concatenated (.ast); empty: none
   bool verify_checksum = true;
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
@@ -50,9 +51,12 @@ struct ProcessSummary {
   std::string backend;  ///< "cpu (reason)"
   std::uint64_t cpis = 0;
   std::uint64_t detections = 0;
-  std::uint64_t samples = 0;  ///< complex samples processed, all channels
-  double seconds = 0;         ///< wall time, opening the recording and planning included
-  double loop_seconds = 0;    ///< wall time of the CPI loop: reading, processing, writing
+  std::uint64_t samples = 0;            ///< complex samples processed, all channels
+  double seconds = 0;                   ///< wall time, opening the recording and planning included
+  double loop_seconds = 0;              ///< wall time of the CPI loop: reading, processing, writing
+  std::uint64_t asterix_datagrams = 0;  ///< data blocks written to asterix_output
+  std::uint64_t asterix_plots = 0;
+  std::uint64_t asterix_plots_dropped = 0;  ///< detections no CAT048 record could carry
   std::uint64_t leftover_samples = 0;
   std::uint64_t leftover_bytes = 0;
   bool checksum_verified = false;

@@ -119,6 +119,13 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
                  static_cast<unsigned long long>(s.detections), static_cast<double>(s.samples),
                  s.seconds, s.samples_per_s() / 1e6, s.backend.c_str(), s.mode_origin.c_str(),
                  s.checksum_verified ? "; core:sha512 verified" : "");
+    if (!opt.asterix_output.empty())
+      std::fprintf(stderr,
+                   "radarpipe process: ASTERIX: %llu plots in %llu data blocks to %s; %llu "
+                   "detections could not be encoded (see docs/trackers.md)\n",
+                   static_cast<unsigned long long>(s.asterix_plots),
+                   static_cast<unsigned long long>(s.asterix_datagrams), opt.asterix_output.c_str(),
+                   static_cast<unsigned long long>(s.asterix_plots_dropped));
     if (s.leftover_samples || s.leftover_bytes)
       std::fprintf(stderr,
                    "radarpipe process: %llu samples per channel (and %llu bytes) left over: not "
@@ -304,6 +311,9 @@ int main(int argc, char** argv) {
   proc->add_option("--backend", proc_backend, "auto, cpu or cuda (overrides the mode)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   proc->add_option("-o,--output", proc_opt.output, "JSON Lines output, - for stdout")->required();
+  proc->add_option("--asterix", proc_opt.asterix_output,
+                   "also write ASTERIX CAT048/CAT034 data blocks to this file (needs the mode's "
+                   "asterix: and antenna: sections)");
   proc->add_option("--threads", proc_opt.threads, "worker threads (0: all cores)");
   proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -101,6 +102,15 @@ void print_telemetry(const TelemetrySnapshot& t, std::ostream& os) {
   row(t.end_to_end);
   os << "  reports  published " << t.reports_published << ", dropped " << t.reports_dropped
      << "; link messages rejected " << t.link_messages_rejected << "\n";
+  const AsterixCounts& a = t.asterix;
+  if (a.datagrams || a.send_errors) {
+    os << "  asterix  " << a.plots << " plots, " << a.scan_messages << " scan messages in "
+       << a.datagrams << " data blocks (" << a.bytes << " bytes), send errors " << a.send_errors;
+    for (const CauseCount& c : a.plots_dropped_by_cause)
+      os << ", dropped " << c.cause << " " << c.count;
+    for (const CauseCount& c : a.fields_limited_by_cause) os << ", " << c.cause << " " << c.count;
+    os << "\n";
+  }
 }
 
 void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostream& os) {
@@ -113,8 +123,11 @@ void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostr
   os << "\n";
   for (const Detection& d : r.detections) {
     char b[200];
-    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s\n",
-                  d.range_m, d.range_rate_mps, d.snr_db, d.channel, d.eclipsed ? "  eclipsed" : "");
+    char az[32] = "";
+    if (std::isfinite(d.azimuth_deg)) std::snprintf(az, sizeof az, "  az %6.2f deg", d.azimuth_deg);
+    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s%s\n",
+                  d.range_m, d.range_rate_mps, d.snr_db, d.channel, az,
+                  d.eclipsed ? "  eclipsed" : "");
     os << b;
   }
 }
@@ -187,8 +200,11 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--publish", run_opt_.publish, "reports endpoint (binds unless >ENDPOINT)");
   run_->add_option("--telemetry", run_opt_.telemetry,
                    "telemetry endpoint (default: on --publish, topic telemetry)");
-  run_->add_option("--format", run_format_, "protobuf or json")
-      ->check(CLI::IsMember({"protobuf", "json"}));
+  run_->add_option("--format", run_format_, "protobuf, json, or both (each report on both topics)")
+      ->check(CLI::IsMember({"protobuf", "json", "both"}));
+  run_->add_option("--asterix", run_opt_.asterix_destination,
+                   "send ASTERIX to udp://HOST:PORT instead of the mode's asterix.destination "
+                   "(- for none)");
   run_->add_option("--segment", run_opt_.segments,
                    "run only this segment of the mode's pipeline (repeatable)");
   run_->add_option("--link", run_links_, "NAME=ENDPOINT: the link into segment NAME (repeatable)");
@@ -268,7 +284,9 @@ int StreamCommands::run() {
   SignalStop signals;
   try {
     run_opt_.mode = load_mode_file(run_mode_);
-    run_opt_.json = run_format_ == "json";
+    run_opt_.format = run_format_ == "json"   ? stream::RunOptions::Format::Json
+                      : run_format_ == "both" ? stream::RunOptions::Format::Both
+                                              : stream::RunOptions::Format::Protobuf;
     for (const std::string& l : run_links_) {
       const auto eq = l.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -302,10 +320,13 @@ int StreamCommands::run() {
 
 int StreamCommands::listen() {
   std::uint64_t seen = 0;
+  int format = -1;  // the first message's (0 protobuf, 1 JSON): `run --format both` sends both
   return subscribe_loop(
       listen_ep_, {io::kTopicDetections, io::kTopicEnd}, listen_timeout_, "listen",
       [&](const std::string& topic, const std::string& payload) {
         const bool json_in = topic.size() > 5 && topic.compare(topic.size() - 5, 5, ".json") == 0;
+        if (format < 0) format = json_in ? 1 : 0;
+        if (format != (json_in ? 1 : 0)) return false;
         if (topic.rfind(io::kTopicEnd, 0) == 0) {
           StreamEndInfo e;
           if (json_in) {
@@ -341,9 +362,12 @@ int StreamCommands::listen() {
 
 int StreamCommands::stats() {
   std::uint64_t seen = 0;
+  int format = -1;  // as in listen
   return subscribe_loop(stats_ep_, {io::kTopicTelemetry}, stats_timeout_, "stats",
                         [&](const std::string& topic, const std::string& payload) {
                           const bool json_in = topic == std::string(io::kTopicTelemetry) + ".json";
+                          if (format < 0) format = json_in ? 1 : 0;
+                          if (format != (json_in ? 1 : 0)) return false;
                           if (json_in) {
                             std::cout << payload << "\n";
                           } else {

@@ -169,11 +169,85 @@ void read_pipeline(Reader& rd, const YAML::Node& n, PipelineConfig& pl) {
                   "segment)");
 }
 
+// antenna: {scan: fixed|rotating, azimuth_deg, channel_azimuths_deg, beamwidth_deg,
+// rotation_period_s, direction: clockwise|anticlockwise, sectors}
+void read_antenna(Reader& rd, const YAML::Node& n, AntennaConfig& a) {
+  const std::string k = "antenna";
+  rd.expect_map(n, k,
+                {"scan", "azimuth_deg", "channel_azimuths_deg", "beamwidth_deg",
+                 "rotation_period_s", "direction", "sectors"});
+  a.present = true;
+  a.scan = rd.word(rd.child(n, k, "scan", true), k + ".scan", {"fixed", "rotating"}) == "fixed"
+               ? ScanType::Fixed
+               : ScanType::Rotating;
+  if (auto c = rd.child(n, k, "azimuth_deg", false))
+    a.azimuth_deg = rd.number(c, k + ".azimuth_deg");
+  a.beamwidth_deg = rd.number(rd.child(n, k, "beamwidth_deg", true), k + ".beamwidth_deg");
+  auto rotating_only = [&](const char* name) {
+    if (a.scan == ScanType::Fixed && n[name])
+      rd.fail(n[name], k + "." + name, "only applies to scan: rotating");
+  };
+  rotating_only("rotation_period_s");
+  rotating_only("direction");
+  rotating_only("sectors");
+  if (auto c = rd.child(n, k, "channel_azimuths_deg", false)) {
+    if (!c.IsSequence())
+      rd.fail(c, k + ".channel_azimuths_deg",
+              "expected a list of azimuths, got " + Reader::describe(c));
+    for (std::size_t i = 0; i < c.size(); ++i)
+      a.channel_azimuths_deg.push_back(
+          rd.number(c[i], k + ".channel_azimuths_deg[" + std::to_string(i) + "]"));
+  }
+  if (a.scan == ScanType::Rotating) {
+    a.rotation_period_s =
+        rd.number(rd.child(n, k, "rotation_period_s", true), k + ".rotation_period_s");
+    if (auto c = rd.child(n, k, "direction", false))
+      a.direction =
+          rd.word(c, k + ".direction", {"clockwise", "anticlockwise"}) == "clockwise" ? 1 : -1;
+    if (auto c = rd.child(n, k, "sectors", false)) a.sectors = rd.count(c, k + ".sectors");
+  }
+}
+
+// asterix: {sac, sic, destination, ttl, interface, zmq, max_datagram_bytes,
+// amplitude_offset_db, cat034}
+void read_asterix(Reader& rd, const YAML::Node& n, AsterixConfig& x) {
+  const std::string k = "asterix";
+  rd.expect_map(n, k,
+                {"sac", "sic", "destination", "ttl", "interface", "zmq", "max_datagram_bytes",
+                 "amplitude_offset_db", "cat034"});
+  x.present = true;
+  x.sac = static_cast<unsigned>(
+      std::min<std::size_t>(rd.count(rd.child(n, k, "sac", true), k + ".sac"), 1u << 20));
+  x.sic = static_cast<unsigned>(
+      std::min<std::size_t>(rd.count(rd.child(n, k, "sic", true), k + ".sic"), 1u << 20));
+  auto text = [&](const char* name) {
+    const YAML::Node c = rd.child(n, k, name, false);
+    if (!c) return std::string();
+    if (!c.IsScalar()) rd.fail(c, k + "." + name, "expected text, got " + Reader::describe(c));
+    return c.Scalar();
+  };
+  auto flag = [&](const char* name, bool dflt) {
+    const YAML::Node c = rd.child(n, k, name, false);
+    if (!c) return dflt;
+    return rd.word(c, k + "." + name, {"true", "false"}) == "true";
+  };
+  x.destination = text("destination");
+  x.interface = text("interface");
+  if (auto c = rd.child(n, k, "ttl", false))
+    x.ttl = static_cast<unsigned>(std::min<std::size_t>(rd.count(c, k + ".ttl"), 1u << 20));
+  if (auto c = rd.child(n, k, "max_datagram_bytes", false))
+    x.max_datagram_bytes = rd.count(c, k + ".max_datagram_bytes");
+  if (auto c = rd.child(n, k, "amplitude_offset_db", false))
+    x.amplitude_offset_db = rd.number(c, k + ".amplitude_offset_db");
+  x.zmq = flag("zmq", false);
+  x.cat034 = flag("cat034", true);
+}
+
 Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
     throw ConfigError("", "the file is empty; expected radar: and processing:");
-  rd.expect_map(root, "", {"radar", "processing", "backend", "pipeline"});
+  rd.expect_map(root, "", {"radar", "processing", "backend", "pipeline", "antenna", "asterix"});
 
   const YAML::Node radar = rd.child(root, "", "radar", true);
   rd.expect_map(radar, "radar",
@@ -265,6 +339,8 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     mode.backend = s == "auto" ? Backend::Auto : s == "cpu" ? Backend::Cpu : Backend::Cuda;
   }
   if (auto pl = rd.child(root, "", "pipeline", false)) read_pipeline(rd, pl, mode.pipeline);
+  if (auto a = rd.child(root, "", "antenna", false)) read_antenna(rd, a, mode.antenna);
+  if (auto x = rd.child(root, "", "asterix", false)) read_asterix(rd, x, mode.asterix);
   return mode;
 }
 
@@ -351,13 +427,40 @@ nlohmann::json mode_file_json(const Mode& mode) {
     if (!s.from.empty()) seg["from"] = s.from;
     segments.push_back(seg);
   }
-  return {{"radar", radar_section_json(mode.radar)},
-          {"processing", proc},
-          {"backend", to_string(mode.backend)},
-          {"pipeline",
-           {{"cpis_in_flight", mode.pipeline.cpis_in_flight},
-            {"link_queue", mode.pipeline.link_queue},
-            {"segments", segments}}}};
+  nlohmann::json doc = {{"radar", radar_section_json(mode.radar)},
+                        {"processing", proc},
+                        {"backend", to_string(mode.backend)},
+                        {"pipeline",
+                         {{"cpis_in_flight", mode.pipeline.cpis_in_flight},
+                          {"link_queue", mode.pipeline.link_queue},
+                          {"segments", segments}}}};
+  const AntennaConfig& a = mode.antenna;
+  if (a.present) {
+    nlohmann::json j = {{"scan", to_string(a.scan)},
+                        {"azimuth_deg", a.azimuth_deg},
+                        {"beamwidth_deg", a.beamwidth_deg}};
+    if (!a.channel_azimuths_deg.empty()) j["channel_azimuths_deg"] = a.channel_azimuths_deg;
+    if (a.scan == ScanType::Rotating) {
+      j["rotation_period_s"] = a.rotation_period_s;
+      j["direction"] = a.direction > 0 ? "clockwise" : "anticlockwise";
+      j["sectors"] = a.sectors;
+    }
+    doc["antenna"] = j;
+  }
+  const AsterixConfig& x = mode.asterix;
+  if (x.present) {
+    nlohmann::json j = {{"sac", x.sac},
+                        {"sic", x.sic},
+                        {"ttl", x.ttl},
+                        {"zmq", x.zmq},
+                        {"max_datagram_bytes", x.max_datagram_bytes},
+                        {"amplitude_offset_db", x.amplitude_offset_db},
+                        {"cat034", x.cat034}};
+    if (!x.destination.empty()) j["destination"] = x.destination;
+    if (!x.interface.empty()) j["interface"] = x.interface;
+    doc["asterix"] = j;
+  }
+  return doc;
 }
 
 Mode load_mode_file(const std::string& path) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace radarpipe {
@@ -22,6 +23,9 @@ struct Detection {
   std::uint32_t cells = 0;       ///< threshold crossings in the cluster
   std::uint32_t range_extent_bins = 0;  ///< range bins the cluster spans
   bool eclipsed = false;  ///< peak in the last L-1 bins (pulse partly beyond the window)
+  /// The beam's azimuth, degrees clockwise from true north in [0, 360), at the CPI's middle;
+  /// NaN when the mode has no antenna: section (docs/trackers.md "Azimuth").
+  double azimuth_deg = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct DetectionReport {
@@ -34,6 +38,11 @@ struct DetectionReport {
   std::uint64_t detections_dropped = 0;  ///< clusters beyond processing.max_detections
   double noise_power_db = 0;             ///< 10 log10(mean CFAR noise estimate Z over the tested
                                          ///< cells of the full-gain range bins)
+  /// What the mode resolves (docs/detections.md); 0 / NaN until the pipeline annotates the
+  /// report (pipeline/annotate.hpp).
+  double range_resolution_m = 0;         ///< c / (2 B)
+  double range_rate_resolution_mps = 0;  ///< lambda / (2 P' PRI), P' pulses after MTI
+  double beamwidth_deg = std::numeric_limits<double>::quiet_NaN();  ///< antenna.beamwidth_deg
   std::vector<Detection> detections;
 };
 

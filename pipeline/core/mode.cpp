@@ -223,6 +223,50 @@ void Mode::validate() const {
     fail("pipeline.segments", std::string("end before ") +
                                   to_string(static_cast<Stage>(next_stage)) +
                                   "; every stage must be in a segment");
+
+  const AntennaConfig& a = antenna;
+  if (a.present) {
+    auto azimuth = [](const std::string& key, double v) {
+      require_finite(key, v);
+      if (v < 0.0 || v >= 360.0) fail(key, num(v) + " is not in [0, 360)");
+    };
+    azimuth("antenna.azimuth_deg", a.azimuth_deg);
+    require_in("antenna.beamwidth_deg", a.beamwidth_deg, 1e-6, 360.0);
+    if (a.scan == ScanType::Fixed) {
+      if (!a.channel_azimuths_deg.empty() && a.channel_azimuths_deg.size() != radar.channels)
+        fail("antenna.channel_azimuths_deg",
+             num(a.channel_azimuths_deg.size()) + " azimuths given for " + num(radar.channels) +
+                 " channels (radar.channels); give one per channel");
+      for (std::size_t i = 0; i < a.channel_azimuths_deg.size(); ++i)
+        azimuth("antenna.channel_azimuths_deg[" + num(i) + "]", a.channel_azimuths_deg[i]);
+    } else {
+      if (!a.channel_azimuths_deg.empty())
+        fail("antenna.channel_azimuths_deg",
+             "only applies to a fixed scan; a rotating antenna has one beam");
+      require_in("antenna.rotation_period_s", a.rotation_period_s, 0.1, 511.0);
+      if (a.direction != 1 && a.direction != -1)
+        fail("antenna.direction", num(static_cast<double>(a.direction)) +
+                                      " is not clockwise (+1) or anticlockwise (-1)");
+      if (a.sectors < 1 || a.sectors > 256 || (a.sectors & (a.sectors - 1)) != 0)
+        fail("antenna.sectors", num(a.sectors) +
+                                    " is not a power of two in [1, 256] (CAT034 sector numbers "
+                                    "are multiples of 360/256 degrees)");
+    }
+  }
+
+  const AsterixConfig& x = asterix;
+  if (x.present) {
+    if (!a.present)
+      fail("asterix", "needs an antenna: section (I048/040 carries each plot's azimuth)");
+    require_count("asterix.sac", x.sac, 0, 255);
+    require_count("asterix.sic", x.sic, 0, 255);
+    require_count("asterix.ttl", x.ttl, 0, 255);
+    require_count("asterix.max_datagram_bytes", x.max_datagram_bytes, 64, 65507);
+    require_in("asterix.amplitude_offset_db", x.amplitude_offset_db, -300.0, 300.0);
+    if (!x.destination.empty() && x.destination.rfind("udp://", 0) != 0)
+      fail("asterix.destination",
+           "'" + x.destination + "' is not udp://HOST:PORT (unicast or multicast group)");
+  }
 }
 
 ModeGeometry derive_geometry(const Mode& mode) {
@@ -332,6 +376,10 @@ const char* to_string(Backend v) {
       return "cuda";
   }
   return "?";
+}
+
+const char* to_string(ScanType v) {
+  return v == ScanType::Fixed ? "fixed" : "rotating";
 }
 
 const char* to_string(Stage v) {

@@ -125,11 +125,46 @@ struct PipelineConfig {
   std::size_t link_queue = 2;      ///< messages queued per link (ZeroMQ high-water mark), 1..64
 };
 
+enum class ScanType { Fixed, Rotating };
+
+/// Where the antenna looks (docs/trackers.md "Azimuth"). Azimuths are degrees clockwise from
+/// true north in [0, 360). A mode without an antenna: section gives detections no azimuth.
+struct AntennaConfig {
+  bool present = false;  ///< the mode has an antenna: section
+  ScanType scan = ScanType::Fixed;
+  /// fixed: the beam's azimuth. rotating: the azimuth at every UTC instant that is a whole number
+  /// of rotation periods after 1970-01-01T00:00:00Z (the scan's phase). [0, 360)
+  double azimuth_deg = 0;
+  /// fixed, per_channel combining: each channel's beam azimuth, C values in [0, 360); empty:
+  /// every channel looks along azimuth_deg. The combined map always uses azimuth_deg.
+  std::vector<double> channel_azimuths_deg;
+  double beamwidth_deg = 0;      ///< 3 dB azimuth beamwidth, (0, 360], required
+  double rotation_period_s = 0;  ///< rotating: one turn, 0.1 .. 511 s (I034/041's range)
+  int direction = +1;            ///< rotating: +1 clockwise (seen from above), -1 anticlockwise
+  std::size_t sectors = 16;      ///< rotating: CAT034 sectors per turn, a power of two 1..256
+};
+
+/// ASTERIX output (docs/trackers.md): CAT048 plots and CAT034 scan messages.
+struct AsterixConfig {
+  bool present = false;     ///< the mode has an asterix: section
+  unsigned sac = 0;         ///< system area code, 0..255
+  unsigned sic = 0;         ///< system identification code, 0..255
+  std::string destination;  ///< udp://HOST:PORT, unicast or an IPv4 multicast group; empty: none
+  unsigned ttl = 1;         ///< multicast time to live (hops), 0..255
+  std::string interface;    ///< IPv4 address of the multicast sending interface; empty: default
+  bool zmq = false;         ///< also publish each datagram on the report socket, topic "asterix"
+  std::size_t max_datagram_bytes = 1400;  ///< one data block per datagram, 64..65507 bytes
+  double amplitude_offset_db = 0;         ///< I048/130 PAM (dBm) = power_db + this, -300..300
+  bool cat034 = true;                     ///< send CAT034 north markers and sector crossings
+};
+
 struct Mode {
   RadarConfig radar;
   ProcessingConfig processing;
   Backend backend = Backend::Auto;
   PipelineConfig pipeline;
+  AntennaConfig antenna;
+  AsterixConfig asterix;
 
   /// Throws ConfigError naming the first key path that is out of range or inconsistent.
   void validate() const;
@@ -169,5 +204,6 @@ const char* to_string(CfarType);
 const char* to_string(FftPlanning);
 const char* to_string(Backend);
 const char* to_string(Stage);
+const char* to_string(ScanType);
 
 }  // namespace radarpipe

@@ -19,6 +19,17 @@ struct LatencySummary {
   std::uint64_t count = 0;  ///< CPIs in the window the percentiles are taken over
 };
 
+/// ASTERIX output totals (docs/trackers.md).
+struct AsterixCounts {
+  std::uint64_t datagrams = 0;                      ///< data blocks sent (CAT048 and CAT034)
+  std::uint64_t bytes = 0;                          ///< their bytes
+  std::uint64_t plots = 0;                          ///< CAT048 target reports
+  std::uint64_t scan_messages = 0;                  ///< CAT034 north markers and sector crossings
+  std::uint64_t send_errors = 0;                    ///< datagrams the UDP socket refused
+  std::vector<CauseCount> plots_dropped_by_cause;   ///< detections not encodable at all
+  std::vector<CauseCount> fields_limited_by_cause;  ///< items omitted or clamped
+};
+
 struct TelemetrySnapshot {
   std::string process;
   std::int64_t time_ns = 0;
@@ -45,6 +56,7 @@ struct TelemetrySnapshot {
   std::uint64_t reports_published = 0;
   std::uint64_t reports_dropped = 0;  ///< not taken by a subscriber at its high-water mark
   std::uint64_t link_messages_rejected = 0;
+  AsterixCounts asterix;
 
   std::uint64_t dropped(const std::string& cause) const {
     for (const CauseCount& c : cpis_dropped_by_cause)

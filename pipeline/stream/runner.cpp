@@ -10,9 +10,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "io/asterix.hpp"
 #include "io/detection_json.hpp"
 #include "io/link_message.hpp"
 #include "io/stream_messages.hpp"
+#include "io/udp_sender.hpp"
+#include "pipeline/annotate.hpp"
 #include "pipeline/chain.hpp"
 #include "pipeline/process.hpp"
 #include "pipeline/stream/assembler.hpp"
@@ -34,8 +37,10 @@ std::int64_t utc_now_ns() {
 }
 
 // Collector messages, from the last local segment to the main thread (first part).
-constexpr char kReport = 'R';  // R | topic | payload
-constexpr char kEnd = 'E';     // E | topic | payload: the IQ stream ended
+constexpr char kReport = 'R';      // R | topic | payload
+constexpr char kReportCopy = 'C';  // C | topic | payload: the same report in a second format
+constexpr char kEnd = 'E';         // E | topic | payload: the IQ stream ended
+constexpr char kAsterix = 'A';     // A | "asterix" | one ASTERIX data block
 
 // Sends a link message: header, then the payload as a zero-copy message that returns `buffer`
 // to `pool` once ZeroMQ is done with it. Retries while the peer is at its high-water mark
@@ -127,6 +132,14 @@ struct StreamRunner::Impl {
   std::atomic<std::int64_t> first_cpi_ns{0};
   std::uint64_t report_sequence = 0;  // the last segment's thread only
   DetectionReport tuned;              // the last segment's thread only
+  std::unique_ptr<ReportAnnotator> annotator;
+  // ASTERIX (the last segment's thread; the counts are copied under asterix_mutex).
+  std::unique_ptr<io::asterix::Encoder> asterix;
+  std::unique_ptr<io::UdpSender> udp;
+  std::vector<std::vector<std::uint8_t>> datagrams;
+  std::uint64_t udp_errors = 0;
+  mutable std::mutex asterix_mutex;
+  AsterixCounts asterix_counts;
   mutable std::mutex interval_mutex;
   mutable steady::time_point last_tick = steady::now();
   mutable std::uint64_t last_samples = 0, last_crossings = 0, last_detections = 0,
@@ -138,8 +151,12 @@ struct StreamRunner::Impl {
   void segment_loop(Segment& s);
   void finish_report(Segment& s, const DetectionReport& r, const LinkHeader& h);
   TelemetrySnapshot snapshot(bool advance_interval) const;
+  // count: 2 a report (published and dropped are counted), 1 a second copy of a report (only a
+  // drop is counted), 0 anything else.
   void publish(zmq::socket_t& sock, const std::string& topic, const std::string& payload,
-               bool count_report);
+               int count);
+  bool json() const { return opt.format != RunOptions::Format::Protobuf; }
+  bool protobuf() const { return opt.format != RunOptions::Format::Json; }
 };
 
 StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
@@ -189,6 +206,24 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   if (m.has_output && opt.publish.empty())
     throw std::invalid_argument("--publish: this process runs the last segment (" +
                                 all.back().name + ") and needs an endpoint to publish on");
+  m.annotator = std::make_unique<ReportAnnotator>(mode);
+  if (m.has_output && mode.asterix.present) {
+    m.asterix = std::make_unique<io::asterix::Encoder>(
+        mode.asterix, mode.antenna, m.geometry.range_bin_m, m.geometry.cpi_duration_s);
+    const std::string dest =
+        opt.asterix_destination.empty() ? mode.asterix.destination : opt.asterix_destination;
+    if (!dest.empty() && dest != "-") {
+      m.udp = std::make_unique<io::UdpSender>(dest, mode.asterix.ttl, mode.asterix.interface);
+      bound_["asterix"] = "udp://" + m.udp->resolved();
+    }
+    m.datagrams.reserve(16);
+  } else if (!opt.asterix_destination.empty() && opt.asterix_destination != "-") {
+    throw std::invalid_argument(
+        "--asterix " + opt.asterix_destination +
+        (m.has_output ? ": the mode has no asterix: section (SAC/SIC, antenna azimuths)"
+                      : ": this process does not run the last segment; ASTERIX leaves from the "
+                        "process that publishes the reports"));
+  }
   if (!(opt.telemetry_interval_s > 0.0))
     throw std::invalid_argument(
         "--telemetry-interval: " + std::to_string(opt.telemetry_interval_s) + " s must be > 0");
@@ -406,7 +441,7 @@ void StreamRunner::Impl::ingest_loop() {
 }
 
 void StreamRunner::Impl::publish(zmq::socket_t& sock, const std::string& topic,
-                                 const std::string& payload, bool count_report) {
+                                 const std::string& payload, int count) {
   // XPUB_NODROP: a subscriber at its high-water mark makes the send fail rather than lose the
   // message silently; wait a little for it, then count the report as dropped.
   const auto deadline = steady::now() + std::chrono::milliseconds(200);
@@ -415,11 +450,11 @@ void StreamRunner::Impl::publish(zmq::socket_t& sock, const std::string& topic,
     if (sock.send(t, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       zmq::message_t p(payload.data(), payload.size());
       sock.send(p, zmq::send_flags::none);
-      if (count_report) reports_published.fetch_add(1);
+      if (count == 2) reports_published.fetch_add(1);
       return;
     }
     if (steady::now() > deadline) {
-      if (count_report) reports_dropped.fetch_add(1);
+      if (count > 0) reports_dropped.fetch_add(1);
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -428,30 +463,50 @@ void StreamRunner::Impl::publish(zmq::socket_t& sock, const std::string& topic,
 
 void StreamRunner::Impl::finish_report(Segment& s, const DetectionReport& report,
                                        const LinkHeader& h) {
-  const DetectionReport* r = &report;
-  if (h.center_frequency_hz > 0) {
-    tuned = report;  // copy-assignment keeps tuned's capacity from CPI to CPI
-    retune_range_rates(tuned, h.center_frequency_hz, opt.mode.radar.center_frequency_hz);
-    r = &tuned;
-  }
+  tuned = report;  // copy-assignment keeps tuned's capacity from CPI to CPI
+  annotator->apply(tuned, h.center_frequency_hz);
+  const DetectionReport* r = &tuned;
   ReportEnvelope env;
   env.stream_id = h.stream_id;
   env.cpis_dropped = h.cpis_dropped;
   env.frames_rejected = h.frames_rejected;
   env.sequence = report_sequence++;
-  std::string topic = io::kTopicDetections;
-  std::string payload;
-  if (opt.json) {
-    topic += ".json";
-    payload = io::report_to_json(*r).dump();
-  } else {
-    payload = io::encode_report_pb(*r, env);
+  auto to_collector = [&](char k, const std::string& topic, const void* data, std::size_t size) {
+    zmq::message_t kind(&k, 1), t(topic.data(), topic.size()), p(data, size);
+    s.out.send(kind, zmq::send_flags::sndmore);
+    s.out.send(t, zmq::send_flags::sndmore);
+    s.out.send(p, zmq::send_flags::none);
+  };
+  if (protobuf()) {
+    const std::string payload = io::encode_report_pb(*r, env);
+    to_collector(kReport, io::kTopicDetections, payload.data(), payload.size());
   }
-  zmq::message_t kind(&kReport, 1), t(topic.data(), topic.size()),
-      p(payload.data(), payload.size());
-  s.out.send(kind, zmq::send_flags::sndmore);
-  s.out.send(t, zmq::send_flags::sndmore);
-  s.out.send(p, zmq::send_flags::none);
+  if (json()) {
+    const std::string payload = io::report_to_json(*r).dump();
+    to_collector(protobuf() ? kReportCopy : kReport, std::string(io::kTopicDetections) + ".json",
+                 payload.data(), payload.size());
+  }
+  if (asterix) {
+    asterix->encode(*r, datagrams);
+    for (const auto& d : datagrams) {
+      if (udp && !udp->send(d.data(), d.size())) ++udp_errors;
+      if (opt.mode.asterix.zmq) to_collector(kAsterix, io::kTopicAsterix, d.data(), d.size());
+    }
+    const io::asterix::Counts& c = asterix->counts();
+    std::lock_guard<std::mutex> lock(asterix_mutex);
+    AsterixCounts& a = asterix_counts;
+    a.datagrams = c.datagrams;
+    a.bytes = c.bytes;
+    a.plots = c.plots;
+    a.scan_messages = c.scan_messages;
+    a.send_errors = udp_errors;
+    a.plots_dropped_by_cause.clear();
+    for (const auto& kv : c.plots_dropped)
+      a.plots_dropped_by_cause.push_back({kv.first, kv.second});
+    a.fields_limited_by_cause.clear();
+    for (const auto& kv : c.fields_limited)
+      a.fields_limited_by_cause.push_back({kv.first, kv.second});
+  }
 
   const double e2e = static_cast<double>(utc_now_ns() - h.ingest_ns) * 1e-9;
   e2e_latency.record(e2e);
@@ -478,17 +533,15 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
     if (s.last_in_mode) {
       if (h.kind != LinkKind::EndOfStream) return;
       StreamEndInfo e{h.stream_id, cpis_processed.load(), h.cpis_dropped, h.frames_rejected};
-      std::string topic = io::kTopicEnd, payload;
-      if (opt.json) {
-        topic += ".json";
-        payload = io::stream_end_to_json(e).dump();
-      } else {
-        payload = io::encode_stream_end_pb(e);
-      }
-      zmq::message_t k(&kEnd, 1), t(topic.data(), topic.size()), p(payload.data(), payload.size());
-      s.out.send(k, zmq::send_flags::sndmore);
-      s.out.send(t, zmq::send_flags::sndmore);
-      s.out.send(p, zmq::send_flags::none);
+      auto send_end = [&](const std::string& topic, const std::string& payload) {
+        zmq::message_t k(&kEnd, 1), t(topic.data(), topic.size()),
+            p(payload.data(), payload.size());
+        s.out.send(k, zmq::send_flags::sndmore);
+        s.out.send(t, zmq::send_flags::sndmore);
+        s.out.send(p, zmq::send_flags::none);
+      };
+      if (protobuf()) send_end(io::kTopicEnd, io::encode_stream_end_pb(e));
+      if (json()) send_end(std::string(io::kTopicEnd) + ".json", io::stream_end_to_json(e).dump());
       return;
     }
     // A Shutdown marker only goes to a segment of this process; an end of stream goes on.
@@ -616,6 +669,10 @@ TelemetrySnapshot StreamRunner::Impl::snapshot(bool advance) const {
   t.reports_published = reports_published.load();
   t.reports_dropped = reports_dropped.load();
   t.link_messages_rejected = link_rejected.load();
+  {
+    std::lock_guard<std::mutex> lock(asterix_mutex);
+    t.asterix = asterix_counts;
+  }
 
   std::lock_guard<std::mutex> lock(interval_mutex);
   const std::uint64_t smp = samples.load(), cr = crossings.load(), det = detections.load(),
@@ -653,10 +710,10 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   auto publish_telemetry = [&](const TelemetrySnapshot& t) {
     zmq::socket_t* sock = m.tel ? &m.tel : (m.pub ? &m.pub : nullptr);
     if (!sock) return;
-    std::string topic = io::kTopicTelemetry;
-    if (m.opt.json) topic += ".json";
-    m.publish(*sock, topic,
-              m.opt.json ? io::telemetry_to_json(t).dump() : io::encode_telemetry_pb(t), false);
+    if (m.protobuf()) m.publish(*sock, io::kTopicTelemetry, io::encode_telemetry_pb(t), 0);
+    if (m.json())
+      m.publish(*sock, std::string(io::kTopicTelemetry) + ".json", io::telemetry_to_json(t).dump(),
+                0);
   };
   auto drain_subscriptions = [&](std::size_t& subscribers) {
     if (!m.pub) return;
@@ -727,11 +784,13 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
       if (!recv_message(m.collector_in, parts)) break;
       if (parts.size() != 3) continue;
       const char kind = *static_cast<const char*>(parts[0].data());
-      if (kind == kReport && m.pub) {
-        m.publish(m.pub, parts[1].to_string(), parts[2].to_string(), true);
+      if ((kind == kReport || kind == kReportCopy || kind == kAsterix) && m.pub) {
+        m.publish(m.pub, parts[1].to_string(), parts[2].to_string(),
+                  kind == kReport       ? 2
+                  : kind == kReportCopy ? 1
+                                        : 0);
       } else if (kind == kEnd) {
-        if (m.has_output && m.pub)
-          m.publish(m.pub, parts[1].to_string(), parts[2].to_string(), false);
+        if (m.has_output && m.pub) m.publish(m.pub, parts[1].to_string(), parts[2].to_string(), 0);
         ended = true;
       }
     }
@@ -746,10 +805,13 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   // Whatever the segments published on their way out.
   for (;;) {
     if (!recv_message(m.collector_in, parts)) break;
-    if (parts.size() == 3 && m.pub &&
-        (*static_cast<const char*>(parts[0].data()) == kReport || m.has_output))
+    if (parts.size() != 3 || !m.pub) continue;
+    const char kind = *static_cast<const char*>(parts[0].data());
+    if (kind != kEnd || m.has_output)
       m.publish(m.pub, parts[1].to_string(), parts[2].to_string(),
-                *static_cast<const char*>(parts[0].data()) == kReport);
+                kind == kReport       ? 2
+                : kind == kReportCopy ? 1
+                                      : 0);
   }
   const TelemetrySnapshot final_t = m.snapshot(true);
   publish_telemetry(final_t);

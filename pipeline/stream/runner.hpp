@@ -25,7 +25,11 @@ struct RunOptions {
   std::string from;       ///< IQ frames (PULL; connects unless '@'); needed with the first segment
   std::string publish;    ///< reports (XPUB; binds unless '>'); needed with the last segment
   std::string telemetry;  ///< telemetry's own PUB endpoint; empty: on the publish socket
-  bool json = false;      ///< publish JSON objects instead of protobuf
+  /// What reports, stream ends and telemetry are published as: protobuf (topics "detections",
+  /// "end", "telemetry"), JSON (the same with ".json"), or both.
+  enum class Format { Protobuf, Json, Both } format = Format::Protobuf;
+  /// Overrides asterix.destination (udp://HOST:PORT); "-" turns UDP off.
+  std::string asterix_destination;
   std::vector<std::string> segments;                  ///< names to run here; empty: every segment
   std::map<std::string, std::string> link_overrides;  ///< segment name -> its `from` endpoint
   std::size_t threads = 0;  ///< chain workers per segment; 0: the cores shared among segments

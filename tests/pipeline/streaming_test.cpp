@@ -138,7 +138,7 @@ RunResult replay_through(const Mode& mode, const std::string& recording, bool js
   opt.threads = kThreads;
   opt.wait_subscribers = 1;
   opt.exit_at_end = true;
-  opt.json = json;
+  opt.format = json ? stream::RunOptions::Format::Json : stream::RunOptions::Format::Protobuf;
   opt.telemetry_interval_s = 0.05;
   StreamRunner runner(ctx, opt);
   std::atomic<bool> stop{false};
