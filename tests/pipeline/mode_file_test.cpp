@@ -308,5 +308,73 @@ TEST(ModeFile, PipelineSegmentsCutTheChain) {
             std::string::npos);
 }
 
+TEST(ModeFile, AntennaAndAsterixSections) {
+  const std::string rotating = std::string(kValid) + R"(antenna:
+  scan: rotating
+  azimuth_deg: 15
+  beamwidth_deg: 1.5
+  rotation_period_s: 4
+  direction: anticlockwise
+  sectors: 32
+asterix: {sac: 25, sic: 201, destination: "udp://239.10.0.1:8600", ttl: 4, zmq: true,
+          max_datagram_bytes: 1200, amplitude_offset_db: -30, cat034: false}
+)";
+  const Mode m = parse_mode_yaml(rotating);
+  EXPECT_TRUE(m.antenna.present);
+  EXPECT_EQ(m.antenna.scan, ScanType::Rotating);
+  EXPECT_EQ(m.antenna.direction, -1);
+  EXPECT_EQ(m.antenna.sectors, 32u);
+  EXPECT_DOUBLE_EQ(m.antenna.rotation_period_s, 4.0);
+  EXPECT_EQ(m.asterix.sac, 25u);
+  EXPECT_EQ(m.asterix.sic, 201u);
+  EXPECT_EQ(m.asterix.destination, "udp://239.10.0.1:8600");
+  EXPECT_EQ(m.asterix.ttl, 4u);
+  EXPECT_TRUE(m.asterix.zmq);
+  EXPECT_FALSE(m.asterix.cat034);
+  EXPECT_EQ(m.asterix.max_datagram_bytes, 1200u);
+  EXPECT_DOUBLE_EQ(m.asterix.amplitude_offset_db, -30.0);
+  // The JSON form loads back to the same sections.
+  const Mode back = parse_mode_yaml(mode_file_json(m).dump());
+  EXPECT_EQ(back.antenna.sectors, 32u);
+  EXPECT_EQ(back.antenna.direction, -1);
+  EXPECT_EQ(back.asterix.destination, m.asterix.destination);
+  EXPECT_FALSE(back.asterix.cat034);
+
+  const std::string base = std::string(kValid);
+  auto err = [&](const std::string& extra) { return error_of(base + extra); };
+  EXPECT_NE(err("antenna: {scan: fixed, beamwidth_deg: 2, azimuth_deg: 360}\n")
+                .find("antenna.azimuth_deg: 360 is not in [0, 360)"),
+            std::string::npos);
+  EXPECT_NE(err("antenna: {scan: fixed, beamwidth_deg: 2, channel_azimuths_deg: [1, 2]}\n")
+                .find("antenna.channel_azimuths_deg: 2 azimuths given for 1 channels"),
+            std::string::npos);
+  EXPECT_NE(err("antenna: {scan: fixed, beamwidth_deg: 2, sectors: 8}\n")
+                .find("antenna.sectors: only applies to scan: rotating"),
+            std::string::npos);
+  EXPECT_NE(err("antenna: {scan: rotating, beamwidth_deg: 2, rotation_period_s: 4, sectors: 12}\n")
+                .find("antenna.sectors: 12 is not a power of two in [1, 256]"),
+            std::string::npos);
+  EXPECT_NE(err("antenna: {scan: rotating, beamwidth_deg: 2, rotation_period_s: 600}\n")
+                .find("antenna.rotation_period_s: 600 is not in [0.1, 511]"),
+            std::string::npos);
+  EXPECT_NE(err("antenna: {scan: fixed}\n").find("antenna.beamwidth_deg: required key is missing"),
+            std::string::npos);
+  EXPECT_NE(err("asterix: {sac: 1, sic: 2}\n")
+                .find("asterix: needs an antenna: section (I048/040 carries each plot's azimuth)"),
+            std::string::npos);
+  const std::string ant = "antenna: {scan: fixed, beamwidth_deg: 2}\n";
+  EXPECT_NE(err(ant + "asterix: {sac: 256, sic: 2}\n").find("asterix.sac: 256 is not in [0, 255]"),
+            std::string::npos);
+  EXPECT_NE(err(ant + "asterix: {sac: 1, sic: 2, destination: \"tcp://x:1\"}\n")
+                .find("asterix.destination: 'tcp://x:1' is not udp://HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(err(ant + "asterix: {sac: 1, sic: 2, max_datagram_bytes: 70000}\n")
+                .find("asterix.max_datagram_bytes: 70000 is not in [64, 65507]"),
+            std::string::npos);
+  EXPECT_NE(err(ant + "asterix: {sac: 1, sic: 2, zmq: yes}\n")
+                .find("asterix.zmq: 'yes' is not one of true, false"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace radarpipe
