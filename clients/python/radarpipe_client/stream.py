@@ -1,0 +1,186 @@
+"""The detection stream of ``radarpipe run`` as Python objects.
+
+Reports are read from the JSON topics (``detections.json``, ``end.json``) of the run's publish
+socket: ``radarpipe run --format json`` or ``--format both``. Fields, units and signs are those
+of docs/detections.md: SI units, range rate positive receding, azimuth in degrees clockwise from
+true north (present only when the mode has an ``antenna:`` section).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional
+
+import zmq
+
+SCHEMA = "radarpipe.detections"
+SUPPORTED_VERSIONS = (1, 2)
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+class StreamError(RuntimeError):
+    """A message that is not a radarpipe report, or no message in time."""
+
+
+def utc_from_ns(ns: int) -> datetime.datetime:
+    """UTC nanoseconds since 1970 as a naive UTC datetime (microsecond resolution)."""
+    return _EPOCH + datetime.timedelta(microseconds=ns // 1000)
+
+
+@dataclass
+class Detection:
+    range_m: float
+    range_rate_mps: float
+    doppler_hz: float
+    snr_db: float
+    power_db: float
+    noise_db: float
+    range_bin: int
+    doppler_bin: int
+    range_bin_frac: float
+    doppler_bin_frac: float
+    channel: int
+    cells: int
+    range_extent_bins: int
+    eclipsed: bool
+    azimuth_deg: Optional[float] = None
+
+    @classmethod
+    def from_json(cls, o: dict, where: str) -> "Detection":
+        try:
+            return cls(
+                range_m=float(o["range_m"]),
+                range_rate_mps=float(o["range_rate_mps"]),
+                doppler_hz=float(o["doppler_hz"]),
+                snr_db=float(o["snr_db"]),
+                power_db=float(o["power_db"]),
+                noise_db=float(o.get("noise_db", 0.0)),
+                range_bin=int(o["range_bin"]),
+                doppler_bin=int(o["doppler_bin"]),
+                range_bin_frac=float(o["range_bin_frac"]),
+                doppler_bin_frac=float(o["doppler_bin_frac"]),
+                channel=int(o["channel"]),
+                cells=int(o.get("cells", 0)),
+                range_extent_bins=int(o.get("range_extent_bins", 0)),
+                eclipsed=bool(o.get("eclipsed", False)),
+                azimuth_deg=float(o["azimuth_deg"]) if "azimuth_deg" in o else None,
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise StreamError(f"{where}: {e!r} in a detection") from None
+
+
+@dataclass
+class Report:
+    cpi: int
+    timestamp_ns: int
+    cells: int
+    crossings: int
+    noise_power_db: float
+    detections: List[Detection] = field(default_factory=list)
+    crossings_dropped: int = 0
+    detections_dropped: int = 0
+    range_resolution_m: Optional[float] = None
+    range_rate_resolution_mps: Optional[float] = None
+    beamwidth_deg: Optional[float] = None
+    version: int = 2
+
+    @property
+    def time(self) -> datetime.datetime:
+        """The CPI's first pulse, naive UTC."""
+        return utc_from_ns(self.timestamp_ns)
+
+    @classmethod
+    def from_json(cls, o: dict, where: str = "report") -> "Report":
+        if not isinstance(o, dict) or o.get("schema") != SCHEMA:
+            raise StreamError(f"{where}: not a {SCHEMA} object")
+        version = o.get("version")
+        if version not in SUPPORTED_VERSIONS:
+            raise StreamError(
+                f"{where}: schema version {version!r} is not supported "
+                f"(this client reads {SUPPORTED_VERSIONS})")
+        try:
+            dets = [Detection.from_json(d, f"{where}: detections[{i}]")
+                    for i, d in enumerate(o.get("detections", []))]
+            return cls(
+                cpi=int(o["cpi"]),
+                timestamp_ns=int(o["timestamp_ns"]),
+                cells=int(o["cells"]),
+                crossings=int(o["crossings"]),
+                noise_power_db=float(o["noise_power_db"]),
+                detections=dets,
+                crossings_dropped=int(o.get("crossings_dropped", 0)),
+                detections_dropped=int(o.get("detections_dropped", 0)),
+                range_resolution_m=o.get("range_resolution_m"),
+                range_rate_resolution_mps=o.get("range_rate_resolution_mps"),
+                beamwidth_deg=o.get("beamwidth_deg"),
+                version=int(version),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise StreamError(f"{where}: {e!r}") from None
+
+
+class ReportStream:
+    """Iterates over the reports a ``radarpipe run`` publishes, in CPI order.
+
+    endpoint: the run's ``--publish`` endpoint (``tcp://host:port``; this side connects).
+    until_end: stop when the IQ stream ends (the ``end.json`` message).
+    timeout_s: raise StreamError after this many seconds without a message (None: wait forever).
+    """
+
+    def __init__(self, endpoint: str, until_end: bool = True,
+                 timeout_s: Optional[float] = 30.0, context: Optional[zmq.Context] = None):
+        self.endpoint = endpoint
+        self.until_end = until_end
+        self.timeout_s = timeout_s
+        self._ctx = context or zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.SUB)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.SUBSCRIBE, b"detections.json")
+        self._sock.setsockopt(zmq.SUBSCRIBE, b"end.json")
+        self._sock.connect(endpoint)
+        self.ended = False
+        self.reports_received = 0
+
+    def close(self) -> None:
+        self._sock.close(0)
+
+    def __enter__(self) -> "ReportStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Report]:
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        while not (self.ended and self.until_end):
+            timeout_ms = None if self.timeout_s is None else int(self.timeout_s * 1000)
+            if not poller.poll(timeout_ms):
+                raise StreamError(
+                    f"{self.endpoint}: nothing in {self.timeout_s} s "
+                    "(is radarpipe run publishing JSON: --format json or both?)")
+            parts = self._sock.recv_multipart()
+            if len(parts) != 2:
+                continue
+            topic = parts[0].decode("ascii", "replace")
+            if topic == "end.json":
+                self.ended = True
+                continue
+            if topic != "detections.json":
+                continue
+            try:
+                obj = json.loads(parts[1])
+            except ValueError as e:
+                raise StreamError(f"{self.endpoint}: {topic}: not JSON ({e})") from None
+            self.reports_received += 1
+            yield Report.from_json(obj, f"{self.endpoint}: {topic}")
+
+
+def bearing_rad(azimuth_deg: float) -> float:
+    """Azimuth (degrees clockwise from north) as a mathematical bearing (radians
+    anticlockwise from east, the x axis), in (-pi, pi]: x is east, y is north."""
+    b = math.radians(90.0 - azimuth_deg)
+    return math.atan2(math.sin(b), math.cos(b))
