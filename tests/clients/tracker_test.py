@@ -51,7 +51,49 @@ class Lines(threading.Thread):
             return "".join(self.lines)
 
 
+def reader_models():
+    """The reader's measurement models and noise, offline: with and without azimuths."""
+    import math
+    from radarpipe_client import Report, bearing_rad
+    from radarpipe_client.stonesoup import report_detections
+    det = {"range_m": 1000.0, "range_rate_mps": -3.0, "doppler_hz": 600.0, "snr_db": 20.0,
+           "power_db": 30.0, "range_bin": 133, "doppler_bin": 70, "range_bin_frac": 133.4,
+           "doppler_bin_frac": 70.1, "channel": -1}
+    rep = {"schema": "radarpipe.detections", "version": 2, "cpi": 7, "cells": 1, "crossings": 1,
+           "timestamp_ns": 1795269600000000000, "noise_power_db": 0.0,
+           "range_resolution_m": 12.0, "range_rate_resolution_mps": 0.24, "detections": [det]}
+    problems = []
+    (d,) = report_detections(Report.from_json(rep))
+    R = d.measurement_model.covar()
+    if d.measurement_model.ndim_state != 2 or abs(R[0, 0] - 12.0 ** 2 / 12) > 1e-9 \
+            or abs(R[1, 1] - 0.24 ** 2 / 12) > 1e-12 or list(d.state_vector.ravel()) != [1000, -3]:
+        problems.append(f"range-only model: {d.measurement_model}, {R}, {d.state_vector}")
+    rep["beamwidth_deg"] = 2.0
+    det["azimuth_deg"] = 300.0
+    (d,) = report_detections(Report.from_json(rep))
+    R = d.measurement_model.covar()
+    if d.measurement_model.ndim_state != 4 or abs(R[0, 0] - math.radians(2.0) ** 2 / 12) > 1e-12:
+        problems.append(f"bearing model: {d.measurement_model}, {R}")
+    if abs(float(d.state_vector[0]) - math.radians(150.0)) > 1e-12:  # 90 - 300 = -210 = 150 deg
+        problems.append(f"bearing of azimuth 300: {float(d.state_vector[0])}")
+    if abs(bearing_rad(67.5) - math.radians(22.5)) > 1e-12 or abs(bearing_rad(180) + math.pi / 2) > 1e-12:
+        problems.append("bearing_rad")
+    # A schema the client does not know is refused by name.
+    try:
+        Report.from_json(dict(rep, version=3))
+        problems.append("version 3 accepted")
+    except Exception as e:  # noqa: BLE001 - the message is what is checked
+        if "schema version 3 is not supported" not in str(e):
+            problems.append(f"version 3: {e}")
+    return problems
+
+
 def main():
+    problems = reader_models()
+    for p in problems:
+        print("FAIL:", p)
+    if problems:
+        return 1
     with tempfile.TemporaryDirectory() as work:
         mode = os.path.join(DATA, "fixed.yaml")
         rec = os.path.join(work, "rec")

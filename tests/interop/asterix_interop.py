@@ -217,6 +217,15 @@ def main():
         check(plots >= 40, f"only {plots} plots")
         check(scans_r >= 4, f"only {scans_r} CAT034 messages from the rotating beam")
 
+        plain = os.path.join(work, "plain.yaml")
+        with open(plain, "w") as f:
+            f.write(re.sub(r"asterix: \{[^}]*\}\n", "", text))
+        p = subprocess.run([RADARPIPE, "process", "-i", rec, "--mode", plain, "-o",
+                            os.path.join(work, "x.jsonl"), "--asterix", os.path.join(work, "x.ast")],
+                           capture_output=True, text=True)
+        check(p.returncode == 2 and "--asterix needs an asterix: section" in p.stderr,
+              f"process --asterix with a mode without asterix: {p.returncode} {p.stderr}")
+
         udp, topic, reports, telemetry = streamed(fixed, rec)
         check(reports == 20, f"{reports} JSON reports from run, expected 20")
         check(udp == blob, f"UDP datagrams ({len(udp)} bytes) differ from process --asterix "
