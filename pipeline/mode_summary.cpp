@@ -7,6 +7,7 @@
 #include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/window.hpp"
+#include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe {
 
@@ -83,6 +84,9 @@ nlohmann::json mode_summary(const Mode& mode) {
                   {"input_bytes_per_s_cf32", 8.0 * g.input_samples_per_s},
                   {"input_bytes_per_s_ci16", 4.0 * g.input_samples_per_s}};
   j["backend"] = to_string(mode.backend);
+  const nlohmann::json file = mode_file_json(mode);
+  if (file.contains("antenna")) j["antenna"] = file["antenna"];
+  if (file.contains("asterix")) j["asterix"] = file["asterix"];
   return j;
 }
 
@@ -163,6 +167,30 @@ std::string format_mode_summary(const nlohmann::json& j) {
        fmt("%.6g MS/s, ", d["input_samples_per_s"].get<double>() / 1e6) +
            fmt("%.6g MB/s cf32, ", d["input_bytes_per_s_cf32"].get<double>() / 1e6) +
            fmt("%.6g MB/s ci16", d["input_bytes_per_s_ci16"].get<double>() / 1e6));
+  if (j.contains("antenna")) {
+    const auto& a = j["antenna"];
+    std::string v = a["scan"].get<std::string>() +
+                    fmt(", azimuth %.6g deg", a["azimuth_deg"].get<double>()) +
+                    fmt(", beamwidth %.4g deg", a["beamwidth_deg"].get<double>());
+    if (a["scan"] == "rotating")
+      v += fmt(", %.6g s per turn ", a["rotation_period_s"].get<double>()) +
+           a["direction"].get<std::string>() + ", " +
+           std::to_string(a["sectors"].get<std::size_t>()) + " sectors";
+    if (a.contains("channel_azimuths_deg"))
+      v += ", " + std::to_string(a["channel_azimuths_deg"].size()) + " channel beams";
+    line("antenna", v);
+  } else {
+    line("antenna", "none (detections carry no azimuth)");
+  }
+  if (j.contains("asterix")) {
+    const auto& x = j["asterix"];
+    line("ASTERIX", "SAC " + std::to_string(x["sac"].get<unsigned>()) + " SIC " +
+                        std::to_string(x["sic"].get<unsigned>()) + ", to " +
+                        (x.contains("destination") ? x["destination"].get<std::string>()
+                                                   : std::string("no UDP destination")) +
+                        (x["zmq"].get<bool>() ? " and the asterix topic" : "") +
+                        (x["cat034"].get<bool>() ? ", CAT048 + CAT034" : ", CAT048"));
+  }
   return s;
 }
 
