@@ -346,7 +346,40 @@ TEST(UdpSender, DeliversDatagramsOverLoopback) {
   ASSERT_EQ(n, 5);
   got.resize(5);
   EXPECT_EQ(got, msg);
-  EXPECT_TRUE(UdpSender("udp://239.1.2.3:8600", 2, "127.0.0.1").multicast());
+}
+
+// Multicast, the ASTERIX convention: a group joined on the loopback interface, the sender told to
+// leave from it (asterix.interface), TTL 1.
+TEST(UdpSender, DeliversToAMulticastGroup) {
+  const int rx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(rx, 0);
+  const int one = 1;
+  ::setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "239.77.1.2", &sin.sin_addr);
+  ASSERT_EQ(::bind(rx, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+  socklen_t len = sizeof sin;
+  ASSERT_EQ(::getsockname(rx, reinterpret_cast<sockaddr*>(&sin), &len), 0);
+  ip_mreq mreq{};
+  ::inet_pton(AF_INET, "239.77.1.2", &mreq.imr_multiaddr);
+  ::inet_pton(AF_INET, "127.0.0.1", &mreq.imr_interface);
+  if (::setsockopt(rx, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+    ::close(rx);
+    GTEST_SKIP() << "this host cannot join a multicast group on the loopback interface";
+  }
+  timeval tv{2, 0};
+  ::setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  UdpSender tx("udp://239.77.1.2:" + std::to_string(ntohs(sin.sin_port)), 1, "127.0.0.1");
+  ASSERT_TRUE(tx.multicast());
+  const Bytes msg = {34, 0, 3};
+  ASSERT_TRUE(tx.send(msg.data(), msg.size()));
+  Bytes got(100);
+  const ssize_t n = ::recv(rx, got.data(), got.size(), 0);
+  ::close(rx);
+  ASSERT_EQ(n, 3) << "no datagram from the group within 2 s";
+  got.resize(3);
+  EXPECT_EQ(got, msg);
 }
 
 TEST(UdpSender, BadDestinationsAreNamed) {
