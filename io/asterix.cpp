@@ -56,6 +56,7 @@ Encoder::Encoder(const AsterixConfig& config, const AntennaConfig& antenna, doub
   const long prl = clamp_round(span / 360.0 * 8192.0, 0, 255, runlength_clamped_);
   runlength_ = static_cast<std::uint8_t>(prl);
   record_.reserve(64);
+  block_.reserve(config.max_datagram_bytes);
 }
 
 bool Encoder::encode_plot(const Detection& d, std::int64_t time_ns,
@@ -131,90 +132,78 @@ bool Encoder::encode_plot(const Detection& d, std::int64_t time_ns,
   return true;
 }
 
-void Encoder::flush(std::uint8_t cat, std::vector<std::uint8_t>& records,
-                    std::vector<std::vector<std::uint8_t>>& out) {
-  if (records.empty()) return;
+void Encoder::flush(std::uint8_t cat, std::vector<std::vector<std::uint8_t>>& out) {
+  if (block_.empty()) return;
   std::vector<std::uint8_t> block;
-  block.reserve(3 + records.size());
+  block.reserve(3 + block_.size());
   block.push_back(cat);
-  put16(block, static_cast<std::uint32_t>(3 + records.size()));
-  block.insert(block.end(), records.begin(), records.end());
+  put16(block, static_cast<std::uint32_t>(3 + block_.size()));
+  block.insert(block.end(), block_.begin(), block_.end());
   ++counts_.datagrams;
   counts_.bytes += block.size();
   out.push_back(std::move(block));
-  records.clear();
+  block_.clear();
+}
+
+void Encoder::append(std::uint8_t cat, std::vector<std::vector<std::uint8_t>>& out) {
+  if (3 + block_.size() + record_.size() > cfg_.max_datagram_bytes) flush(cat, out);
+  block_.insert(block_.end(), record_.begin(), record_.end());
 }
 
 void Encoder::scan_messages(std::int64_t from_ns, std::int64_t to_ns,
-                            std::vector<std::uint8_t>& recs, std::size_t& n) {
+                            std::vector<std::vector<std::uint8_t>>& out) {
+  const bool rotating = antenna_.scan == ScanType::Rotating;
   auto record = [&](std::uint8_t type, std::int64_t t, int sector) {
+    record_.clear();
     // FSPEC: 010, 000, 030, [020], [041].
     std::uint8_t fspec = 0x80 | 0x40 | 0x20;
     if (sector >= 0) fspec |= 0x10;
-    if (antenna_.scan == ScanType::Rotating) fspec |= 0x08;
-    recs.push_back(fspec);
-    recs.push_back(static_cast<std::uint8_t>(cfg_.sac));
-    recs.push_back(static_cast<std::uint8_t>(cfg_.sic));
-    recs.push_back(type);
-    put24(recs, time_of_day_128(t));
-    if (sector >= 0) recs.push_back(static_cast<std::uint8_t>(sector));
-    if (antenna_.scan == ScanType::Rotating)
-      put16(recs, static_cast<std::uint32_t>(
-                      std::min(65535LL, std::llround(antenna_.rotation_period_s * 128.0))));
-    ++n;
+    if (rotating) fspec |= 0x08;
+    record_.push_back(fspec);
+    record_.push_back(static_cast<std::uint8_t>(cfg_.sac));
+    record_.push_back(static_cast<std::uint8_t>(cfg_.sic));
+    record_.push_back(type);
+    put24(record_, time_of_day_128(t));
+    if (sector >= 0) record_.push_back(static_cast<std::uint8_t>(sector));
+    if (rotating)
+      put16(record_, static_cast<std::uint32_t>(
+                         std::min(65535LL, std::llround(antenna_.rotation_period_s * 128.0))));
+    append(kCat034, out);
+    ++counts_.scan_messages;
   };
-  if (antenna_.scan == ScanType::Fixed) {
+  if (!rotating) {
     // A staring beam covers its whole field every CPI: each CPI is a scan.
     record(kNorthMarker, from_ns, -1);
-    return;
+  } else {
+    for (const SectorCrossing& c : sector_crossings(antenna_, from_ns, to_ns)) {
+      if (c.sector == 0)
+        record(kNorthMarker, c.time_ns, -1);
+      else
+        record(kSectorCrossing, c.time_ns, static_cast<int>(c.sector * (256 / antenna_.sectors)));
+    }
   }
-  for (const SectorCrossing& c : sector_crossings(antenna_, from_ns, to_ns)) {
-    if (c.sector == 0)
-      record(kNorthMarker, c.time_ns, -1);
-    else
-      record(kSectorCrossing, c.time_ns, static_cast<int>(c.sector * (256 / antenna_.sectors)));
-  }
+  flush(kCat034, out);
 }
 
 void Encoder::encode(const DetectionReport& report, std::vector<std::vector<std::uint8_t>>& out) {
   out.clear();
   const std::int64_t middle = report.timestamp_ns + cpi_ns_ / 2;
-  std::vector<std::uint8_t> recs;
   if (cfg_.cat034) {
     // Crossings since the last report (at most one turn back), up to this CPI's middle. The
     // first report, or one earlier than the last (a new stream), starts at its CPI's start.
     std::int64_t from = report.timestamp_ns;
     if (antenna_.scan == ScanType::Rotating && started_ && covered_until_ns_ < middle)
       from = std::max(covered_until_ns_, middle - rotation_period_ns(antenna_));
-    std::size_t n = 0;
-    if (antenna_.scan == ScanType::Fixed || from < middle) scan_messages(from, middle, recs, n);
-    counts_.scan_messages += n;
-    // CAT034 records are at most 11 octets; split the (rare) long runs at the datagram limit.
-    std::vector<std::uint8_t> block_recs;
-    std::size_t i = 0;
-    while (i < recs.size()) {
-      std::size_t len = 1 + 2 + 1 + 3;  // FSPEC, 010, 000, 030
-      if (recs[i] & 0x10) len += 1;
-      if (recs[i] & 0x08) len += 2;
-      if (3 + block_recs.size() + len > cfg_.max_datagram_bytes) flush(kCat034, block_recs, out);
-      block_recs.insert(block_recs.end(), recs.begin() + static_cast<std::ptrdiff_t>(i),
-                        recs.begin() + static_cast<std::ptrdiff_t>(i + len));
-      i += len;
-    }
-    flush(kCat034, block_recs, out);
+    if (antenna_.scan == ScanType::Fixed || from < middle) scan_messages(from, middle, out);
   }
   covered_until_ns_ = middle;
   started_ = true;
 
-  std::vector<std::uint8_t> block_recs;
   for (const Detection& d : report.detections) {
     record_.clear();
-    if (!encode_plot(d, report.timestamp_ns, record_)) continue;
-    if (3 + block_recs.size() + record_.size() > cfg_.max_datagram_bytes)
-      flush(kCat048, block_recs, out);
-    block_recs.insert(block_recs.end(), record_.begin(), record_.end());
+    if (encode_plot(d, report.timestamp_ns, record_)) append(kCat048, out);
   }
-  flush(kCat048, block_recs, out);
+  flush(kCat048, out);
 }
 
 std::vector<BlockRef> split_blocks(const std::uint8_t* data, std::size_t size) {

@@ -68,10 +68,13 @@ class Encoder {
   const Counts& counts() const { return counts_; }
 
  private:
-  void scan_messages(std::int64_t from_ns, std::int64_t to_ns, std::vector<std::uint8_t>& recs,
-                     std::size_t& n);
-  void flush(std::uint8_t cat, std::vector<std::uint8_t>& records,
-             std::vector<std::vector<std::uint8_t>>& out);
+  // CAT034 records for [from_ns, to_ns), each appended to the block under construction.
+  void scan_messages(std::int64_t from_ns, std::int64_t to_ns,
+                     std::vector<std::vector<std::uint8_t>>& out);
+  // Appends record_ to block_ of category `cat`, first closing the block if it would outgrow
+  // a datagram.
+  void append(std::uint8_t cat, std::vector<std::vector<std::uint8_t>>& out);
+  void flush(std::uint8_t cat, std::vector<std::vector<std::uint8_t>>& out);
 
   AsterixConfig cfg_;
   AntennaConfig antenna_;
@@ -82,7 +85,8 @@ class Encoder {
   std::int64_t covered_until_ns_ = 0;  ///< CAT034 messages are sent up to here
   bool started_ = false;
   Counts counts_;
-  std::vector<std::uint8_t> record_;
+  std::vector<std::uint8_t> record_;  ///< the record being written (reused)
+  std::vector<std::uint8_t> block_;   ///< records of the block being filled (reused)
 };
 
 /// Every data block in a byte stream of concatenated blocks (a .ast file, a datagram): (category,

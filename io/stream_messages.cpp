@@ -57,6 +57,22 @@ LatencySummary from_pb(const v1::Latency& p) {
   return LatencySummary{p.name(), p.p50_ms(), p.p99_ms(), p.max_ms(), p.count()};
 }
 
+template <class Repeated>
+void causes_to_pb(const std::vector<CauseCount>& v, Repeated* out) {
+  for (const CauseCount& c : v) {
+    v1::CauseCount* q = out->Add();
+    q->set_cause(c.cause);
+    q->set_count(c.count);
+  }
+}
+
+template <class Repeated>
+std::vector<CauseCount> causes_from_pb(const Repeated& r) {
+  std::vector<CauseCount> v;
+  for (const auto& c : r) v.push_back({c.cause(), c.count()});
+  return v;
+}
+
 template <class M>
 void parse(M& m, const std::string& bytes, const char* topic) {
   if (!m.ParseFromString(bytes))
@@ -131,21 +147,13 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
   p.set_interval_s(t.interval_s);
   p.set_frames_received(t.frames_received);
   p.set_frames_rejected(t.frames_rejected);
-  for (const CauseCount& c : t.frames_rejected_by_cause) {
-    v1::CauseCount* q = p.add_frames_rejected_by_cause();
-    q->set_cause(c.cause);
-    q->set_count(c.count);
-  }
+  causes_to_pb(t.frames_rejected_by_cause, p.mutable_frames_rejected_by_cause());
   p.set_sequence_gaps(t.sequence_gaps);
   p.set_frames_missing(t.frames_missing);
   p.set_cpis_assembled(t.cpis_assembled);
   p.set_cpis_processed(t.cpis_processed);
   p.set_cpis_dropped(t.cpis_dropped);
-  for (const CauseCount& c : t.cpis_dropped_by_cause) {
-    v1::CauseCount* q = p.add_cpis_dropped_by_cause();
-    q->set_cause(c.cause);
-    q->set_count(c.count);
-  }
+  causes_to_pb(t.cpis_dropped_by_cause, p.mutable_cpis_dropped_by_cause());
   p.set_deadline_misses(t.deadline_misses);
   p.set_cpi_duration_ms(t.cpi_duration_ms);
   for (const LatencySummary& l : t.stage_latency) to_pb(l, p.add_stage_latency());
@@ -164,16 +172,8 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
   a->set_plots(t.asterix.plots);
   a->set_scan_messages(t.asterix.scan_messages);
   a->set_send_errors(t.asterix.send_errors);
-  for (const CauseCount& c : t.asterix.plots_dropped_by_cause) {
-    v1::CauseCount* q = a->add_plots_dropped_by_cause();
-    q->set_cause(c.cause);
-    q->set_count(c.count);
-  }
-  for (const CauseCount& c : t.asterix.fields_limited_by_cause) {
-    v1::CauseCount* q = a->add_fields_limited_by_cause();
-    q->set_cause(c.cause);
-    q->set_count(c.count);
-  }
+  causes_to_pb(t.asterix.plots_dropped_by_cause, a->mutable_plots_dropped_by_cause());
+  causes_to_pb(t.asterix.fields_limited_by_cause, a->mutable_fields_limited_by_cause());
   return p.SerializeAsString();
 }
 
@@ -187,15 +187,13 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.interval_s = p.interval_s();
   t.frames_received = p.frames_received();
   t.frames_rejected = p.frames_rejected();
-  for (const auto& c : p.frames_rejected_by_cause())
-    t.frames_rejected_by_cause.push_back({c.cause(), c.count()});
+  t.frames_rejected_by_cause = causes_from_pb(p.frames_rejected_by_cause());
   t.sequence_gaps = p.sequence_gaps();
   t.frames_missing = p.frames_missing();
   t.cpis_assembled = p.cpis_assembled();
   t.cpis_processed = p.cpis_processed();
   t.cpis_dropped = p.cpis_dropped();
-  for (const auto& c : p.cpis_dropped_by_cause())
-    t.cpis_dropped_by_cause.push_back({c.cause(), c.count()});
+  t.cpis_dropped_by_cause = causes_from_pb(p.cpis_dropped_by_cause());
   t.deadline_misses = p.deadline_misses();
   t.cpi_duration_ms = p.cpi_duration_ms();
   for (const auto& l : p.stage_latency()) t.stage_latency.push_back(from_pb(l));
@@ -214,10 +212,8 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.asterix.plots = a.plots();
   t.asterix.scan_messages = a.scan_messages();
   t.asterix.send_errors = a.send_errors();
-  for (const auto& c : a.plots_dropped_by_cause())
-    t.asterix.plots_dropped_by_cause.push_back({c.cause(), c.count()});
-  for (const auto& c : a.fields_limited_by_cause())
-    t.asterix.fields_limited_by_cause.push_back({c.cause(), c.count()});
+  t.asterix.plots_dropped_by_cause = causes_from_pb(a.plots_dropped_by_cause());
+  t.asterix.fields_limited_by_cause = causes_from_pb(a.fields_limited_by_cause());
   return t;
 }
 

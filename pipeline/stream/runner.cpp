@@ -500,12 +500,12 @@ void StreamRunner::Impl::finish_report(Segment& s, const DetectionReport& report
     a.plots = c.plots;
     a.scan_messages = c.scan_messages;
     a.send_errors = udp_errors;
-    a.plots_dropped_by_cause.clear();
-    for (const auto& kv : c.plots_dropped)
-      a.plots_dropped_by_cause.push_back({kv.first, kv.second});
-    a.fields_limited_by_cause.clear();
-    for (const auto& kv : c.fields_limited)
-      a.fields_limited_by_cause.push_back({kv.first, kv.second});
+    auto causes = [](const std::map<std::string, std::uint64_t>& m, std::vector<CauseCount>& v) {
+      v.clear();
+      for (const auto& kv : m) v.push_back({kv.first, kv.second});
+    };
+    causes(c.plots_dropped, a.plots_dropped_by_cause);
+    causes(c.fields_limited, a.fields_limited_by_cause);
   }
 
   const double e2e = static_cast<double>(utc_now_ns() - h.ingest_ns) * 1e-9;

@@ -10,45 +10,21 @@ usage: tracker_test.py BUILD_DIR SOURCE_DIR
 import datetime
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 RADARPIPE = os.path.join(BUILD, "pipeline", "radarpipe")
 DATA = os.path.join(SOURCE, "tests", "data", "trackers")
 TRACK = os.path.join(SOURCE, "clients", "python", "examples", "track.py")
+sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
+from lines import Lines  # noqa: E402
 RANGE_BIN_M = 299792458.0 / (2 * 20.0e6)
 CPIS = 60
 # The scenario (two_targets.yaml): start time and each target's range and range rate.
 START = datetime.datetime(2026, 11, 21, 13, 59, 59, 500000)
 TRUTH = {"inbound": (5200.0, -45.0), "outbound": (2600.0, 55.0)}
-
-
-class Lines(threading.Thread):
-    def __init__(self, stream):
-        super().__init__(daemon=True)
-        self.stream, self.lines, self.cv = stream, [], threading.Condition()
-        self.start()
-
-    def run(self):
-        for line in self.stream:
-            with self.cv:
-                self.lines.append(line)
-                self.cv.notify_all()
-
-    def wait_for(self, pattern, timeout=60):
-        rx = re.compile(pattern)
-        with self.cv:
-            if not self.cv.wait_for(lambda: any(rx.search(x) for x in self.lines), timeout):
-                sys.exit(f"no line matching {pattern!r} in:\n{''.join(self.lines)}")
-            return next(rx.search(x) for x in self.lines if rx.search(x))
-
-    def text(self):
-        with self.cv:
-            return "".join(self.lines)
 
 
 def reader_models():

@@ -7,17 +7,18 @@ usage: asterix_interop.py BUILD_DIR SOURCE_DIR
 """
 
 import json
-import math
 import os
 import re
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 
 import asterix
 import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lines import Lines  # noqa: E402
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 RADARPIPE = os.path.join(BUILD, "pipeline", "radarpipe")
@@ -124,29 +125,6 @@ def compare(mode_path, rec, work, scan):
     return blob, len(plots), len(scans)
 
 
-class Reader(threading.Thread):
-    """Reads a process's stderr lines into a list (so the pipe never fills)."""
-
-    def __init__(self, proc):
-        super().__init__(daemon=True)
-        self.proc, self.lines, self.cv = proc, [], threading.Condition()
-        self.start()
-
-    def run(self):
-        for line in self.proc.stderr:
-            with self.cv:
-                self.lines.append(line)
-                self.cv.notify_all()
-
-    def wait_for(self, pattern, timeout=30):
-        rx = re.compile(pattern)
-        with self.cv:
-            ok = self.cv.wait_for(lambda: any(rx.search(x) for x in self.lines), timeout)
-            if not ok:
-                sys.exit(f"no line matching {pattern!r} in:\n{''.join(self.lines)}")
-            return next(rx.search(x) for x in self.lines if rx.search(x))
-
-
 def streamed(mode_path, rec):
     """replay -> run --asterix udp://... (and the asterix topic): the data blocks as sent."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -156,15 +134,15 @@ def streamed(mode_path, rec):
     replay = subprocess.Popen([RADARPIPE, "replay", rec, "--to", "tcp://127.0.0.1:*",
                                "--rate", "realtime", "--pulses-per-frame", "16"],
                               stderr=subprocess.PIPE, text=True)
-    rr = Reader(replay)
+    rr = Lines(replay.stderr)
     rep_ep = rr.wait_for(r"to (tcp://\S+) at").group(1)
     runp = subprocess.Popen([RADARPIPE, "run", "--mode", mode_path, "--from", rep_ep,
                              "--publish", "tcp://127.0.0.1:*", "--format", "both",
                              "--asterix", f"udp://127.0.0.1:{port}", "--wait-subscribers", "1",
                              "--exit-at-end"], stderr=subprocess.PIPE, text=True)
-    rn = Reader(runp)
+    rn = Lines(runp.stderr)
     pub = rn.wait_for(r"publish at (tcp://\S+)").group(1)
-    check("asterix at udp://127.0.0.1:%d\n" % port in "".join(rn.lines),
+    check("asterix at udp://127.0.0.1:%d\n" % port in rn.text(),
           "run names its ASTERIX destination")
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
@@ -174,7 +152,7 @@ def streamed(mode_path, rec):
     topic_blocks, reports = [], 0
     while True:
         if not sub.poll(30000):
-            sys.exit("run published nothing for 30 s:\n" + "".join(rn.lines))
+            sys.exit("run published nothing for 30 s:\n" + rn.text())
         topic, payload = sub.recv_multipart()
         if topic == b"asterix":
             topic_blocks.append(payload)
@@ -192,7 +170,7 @@ def streamed(mode_path, rec):
     check(replay.wait(30) == 0, "replay exit status")
     sub.close(0)
     ctx.term()
-    telemetry = "".join(rn.lines)
+    telemetry = rn.text()
     return b"".join(udp_blocks), b"".join(topic_blocks), reports, telemetry
 
 

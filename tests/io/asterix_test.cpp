@@ -228,9 +228,15 @@ TEST(Asterix, BlocksStayWithinTheDatagramLimitAndKeepEveryPlotInOrder) {
     EXPECT_EQ(k, r.detections.size()) << "limit " << limit;
     EXPECT_EQ(enc.counts().datagrams, out.size());
     // Records of 31 octets: one per block up to 64 octets, two from 65.
-    if (limit == 64) EXPECT_EQ(out.size(), 300u);
-    if (limit == 65) EXPECT_EQ(out.size(), 150u);
-    if (limit == 65507) EXPECT_EQ(out.size(), 1u);
+    if (limit == 64) {
+      EXPECT_EQ(out.size(), 300u);
+    }
+    if (limit == 65) {
+      EXPECT_EQ(out.size(), 150u);
+    }
+    if (limit == 65507) {
+      EXPECT_EQ(out.size(), 1u);
+    }
   }
 }
 
@@ -266,8 +272,12 @@ TEST(Antenna, SectorCrossingsMatchTheScanEquation) {
       EXPECT_NEAR(diff, 0.0, 1e-6) << "crossing " << i;
       EXPECT_GE(xs[i].time_ns, t0);
       EXPECT_LT(xs[i].time_ns, t1);
-      if (i) EXPECT_EQ(xs[i].time_ns - xs[i - 1].time_ns, 125000000LL);
-      if (i) EXPECT_EQ(xs[i].sector, (xs[i - 1].sector + (dir > 0 ? 1u : 7u)) % 8u);
+      if (i) {
+        EXPECT_EQ(xs[i].time_ns - xs[i - 1].time_ns, 125000000LL);
+      }
+      if (i) {
+        EXPECT_EQ(xs[i].sector, (xs[i - 1].sector + (dir > 0 ? 1u : 7u)) % 8u);
+      }
     }
     EXPECT_NEAR(beam_azimuth_deg(a, xs[0].time_ns, -1), 45.0 * xs[0].sector, 1e-6);
   }
