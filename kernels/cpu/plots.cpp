@@ -32,6 +32,31 @@ std::uint32_t PlotExtractor::find(std::uint32_t i) noexcept {
 PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t count,
                                              const float* map, int channel,
                                              std::vector<Detection>& out) noexcept {
+  const std::size_t n = cfg_.gates;
+  const std::size_t md = cfg_.doppler_bins;
+  auto neighbours = [&](std::size_t i) {
+    const std::size_t d = xs[i].doppler_bin, m = xs[i].range_bin;
+    const float* row = map + d * n;
+    CellNeighbours nb;
+    nb.left = m > 0 ? row[m - 1] : 0.0f;
+    nb.right = m + 1 < n ? row[m + 1] : 0.0f;
+    nb.up = map[((d + md - 1) % md) * n + m];
+    nb.down = map[((d + 1) % md) * n + m];
+    return nb;
+  };
+  return extract_with(xs, count, neighbours, channel, out);
+}
+
+PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t count,
+                                             const CellNeighbours* nbs, int channel,
+                                             std::vector<Detection>& out) noexcept {
+  return extract_with(xs, count, [&](std::size_t i) { return nbs[i]; }, channel, out);
+}
+
+template <class Neighbours>
+PlotExtractor::Result PlotExtractor::extract_with(const CfarCrossing* xs, std::size_t count,
+                                                  const Neighbours& neighbours, int channel,
+                                                  std::vector<Detection>& out) noexcept {
   Result res;
   count = std::min(count, cfg_.max_crossings);
   const std::size_t n = cfg_.gates;
@@ -82,16 +107,12 @@ PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t
     }
     const CfarCrossing& pk = xs[peak_[i]];
     const long d = pk.doppler_bin, m = pk.range_bin;
-    const float* row = map + static_cast<std::size_t>(d) * n;
+    const CellNeighbours nb = neighbours(peak_[i]);
     double dr = 0.0;
     if (cfg_.interpolate_range && m > 0 && m + 1 < static_cast<long>(n))
-      dr = parabolic_offset(db(row[m - 1]), db(row[m]), db(row[m + 1]));
+      dr = parabolic_offset(db(nb.left), db(pk.power), db(nb.right));
     double dd = 0.0;
-    if (md >= 3) {
-      const float* up = map + static_cast<std::size_t>((d - 1 + md) % md) * n;
-      const float* dn = map + static_cast<std::size_t>((d + 1) % md) * n;
-      dd = parabolic_offset(db(up[m]), db(row[m]), db(dn[m]));
-    }
+    if (md >= 3) dd = parabolic_offset(db(nb.up), db(pk.power), db(nb.down));
     Detection det;
     det.range_bin = static_cast<std::int32_t>(m);
     det.doppler_bin = static_cast<std::int32_t>(d);

@@ -34,6 +34,13 @@ struct PlotConfig {
   bool interpolate_range = true;
 };
 
+/// The four map cells around a crossing that the interpolation reads: P[d][m-1], P[d][m+1]
+/// (0 where m - 1 or m + 1 is off the map; unused there), P[d-1 mod M][m], P[d+1 mod M][m].
+/// The GPU path gathers them on the device so that only the crossings cross to the host.
+struct CellNeighbours {
+  float left, right, up, down;
+};
+
 class PlotExtractor {
  public:
   explicit PlotExtractor(const PlotConfig& config);
@@ -48,8 +55,17 @@ class PlotExtractor {
   };
   Result extract(const CfarCrossing* crossings, std::size_t count, const float* map, int channel,
                  std::vector<Detection>& out) noexcept;
+  /// The same, with each crossing's neighbours given (neighbours[i] for crossings[i]) instead
+  /// of the map: identical detections for identical inputs.
+  Result extract(const CfarCrossing* crossings, std::size_t count,
+                 const CellNeighbours* neighbours, int channel,
+                 std::vector<Detection>& out) noexcept;
 
  private:
+  template <class Neighbours>
+  Result extract_with(const CfarCrossing* crossings, std::size_t count,
+                      const Neighbours& neighbours, int channel,
+                      std::vector<Detection>& out) noexcept;
   std::uint32_t find(std::uint32_t i) noexcept;
 
   PlotConfig cfg_;
