@@ -1,7 +1,10 @@
 #include "pipeline/backend.hpp"
 
+#include <cstdio>
+
 #if defined(RADARPIPE_HAVE_CUDA)
 #include "kernels/cuda/device.cuh"
+#include "pipeline/cuda_chain.hpp"
 #endif
 
 namespace radarpipe {
@@ -28,16 +31,39 @@ BackendChoice resolve_backend(Backend requested) {
   if (scan.devices.empty()) {
     why = scan.reason;
   } else {
-    // The CUDA library of this version holds device discovery and the shared model math; the
-    // GPU signal chain itself is not part of it yet, so the chain runs on the CPU.
-    why = "found " + scan.devices[0].name + ", but this version has no CUDA signal chain";
+    const cuda::DeviceInfo& d = scan.devices[0];
+    char line[256];
+    std::snprintf(line, sizeof line, "%s requested: device 0, %s, compute %d.%d, %.0f GiB",
+                  requested == Backend::Cuda ? "cuda" : "auto", d.name.c_str(), d.compute_major,
+                  d.compute_minor, static_cast<double>(d.global_memory_bytes) / (1u << 30));
+    c.chosen = Backend::Cuda;
+    c.device = 0;
+    c.reason = line;
+    return c;
   }
 #else
   why = "this build has no CUDA backend (nvcc was not found at configure time)";
 #endif
   if (requested == Backend::Cuda) throw ConfigError("backend", "cuda requested: " + why);
-  c.reason = why;
+  c.reason = "auto: " + why;
   return c;
+}
+
+std::unique_ptr<SignalChain> make_chain(const Mode& mode, const BackendChoice& choice,
+                                        const ChainOptions& options) {
+#if defined(RADARPIPE_HAVE_CUDA)
+  if (choice.chosen == Backend::Cuda) {
+    CudaChainOptions co;
+    co.device = choice.device;
+    co.first = options.first;
+    co.last = options.last;
+    return std::make_unique<CudaChain>(mode, co);
+  }
+#else
+  if (choice.chosen == Backend::Cuda)
+    throw ConfigError("backend", "cuda chosen, but this build has no CUDA backend");
+#endif
+  return std::make_unique<CpuChain>(mode, options);
 }
 
 }  // namespace radarpipe

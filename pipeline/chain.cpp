@@ -14,6 +14,32 @@ namespace {
 constexpr std::size_t kRowsPerTask = 4;  // pulse-compression rows handed out at a time
 }
 
+cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry) {
+  cpu::CfarStageConfig cc;
+  cc.cfar = mode.processing.cfar;
+  cc.doppler_bins = mode.processing.doppler_fft_size;
+  cc.gates = mode.radar.range_gates;
+  cc.noise_gates = geometry.first_eclipsed_bin;
+  cc.looks = geometry.cfar_looks;
+  return cc;
+}
+
+cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry) {
+  const RadarConfig& r = mode.radar;
+  cpu::PlotConfig plc;
+  plc.doppler_bins = mode.processing.doppler_fft_size;
+  plc.gates = r.range_gates;
+  plc.first_eclipsed_bin = geometry.first_eclipsed_bin;
+  plc.window_start_s = r.window_start_s;
+  plc.sample_rate_hz = r.sample_rate_hz;
+  plc.prf_hz = geometry.prf_hz;
+  plc.wavelength_m = geometry.wavelength_m;
+  plc.max_crossings = mode.processing.max_crossings;
+  plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
+  plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
+  return plc;
+}
+
 CpuChain::CpuChain(const Mode& mode, ChainOptions options)
     : mode_((mode.validate(), mode)),
       first_(options.first),
@@ -50,27 +76,10 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   }
 
   if (has(Stage::Detection)) {
-    cpu::CfarStageConfig cc;
-    cc.cfar = p.cfar;
-    cc.doppler_bins = p.doppler_fft_size;
-    cc.gates = r.range_gates;
+    cpu::CfarStageConfig cc = cfar_stage_config(mode_, geometry_);
     cc.workers = workers;
-    cc.noise_gates = geometry_.first_eclipsed_bin;
-    cc.looks = geometry_.cfar_looks;
     cfar_ = std::make_unique<cpu::Cfar>(cc);
-
-    cpu::PlotConfig plc;
-    plc.doppler_bins = p.doppler_fft_size;
-    plc.gates = r.range_gates;
-    plc.first_eclipsed_bin = geometry_.first_eclipsed_bin;
-    plc.window_start_s = r.window_start_s;
-    plc.sample_rate_hz = r.sample_rate_hz;
-    plc.prf_hz = geometry_.prf_hz;
-    plc.wavelength_m = geometry_.wavelength_m;
-    plc.max_crossings = p.max_crossings;
-    plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
-    plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
-    plots_ = std::make_unique<cpu::PlotExtractor>(plc);
+    plots_ = std::make_unique<cpu::PlotExtractor>(plot_config(mode_, geometry_));
 
     cfar_blocks_ = std::min(workers, p.doppler_fft_size);
     for (std::size_t b = 0; b < cfar_blocks_; ++b) block_crossings_.emplace_back(p.max_crossings);
@@ -227,6 +236,11 @@ void CpuChain::detect_map(const float* p, int channel) {
   const cpu::PlotExtractor::Result r =
       plots_->extract(crossings_.data(), count, p, channel, report_.detections);
   report_.detections_dropped += r.dropped;
+}
+
+void CpuChain::copy_power(PowerMap& out) const {
+  out = PowerMap(power_.maps, power_.doppler_bins, power_.gates);
+  std::copy(power_.data.begin(), power_.data.end(), out.data.begin());
 }
 
 void CpuChain::transforms_only() {

@@ -23,6 +23,29 @@
 
 namespace radarpipe {
 
+/// The CFAR and plot stage configurations a mode implies (shared by the CPU and CUDA chains).
+cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry);
+cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry);
+
+/// What the runtime drives (process_recording, the stream runner, the demo): the CPU chain
+/// (CpuChain, below) or the CUDA chain (pipeline/cuda_chain.hpp), chosen by
+/// make_chain (pipeline/backend.hpp). Both honour the same contracts.
+class SignalChain {
+ public:
+  virtual ~SignalChain() = default;
+  /// The whole chain on one CPI of the mode's shape (std::invalid_argument otherwise); the
+  /// report stays valid until the next call.
+  virtual const DetectionReport& process(const Cpi& cpi) = 0;
+  /// The chain's stages first..last on host buffers (see CpuChain::run_stages).
+  virtual const DetectionReport* run_stages(const void* in, void* out, std::uint64_t cpi,
+                                            std::int64_t timestamp_ns, double* stage_seconds) = 0;
+  /// A copy of the last process()'s power maps (for pictures; not on the hot path).
+  virtual void copy_power(PowerMap& out) const = 0;
+  virtual Backend backend() const = 0;
+  virtual Stage first() const = 0;
+  virtual Stage last() const = 0;
+};
+
 struct ChainOptions {
   std::size_t threads = 0;              ///< workers including the caller; 0 = hardware concurrency
   std::size_t doppler_tile_gates = 32;  ///< range gates per Doppler tile
@@ -30,7 +53,7 @@ struct ChainOptions {
   Stage last = Stage::Detection;
 };
 
-class CpuChain {
+class CpuChain final : public SignalChain {
  public:
   /// Throws ConfigError if the mode is invalid.
   explicit CpuChain(const Mode& mode, ChainOptions options = {});
@@ -39,7 +62,7 @@ class CpuChain {
   /// its report, valid until the next call. Throws std::invalid_argument only for a CPI of the
   /// wrong shape, std::logic_error for a chain built for some stages only; otherwise no throw
   /// and no allocation.
-  const DetectionReport& process(const Cpi& cpi);
+  const DetectionReport& process(const Cpi& cpi) override;
 
   /// The stages one by one, on buffers of the mode's sizes (cube: channels x pulses x gates
   /// cf32, x[c][p][n]; maps: maps x doppler_fft_size x gates float). Each needs its stage in
@@ -53,11 +76,13 @@ class CpuChain {
   /// last stage's output buffer (unused when the last stage is cfar). Returns the report when
   /// the last stage is cfar, else nullptr. stage_seconds[s] gets stage s's wall time (others 0).
   const DetectionReport* run_stages(const void* in, void* out, std::uint64_t cpi,
-                                    std::int64_t timestamp_ns, double* stage_seconds);
+                                    std::int64_t timestamp_ns, double* stage_seconds) override;
+  void copy_power(PowerMap& out) const override;
+  Backend backend() const override { return Backend::Cpu; }
 
   bool has(Stage s) const { return s >= first_ && s <= last_; }
-  Stage first() const { return first_; }
-  Stage last() const { return last_; }
+  Stage first() const override { return first_; }
+  Stage last() const override { return last_; }
   std::size_t cube_samples() const;  ///< channels x pulses x gates
   std::size_t map_cells() const;     ///< maps x doppler_fft_size x gates
 

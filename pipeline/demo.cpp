@@ -59,12 +59,9 @@ int run_demo(const DemoOptions& opt, std::ostream& out, std::ostream& log) {
   std::vector<DetectionReport> reports;
   PowerMap last_map;
   const ProcessSummary ps = process_recording(
-      po, log, [&](const DetectionReport& r, const io::CpiSlot& slot, const CpuChain& chain) {
+      po, log, [&](const DetectionReport& r, const io::CpiSlot& slot, const SignalChain& chain) {
         reports.push_back(r);
-        if (slot.cpi + 1 != opt.cpis) return;
-        const PowerMap& p = chain.power();
-        last_map = PowerMap(p.maps, p.doppler_bins, p.gates);
-        std::copy(p.data.begin(), p.data.end(), last_map.data.begin());
+        if (slot.cpi + 1 == opt.cpis) chain.copy_power(last_map);
       });
   std::snprintf(line, sizeof line,
                 "processed  %llu CPIs on %s: %llu detections, %.1f M samples/s\n",

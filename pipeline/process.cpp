@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,9 @@
 #include "pipeline/backend.hpp"
 #include "pipeline/chain.hpp"
 #include "pipeline/config/mode_file.hpp"
+#if defined(RADARPIPE_HAVE_CUDA)
+#include "pipeline/cuda_chain.hpp"
+#endif
 #include "pipeline/core/radar_math.hpp"
 
 namespace radarpipe {
@@ -172,7 +176,11 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
 
   ChainOptions co;
   co.threads = opt.threads;
-  CpuChain chain(rm.mode, co);
+  const std::unique_ptr<SignalChain> chain = make_chain(rm.mode, backend, co);
+#if defined(RADARPIPE_HAVE_CUDA)
+  // On the GPU, CPI n + 1 is read and submitted while CPI n is still on the device.
+  auto* gpu = dynamic_cast<CudaChain*>(chain.get());
+#endif
   io::RecordingCpiSource source(reader, rm.mode.processing.pulses, rm.mode.radar.range_gates,
                                 rm.mode.radar.pri_s);
   sum.leftover_samples = source.leftover_samples();
@@ -204,11 +212,12 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   const auto t_loop = std::chrono::steady_clock::now();
   Cpi cpi;
   DetectionReport r;  // reused: copy-assignment keeps its capacity from CPI to CPI
-  while (source.next(cpi)) {
-    const io::CpiSlot& slot = source.slot();
-    r = chain.process(cpi);
+  const std::size_t samples_per_cpi =
+      rm.mode.radar.channels * rm.mode.processing.pulses * rm.mode.radar.range_gates;
+  auto handle = [&](const DetectionReport& report, const io::CpiSlot& slot) {
+    r = report;
     annotate.apply(r, slot.frequency_hz ? *slot.frequency_hz : 0.0);
-    if (observer) observer(r, slot, chain);
+    if (observer) observer(r, slot, *chain);
     *out << io::report_to_json(r).dump() << "\n";
     if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");
     if (encoder) {
@@ -219,10 +228,30 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     }
     ++sum.cpis;
     sum.detections += r.detections.size();
-    sum.samples += cpi.shape.size();
+    sum.samples += samples_per_cpi;
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
     progress.update(sum.cpis, s > 0 ? static_cast<double>(sum.samples) / s : 0);
+  };
+#if defined(RADARPIPE_HAVE_CUDA)
+  if (gpu) {
+    std::deque<io::CpiSlot> pending;  // the slots of the CPIs on the device, oldest first
+    while (source.next(cpi)) {
+      if (gpu->in_flight() == gpu->slots()) {
+        handle(gpu->collect(), pending.front());
+        pending.pop_front();
+      }
+      gpu->submit(cpi);
+      pending.push_back(source.slot());
+    }
+    while (gpu->in_flight() > 0) {
+      handle(gpu->collect(), pending.front());
+      pending.pop_front();
+    }
+  } else
+#endif
+  {
+    while (source.next(cpi)) handle(chain->process(cpi), source.slot());
   }
   out->flush();
   if (encoder) {

@@ -66,7 +66,7 @@ struct ProcessSummary {
   }
 };
 
-class CpuChain;
+class SignalChain;
 
 /// A CPI tuned to `tuned_hz` (a capture's or an IQ frame's centre frequency; 0 = not given) in
 /// a mode centred on `mode_hz` (frequency agility): Doppler scales to velocity by the tuned
@@ -76,7 +76,7 @@ void retune_range_rates(DetectionReport& report, double tuned_hz, double mode_hz
 /// Called for every report, in CPI order, before it is written, with the capture's slot and
 /// the chain (whose intermediate results, e.g. power(), belong to that CPI until the next).
 using ReportObserver =
-    std::function<void(const DetectionReport&, const io::CpiSlot&, const CpuChain&)>;
+    std::function<void(const DetectionReport&, const io::CpiSlot&, const SignalChain&)>;
 
 /// Processes a whole recording. Throws io::SigmfError, ConfigError or ModeMismatch before the
 /// first CPI; std::runtime_error if the output cannot be written.

@@ -209,6 +209,8 @@ StreamCommands::StreamCommands(CLI::App& app) {
                    "run only this segment of the mode's pipeline (repeatable)");
   run_->add_option("--link", run_links_, "NAME=ENDPOINT: the link into segment NAME (repeatable)");
   run_->add_option("--threads", run_opt_.threads, "chain workers per segment (0: share the cores)");
+  run_->add_option("--backend", run_backend_, "auto, cpu or cuda (overrides the mode)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");
   run_->add_option("--wait-subscribers", run_opt_.wait_subscribers,
                    "hold the input until this many report subscribers are connected");
@@ -284,6 +286,10 @@ int StreamCommands::run() {
   SignalStop signals;
   try {
     run_opt_.mode = load_mode_file(run_mode_);
+    if (!run_backend_.empty())
+      run_opt_.mode.backend = run_backend_ == "cpu"    ? Backend::Cpu
+                              : run_backend_ == "cuda" ? Backend::Cuda
+                                                       : Backend::Auto;
     run_opt_.format = run_format_ == "json"   ? stream::RunOptions::Format::Json
                       : run_format_ == "both" ? stream::RunOptions::Format::Both
                                               : stream::RunOptions::Format::Protobuf;
@@ -297,6 +303,7 @@ int StreamCommands::run() {
     stream::StreamRunner runner(ctx, run_opt_);
     for (const auto& [what, ep] : runner.bound())
       std::fprintf(stderr, "radarpipe run: %s at %s\n", what.c_str(), ep.c_str());
+    std::fprintf(stderr, "radarpipe run: backend %s\n", runner.backend().c_str());
     std::fprintf(stderr, "radarpipe run: ready, segments %s%s\n", runner.segment_names().c_str(),
                  run_opt_.wait_subscribers ? ", waiting for subscribers" : "");
     std::fflush(stderr);

@@ -30,7 +30,7 @@ class StreamCommands {
   std::string replay_mode_, replay_rate_ = "realtime", replay_datatype_ = "cf32_le";
   bool replay_skip_checksum_ = false;
   stream::RunOptions run_opt_;
-  std::string run_mode_, run_format_ = "protobuf";
+  std::string run_mode_, run_format_ = "protobuf", run_backend_;
   std::vector<std::string> run_links_;
   std::string listen_ep_, stats_ep_;
   bool listen_json_ = false, listen_until_end_ = false, stats_json_ = false;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -16,7 +17,11 @@
 #include "io/stream_messages.hpp"
 #include "io/udp_sender.hpp"
 #include "pipeline/annotate.hpp"
+#include "pipeline/backend.hpp"
 #include "pipeline/chain.hpp"
+#if defined(RADARPIPE_HAVE_CUDA)
+#include "pipeline/cuda_chain.hpp"
+#endif
 #include "pipeline/process.hpp"
 #include "pipeline/stream/assembler.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
@@ -88,7 +93,7 @@ std::string endpoint_name(const void* self, const char* what) {
 struct Segment {
   SegmentConfig cfg;
   std::size_t index = 0;  // in the mode's list
-  std::unique_ptr<CpuChain> chain;
+  std::unique_ptr<SignalChain> chain;
   zmq::socket_t in, out;
   bool input_local = false;  // fed by this process (waits for its Shutdown marker)
   bool next_local = false;   // the next segment runs here too
@@ -108,6 +113,7 @@ struct StreamRunner::Impl {
   zmq::context_t& ctx;
   RunOptions opt;
   ModeGeometry geometry;
+  BackendChoice backend;
   std::size_t cube_bytes = 0, map_bytes = 0;
   std::vector<std::unique_ptr<Segment>> segs;
   bool has_ingest = false, has_output = false;
@@ -166,6 +172,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   opt.mode.validate();
   const Mode& mode = opt.mode;
   m.geometry = derive_geometry(mode);
+  m.backend = resolve_backend(mode.backend);
   const auto& all = mode.pipeline.segments;
 
   // Which segments run here: a contiguous run of the mode's list.
@@ -253,7 +260,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     co.threads = threads;
     co.first = s->cfg.first;
     co.last = s->cfg.last;
-    s->chain = std::make_unique<CpuChain>(mode, co);
+    s->chain = make_chain(mode, m.backend, co);
     auto dims_of = [&](LinkKind kind, std::uint32_t* d) {
       d[0] = static_cast<std::uint32_t>(kind == LinkKind::Cube ? C : m.geometry.maps);
       d[1] = static_cast<std::uint32_t>(kind == LinkKind::Cube ? P : M);
@@ -375,6 +382,10 @@ StreamRunner::~StreamRunner() {
   if (m.ingest.joinable()) m.ingest.join();
   for (auto& s : m.segs)
     if (s->thread.joinable()) s->thread.join();
+}
+
+std::string StreamRunner::backend() const {
+  return std::string(to_string(impl_->backend.chosen)) + " (" + impl_->backend.reason + ")";
 }
 
 std::string StreamRunner::segment_names() const {
@@ -555,12 +566,43 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
     }
   };
 
+#if defined(RADARPIPE_HAVE_CUDA)
+  // A whole chain on the GPU keeps up to slots() CPIs in flight: CPI n + 1 is copied and
+  // enqueued while CPI n computes; reports leave in CPI order as each is collected.
+  CudaChain* gpu = s.chain->backend() == Backend::Cuda && s.cfg.first == Stage::PulseCompression &&
+                           s.cfg.last == Stage::Detection
+                       ? static_cast<CudaChain*>(s.chain.get())
+                       : nullptr;
+  std::deque<LinkHeader> in_flight;
+  auto collect_one = [&] {
+    const DetectionReport& report = gpu->collect();
+    const LinkHeader h = in_flight.front();
+    in_flight.pop_front();
+    const CudaStageTimes& t = gpu->last_stage_times();
+    stage_latency[static_cast<int>(Stage::PulseCompression)].record(t.pulse_compression_ms * 1e-3);
+    stage_latency[static_cast<int>(Stage::Doppler)].record(t.doppler_ms * 1e-3);
+    stage_latency[static_cast<int>(Stage::Detection)].record(
+        (t.cfar_ms + t.compaction_ms + t.host_plots_ms) * 1e-3);
+    cpis_processed.fetch_add(1);
+    samples.fetch_add(samples_per_cpi);
+    std::int64_t zero = 0;
+    first_cpi_ns.compare_exchange_strong(zero, utc_now_ns());
+    finish_report(s, report, h);
+  };
+  auto drain = [&] {
+    while (gpu && gpu->in_flight() > 0) collect_one();
+  };
+#else
+  auto drain = [] {};
+#endif
+
   for (;;) {
     // Input from another process: stop after the CPI in hand. Input from this process: go on
     // until the sender's Shutdown marker (or until the sender has gone and nothing is left).
     if (!s.input_local && stopping.load()) break;
     zmq::pollitem_t item{static_cast<void*>(s.in), 0, ZMQ_POLLIN, 0};
     if (poll_some(&item, 1, 50) == 0) {
+      drain();  // the input paused: what is on the device goes out now
       if (stopping.load() && s.upstream_done && s.upstream_done->load()) break;
       continue;
     }
@@ -587,10 +629,12 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
       continue;
     }
     if (h.kind == LinkKind::Shutdown) {
+      drain();
       forward_marker(h);
       break;
     }
     if (h.kind == LinkKind::EndOfStream) {
+      drain();
       forward_marker(h);
       continue;
     }
@@ -607,6 +651,15 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
       std::memcpy(s.in_copy.data(), in, parts[1].size());
       in = s.in_copy.data();
     }
+#if defined(RADARPIPE_HAVE_CUDA)
+    if (gpu) {
+      if (gpu->in_flight() == gpu->slots()) collect_one();
+      gpu->submit_samples(static_cast<const cf32*>(in), h.cpi, h.timestamp_ns);
+      in_flight.push_back(h);
+      parts.clear();  // copied to pinned memory: the input buffer goes back to its pool
+      continue;
+    }
+#endif
     void* out = nullptr;
     if (s.out_pool) {
       // Back-pressure: wait for the next segment to give a buffer back.
@@ -637,6 +690,7 @@ void StreamRunner::Impl::segment_loop(Segment& s) {
       if (!send_link(s.out, oh, out, s.out_pool.get(), stopping)) counters.drop(CpiDrop::Shutdown);
     }
   }
+  drain();
 }
 
 TelemetrySnapshot StreamRunner::Impl::snapshot(bool advance) const {

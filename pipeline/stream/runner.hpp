@@ -52,6 +52,8 @@ class StreamRunner {
   const std::map<std::string, std::string>& bound() const { return bound_; }
   /// Names of the segments running here.
   std::string segment_names() const;
+  /// The backend the segments run on, and why: "cuda (auto requested: device 0, ...)".
+  std::string backend() const;
 
   /// Runs until `stop` becomes true, or (exit_at_end) until the IQ stream has ended and every
   /// CPI before the end is published. Then: the ingest stops, the CPIs already accepted are
