@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "pipeline/backend.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/reference.hpp"
 
@@ -38,7 +39,10 @@ TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
   EXPECT_EQ(d["first_eclipsed_bin"].get<int>(), 1800 - 200 + 1);
   const double n = 216, alpha = n * (std::pow(1e-6, -1 / n) - 1);
   EXPECT_NEAR(j["processing"]["cfar"]["threshold_factor"].get<double>(), alpha, 1e-9 * alpha);
-  EXPECT_EQ(j["backend_resolved"]["chosen"], "cpu");
+  // auto: CUDA where this build has it and a device is present, the CPU elsewhere.
+  const radarpipe::BackendChoice here = radarpipe::resolve_backend(radarpipe::Backend::Auto);
+  EXPECT_EQ(j["backend_resolved"]["chosen"], radarpipe::to_string(here.chosen));
+  EXPECT_EQ(j["backend_resolved"]["reason"], here.reason);
 }
 
 TEST(Cli, ConfigCheckTextNamesEveryQuantity) {
