@@ -113,7 +113,9 @@ CudaChain::~CudaChain() {
   }
 }
 
-std::size_t CudaChain::slots() const { return impl_->slots.size(); }
+std::size_t CudaChain::slots() const {
+  return impl_->slots.size();
+}
 
 std::size_t CudaChain::cube_samples() const {
   return mode_.radar.channels * mode_.processing.pulses * mode_.radar.range_gates;
@@ -381,7 +383,7 @@ double CudaChain::copy_input_on_device(std::size_t slot, std::size_t bytes) {
 std::size_t CudaChain::pulse_compression_bytes(IqFormat format) const {
   const Slot& s = *impl_->slots[0];
   return s.pc ? s.pc->bytes_moved(format == IqFormat::Ci16 ? cuda::SampleFormat::Ci16
-                                                             : cuda::SampleFormat::Cf32)
+                                                           : cuda::SampleFormat::Cf32)
               : 0;
 }
 

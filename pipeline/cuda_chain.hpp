@@ -106,7 +106,7 @@ class CudaChain final : public SignalChain {
   std::size_t cfar_bytes() const;
 
   /// Device intermediate results of the last CPI on slot 0, copied to the host (tests).
-  void copy_compressed(Cpi& out) const;    ///< channels x pulses x gates
+  void copy_compressed(Cpi& out) const;              ///< channels x pulses x gates
   void copy_spectrum(std::vector<cf32>& out) const;  ///< C x M x N, unshifted
 
  private:

@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <memory>

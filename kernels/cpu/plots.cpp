@@ -50,7 +50,8 @@ PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t
 PlotExtractor::Result PlotExtractor::extract(const CfarCrossing* xs, std::size_t count,
                                              const CellNeighbours* nbs, int channel,
                                              std::vector<Detection>& out) noexcept {
-  return extract_with(xs, count, [&](std::size_t i) { return nbs[i]; }, channel, out);
+  return extract_with(
+      xs, count, [&](std::size_t i) { return nbs[i]; }, channel, out);
 }
 
 template <class Neighbours>

@@ -57,9 +57,8 @@ class PlotExtractor {
                  std::vector<Detection>& out) noexcept;
   /// The same, with each crossing's neighbours given (neighbours[i] for crossings[i]) instead
   /// of the map: identical detections for identical inputs.
-  Result extract(const CfarCrossing* crossings, std::size_t count,
-                 const CellNeighbours* neighbours, int channel,
-                 std::vector<Detection>& out) noexcept;
+  Result extract(const CfarCrossing* crossings, std::size_t count, const CellNeighbours* neighbours,
+                 int channel, std::vector<Detection>& out) noexcept;
 
  private:
   template <class Neighbours>

@@ -1,11 +1,10 @@
-#include "kernels/cuda/cfar.cuh"
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cuda/cfar.cuh"
 #include "kernels/cuda/stage_math.hpp"
 
 namespace radarpipe::cuda {
@@ -41,8 +40,8 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
   const int d0 = blockIdx.y * td, m0 = blockIdx.x * kTileGates;
   const int tid = threadIdx.x;
   const bool os = a.kind == stage_math::kCfarOs;
-  double* full = shared;                  // [td][tw]
-  double* guard = full + (os ? 0 : td * tw);   // [td][tw]
+  double* full = shared;                                               // [td][tw]
+  double* guard = full + (os ? 0 : td * tw);                           // [td][tw]
   float* tile = reinterpret_cast<float*>(guard + (os ? 0 : td * tw));  // [td + 2D][tw]
   const float* src = a.maps + static_cast<size_t>(map) * a.doppler_bins * a.gates;
 
@@ -83,13 +82,14 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
         const double* fr = full + r * tw + big_r + tid;
         const double* gr = guard + r * tw + big_r + tid;
         double s1, s2;
-        stage_math::cfar_halves([&](int j) { return fr[j]; }, [&](int j) { return gr[j]; },
-                                lead0, lag0, a.w, &s1, &s2);
+        stage_math::cfar_halves([&](int j) { return fr[j]; }, [&](int j) { return gr[j]; }, lead0,
+                                lag0, a.w, &s1, &s2);
         const double z = stage_math::cfar_noise(a.kind, s1, s2, a.n_lead[m], a.n_lag[m]);
         if (m < a.noise_gates) noise += z;
         hit = stage_math::cfar_hit(p, a.alpha[m], z);
-        if (hit) a.noise_map[(static_cast<size_t>(map) * a.doppler_bins + d) * a.gates + m] =
-            static_cast<float>(z);
+        if (hit)
+          a.noise_map[(static_cast<size_t>(map) * a.doppler_bins + d) * a.gates + m] =
+              static_cast<float>(z);
       } else {
         auto at = [&](int dd, int c) { return tile[(r + big_d + dd) * tw + (c - m0 + big_r)]; };
         hit = stage_math::os_count_below(at, m, a.gates, a.w, a.alpha_f[m], p) >= a.os_k[m];
@@ -160,9 +160,8 @@ Cfar::Cfar(const cpu::CfarStageConfig& config, std::size_t maps)
   if (shared_bytes_ > static_cast<std::size_t>(optin))
     throw std::invalid_argument(
         "cuda cfar: a window of " + std::to_string(2 * w.big_d() + 1) + " Doppler x " +
-        std::to_string(2 * w.big_r() + 1) + " range cells needs " +
-        std::to_string(shared_bytes_) + " bytes of shared memory per block; this device offers " +
-        std::to_string(optin));
+        std::to_string(2 * w.big_r() + 1) + " range cells needs " + std::to_string(shared_bytes_) +
+        " bytes of shared memory per block; this device offers " + std::to_string(optin));
   RP_CUDA_CHECK(cudaFuncSetAttribute(cfar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      static_cast<int>(shared_bytes_)));
 

@@ -48,7 +48,7 @@ class Cfar {
   const std::uint32_t* masks() const { return masks_.data(); }  ///< [map][d][word]
   /// popcount of each mask word, then one 0 (words() + 1 entries, for an exclusive scan).
   const std::uint32_t* popcounts() const { return popcounts_.data(); }
-  const float* noise_map() const { return noise_map_.data(); }  ///< Z at crossing cells only
+  const float* noise_map() const { return noise_map_.data(); }     ///< Z at crossing cells only
   const double* noise_sums() const { return noise_sums_.data(); }  ///< per map
 
   /// Cells the last process() must at least read and write, for the roofline.
@@ -61,8 +61,8 @@ class Cfar {
   std::size_t shared_bytes_;
   std::uint64_t noise_cells_per_map_ = 0;
   std::unique_ptr<cpu::Cfar> reference_;
-  DeviceBuffer<double> alpha_;     ///< per range bin
-  DeviceBuffer<float> alpha_f_;    ///< per range bin (OS compares in float)
+  DeviceBuffer<double> alpha_;   ///< per range bin
+  DeviceBuffer<float> alpha_f_;  ///< per range bin (OS compares in float)
   DeviceBuffer<double> n_lead_, n_lag_;
   DeviceBuffer<int> os_k_;
   DeviceBuffer<std::uint32_t> masks_;

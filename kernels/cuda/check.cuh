@@ -1,5 +1,6 @@
-// One checking macro for every CUDA runtime call and kernel launch, one for every cuFFT call (ARCHITECTURE.md "Errors"):
-// failures throw radarpipe::cuda::CudaError naming the file, the line, the call and the error.
+// One checking macro for every CUDA runtime call and kernel launch, one for every cuFFT call
+// (ARCHITECTURE.md "Errors"): failures throw radarpipe::cuda::CudaError naming the file, the line,
+// the call and the error.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -29,21 +30,36 @@ namespace radarpipe::cuda {
 /// The name of a cuFFT status code (cufftResult has no string function of its own).
 inline const char* cufft_result_name(int r) {
   switch (r) {
-    case 0: return "CUFFT_SUCCESS";
-    case 1: return "CUFFT_INVALID_PLAN";
-    case 2: return "CUFFT_ALLOC_FAILED";
-    case 3: return "CUFFT_INVALID_TYPE";
-    case 4: return "CUFFT_INVALID_VALUE";
-    case 5: return "CUFFT_INTERNAL_ERROR";
-    case 6: return "CUFFT_EXEC_FAILED";
-    case 7: return "CUFFT_SETUP_FAILED";
-    case 8: return "CUFFT_INVALID_SIZE";
-    case 9: return "CUFFT_UNALIGNED_DATA";
-    case 11: return "CUFFT_INVALID_DEVICE";
-    case 13: return "CUFFT_NO_WORKSPACE";
-    case 14: return "CUFFT_NOT_IMPLEMENTED";
-    case 16: return "CUFFT_NOT_SUPPORTED";
-    default: return "unknown cuFFT status";
+    case 0:
+      return "CUFFT_SUCCESS";
+    case 1:
+      return "CUFFT_INVALID_PLAN";
+    case 2:
+      return "CUFFT_ALLOC_FAILED";
+    case 3:
+      return "CUFFT_INVALID_TYPE";
+    case 4:
+      return "CUFFT_INVALID_VALUE";
+    case 5:
+      return "CUFFT_INTERNAL_ERROR";
+    case 6:
+      return "CUFFT_EXEC_FAILED";
+    case 7:
+      return "CUFFT_SETUP_FAILED";
+    case 8:
+      return "CUFFT_INVALID_SIZE";
+    case 9:
+      return "CUFFT_UNALIGNED_DATA";
+    case 11:
+      return "CUFFT_INVALID_DEVICE";
+    case 13:
+      return "CUFFT_NO_WORKSPACE";
+    case 14:
+      return "CUFFT_NOT_IMPLEMENTED";
+    case 16:
+      return "CUFFT_NOT_SUPPORTED";
+    default:
+      return "unknown cuFFT status";
   }
 }
 
@@ -62,9 +78,9 @@ class CufftError : public std::runtime_error {
 
 }  // namespace radarpipe::cuda
 
-#define RP_CUFFT_CHECK(call)                                                              \
-  do {                                                                                    \
-    const int rp_res_ = static_cast<int>(call);                                           \
+#define RP_CUFFT_CHECK(call)                                                                   \
+  do {                                                                                         \
+    const int rp_res_ = static_cast<int>(call);                                                \
     if (rp_res_ != 0) throw ::radarpipe::cuda::CufftError(rp_res_, #call, __FILE__, __LINE__); \
   } while (0)
 

@@ -1,10 +1,9 @@
-#include "kernels/cuda/doppler.cuh"
-
 #include <stdexcept>
 #include <string>
 
 #include "kernels/cpu/mti.hpp"
 #include "kernels/cpu/window.hpp"
+#include "kernels/cuda/doppler.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/stage_math.hpp"
 #include "pipeline/core/radar_math.hpp"

@@ -47,9 +47,7 @@ class DopplerProcessor {
   void spectrum(const cf32* d_in, std::size_t in_stride, cudaStream_t s);
   /// C x M x N complex, unshifted (row k is FFT bin k; the map's row d shows bin
   /// stage_math::doppler_source_bin(d, M)).
-  const cf32* spectrum_output() const {
-    return reinterpret_cast<const cf32*>(spectrum_.data());
-  }
+  const cf32* spectrum_output() const { return reinterpret_cast<const cf32*>(spectrum_.data()); }
 
   /// The transforms of process() alone: this stage's cuFFT floor.
   void transforms_only(cudaStream_t s);

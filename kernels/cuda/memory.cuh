@@ -106,7 +106,8 @@ class Stream {
 class Event {
  public:
   explicit Event(bool timing = false) {
-    RP_CUDA_CHECK(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming));
+    RP_CUDA_CHECK(
+        cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming));
   }
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;

@@ -1,10 +1,8 @@
-#include "kernels/cuda/plots.cuh"
-
-#include <cub/device/device_scan.cuh>
-
 #include <algorithm>
+#include <cub/device/device_scan.cuh>
 #include <stdexcept>
 
+#include "kernels/cuda/plots.cuh"
 #include "kernels/cuda/stage_math.hpp"
 
 namespace radarpipe::cuda {
@@ -32,13 +30,16 @@ __global__ void __launch_bounds__(256) emit_kernel(EmitArgs a) {
   const std::size_t in_map = w % a.words_per_map;
   const int d = static_cast<int>(in_map / a.words_per_row);
   const int word = static_cast<int>(in_map % a.words_per_row);
-  const std::uint32_t base = a.offsets[w] - a.offsets[static_cast<std::size_t>(map) * a.words_per_map];
+  const std::uint32_t base =
+      a.offsets[w] - a.offsets[static_cast<std::size_t>(map) * a.words_per_map];
   const std::size_t plane = static_cast<std::size_t>(a.doppler_bins) * a.gates;
   const float* p = a.maps + map * plane;
   const float* z = a.noise_map + map * plane;
   const float* row = p + static_cast<std::size_t>(d) * a.gates;
-  const float* up = p + static_cast<std::size_t>(stage_math::wrap_row(d - 1, a.doppler_bins)) * a.gates;
-  const float* down = p + static_cast<std::size_t>(stage_math::wrap_row(d + 1, a.doppler_bins)) * a.gates;
+  const float* up =
+      p + static_cast<std::size_t>(stage_math::wrap_row(d - 1, a.doppler_bins)) * a.gates;
+  const float* down =
+      p + static_cast<std::size_t>(stage_math::wrap_row(d + 1, a.doppler_bins)) * a.gates;
   const std::uint32_t all = bits;
   while (bits) {
     const int b = __ffs(bits) - 1;
@@ -65,8 +66,7 @@ __global__ void __launch_bounds__(256) emit_kernel(EmitArgs a) {
 __global__ void totals_kernel(const std::uint32_t* offsets, std::size_t words_per_map, int maps,
                               std::uint32_t* totals) {
   const int map = blockIdx.x * blockDim.x + threadIdx.x;
-  if (map < maps)
-    totals[map] = offsets[(map + 1) * words_per_map] - offsets[map * words_per_map];
+  if (map < maps) totals[map] = offsets[(map + 1) * words_per_map] - offsets[map * words_per_map];
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ class CrossingCollector {
 
   /// Host results of the last collect() + download().
   std::uint64_t crossings(std::size_t map) const { return totals_[map]; }  ///< all, kept or not
-  std::size_t stored(std::size_t map) const;                             ///< min(total, capacity)
+  std::size_t stored(std::size_t map) const;                               ///< min(total, capacity)
   double noise_sum(std::size_t map) const { return noise_host_[map]; }
   const cpu::CfarCrossing* host_crossings(std::size_t map) const {
     return crossings_host_.data() + map * capacity_;
@@ -50,7 +50,7 @@ class CrossingCollector {
   DeviceBuffer<std::uint32_t> offsets_;  ///< exclusive scan of the popcounts (words + 1)
   DeviceBuffer<unsigned char> scan_temp_;
   std::size_t scan_temp_bytes_ = 0;
-  DeviceBuffer<cpu::CfarCrossing> crossings_;   ///< [map][capacity]
+  DeviceBuffer<cpu::CfarCrossing> crossings_;     ///< [map][capacity]
   DeviceBuffer<cpu::CellNeighbours> neighbours_;  ///< [map][capacity]
   DeviceBuffer<std::uint32_t> totals_dev_;        ///< per map
   PinnedBuffer<std::uint32_t> totals_;

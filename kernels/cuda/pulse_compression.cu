@@ -1,5 +1,3 @@
-#include "kernels/cuda/pulse_compression.cuh"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -8,6 +6,7 @@
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/window.hpp"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/pulse_compression.cuh"
 #include "kernels/cuda/stage_math.hpp"
 
 namespace radarpipe::cuda {
@@ -15,8 +14,12 @@ namespace {
 
 using stage_math::Complex;
 
-__device__ inline Complex as_complex(float2 v) { return Complex{v.x, v.y}; }
-__device__ inline float2 as_float2(Complex c) { return make_float2(c.re, c.im); }
+__device__ inline Complex as_complex(float2 v) {
+  return Complex{v.x, v.y};
+}
+__device__ inline float2 as_float2(Complex c) {
+  return make_float2(c.re, c.im);
+}
 
 // time[r][n] = in[r][n] (n < N) for cf32 input.
 __global__ void __launch_bounds__(256)
@@ -115,17 +118,16 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config)
   RP_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-void PulseCompressor::process(const void* d_in, SampleFormat format, float scale,
-                              cudaStream_t s) {
+void PulseCompressor::process(const void* d_in, SampleFormat format, float scale, cudaStream_t s) {
   const int rows = static_cast<int>(rows_), n = static_cast<int>(gates_),
             k = static_cast<int>(fft_size_);
   const dim3 load_grid = row_grid(n, rows);
   if (format == SampleFormat::Ci16)
     load_ci16_kernel<<<load_grid, 256, 0, s>>>(static_cast<const short2*>(d_in), scale,
-                                                time_.data(), rows, n, k);
+                                               time_.data(), rows, n, k);
   else
-    load_cf32_kernel<<<load_grid, 256, 0, s>>>(static_cast<const float2*>(d_in), time_.data(),
-                                                rows, n, k);
+    load_cf32_kernel<<<load_grid, 256, 0, s>>>(static_cast<const float2*>(d_in), time_.data(), rows,
+                                               n, k);
   RP_CUDA_CHECK_LAUNCH();
   plan_.set_stream(s);
   plan_.execute(time_.data(), freq_.data(), CUFFT_FORWARD);
@@ -138,7 +140,7 @@ void PulseCompressor::crop(cf32* d_out, cudaStream_t s) const {
   const int rows = static_cast<int>(rows_), n = static_cast<int>(gates_),
             k = static_cast<int>(fft_size_);
   crop_kernel<<<row_grid(n, rows), 256, 0, s>>>(freq_.data(), reinterpret_cast<float2*>(d_out),
-                                                 rows, n, k);
+                                                rows, n, k);
   RP_CUDA_CHECK_LAUNCH();
 }
 

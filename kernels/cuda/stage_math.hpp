@@ -144,8 +144,8 @@ RP_HD inline void os_for_each_training(const Map& at, int m, int gates, const Cf
 /// OS decision without a selection: P > alpha * X_(k) <=> at least k training cells x have
 /// alpha * x < P (float arithmetic, as the CPU stage).
 template <class Map>
-RP_HD inline int os_count_below(const Map& at, int m, int gates, const CfarWindow& w,
-                                float alpha, float power) {
+RP_HD inline int os_count_below(const Map& at, int m, int gates, const CfarWindow& w, float alpha,
+                                float power) {
   int count = 0;
   os_for_each_training(at, m, gates, w, [&](float x) { count += (alpha * x < power) ? 1 : 0; });
   return count;

@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <deque>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>

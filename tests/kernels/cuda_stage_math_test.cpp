@@ -2,8 +2,6 @@
 // GPU kernels compute, cell by cell and in the same order, checked against independent
 // references (brute-force CFAR, sorting, direct sums) and the CPU stages. Runs in every build,
 // with or without a GPU, so the GPU's arithmetic is tested in CI.
-#include "kernels/cuda/stage_math.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/cfar.hpp"
+#include "kernels/cuda/stage_math.hpp"
 #include "pipeline/core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
@@ -28,8 +27,8 @@ TEST(CudaStageMath, ComplexProductAndCi16Conversion) {
   std::uniform_real_distribution<float> u(-3.0f, 3.0f);
   for (int i = 0; i < 1000; ++i) {
     const std::complex<double> a(u(rng), u(rng)), b(u(rng), u(rng));
-    const sm::Complex r = sm::cmul({float(a.real()), float(a.imag())},
-                                   {float(b.real()), float(b.imag())});
+    const sm::Complex r =
+        sm::cmul({float(a.real()), float(a.imag())}, {float(b.real()), float(b.imag())});
     const std::complex<double> want = a * b;
     EXPECT_NEAR(r.re, want.real(), 1e-5 * (1 + std::abs(want)));
     EXPECT_NEAR(r.im, want.imag(), 1e-5 * (1 + std::abs(want)));
@@ -86,8 +85,16 @@ TEST(CudaStageMath, DopplerSourceBinIsTheFftShift) {
 }
 
 TEST(CudaStageMath, FloatOrderKeysSortLikeFloats) {
-  std::vector<float> v = {-std::numeric_limits<float>::infinity(), -3.5f, -1e-30f, -0.0f,
-                          0.0f, 1e-38f, 1.0f, 2.5f, 1e30f, std::numeric_limits<float>::infinity()};
+  std::vector<float> v = {-std::numeric_limits<float>::infinity(),
+                          -3.5f,
+                          -1e-30f,
+                          -0.0f,
+                          0.0f,
+                          1e-38f,
+                          1.0f,
+                          2.5f,
+                          1e30f,
+                          std::numeric_limits<float>::infinity()};
   std::mt19937 rng(3);
   std::normal_distribution<float> g(0.0f, 10.0f);
   for (int i = 0; i < 500; ++i) v.push_back(g(rng));
@@ -237,8 +244,10 @@ TEST_P(CudaCfarMath, MatchesBruteForceCellByCell) {
 
 INSTANTIATE_TEST_SUITE_P(
     Variants, CudaCfarMath,
-    ::testing::Values(Case{CfarType::Ca, 16, 50, 2, 1, 4, 2}, Case{CfarType::Go, 16, 50, 2, 1, 4, 2},
-                      Case{CfarType::So, 16, 50, 2, 1, 4, 2}, Case{CfarType::Os, 16, 50, 2, 1, 4, 2},
+    ::testing::Values(Case{CfarType::Ca, 16, 50, 2, 1, 4, 2},
+                      Case{CfarType::Go, 16, 50, 2, 1, 4, 2},
+                      Case{CfarType::So, 16, 50, 2, 1, 4, 2},
+                      Case{CfarType::Os, 16, 50, 2, 1, 4, 2},
                       // The smallest map the window fits (2R+1 gates, 2D+1 Doppler bins).
                       Case{CfarType::Ca, 7, 13, 1, 1, 5, 2}, Case{CfarType::Go, 7, 13, 1, 1, 5, 2},
                       Case{CfarType::So, 5, 21, 0, 0, 10, 2}, Case{CfarType::Os, 7, 13, 1, 1, 5, 2},

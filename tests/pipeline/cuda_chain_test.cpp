@@ -257,7 +257,8 @@ TEST_F(CudaChainTest, PipelinedCpisComeBackInOrderAndUnchanged) {
   ASSERT_EQ(gpu.slots(), 2u);
   std::vector<Cpi> cpis;
   for (std::uint64_t i = 0; i < 5; ++i)
-    cpis.push_back(scenario_cpi(m, {{1500.0 + 100.0 * static_cast<double>(i), 10.0, 1.0, 0.0}}, 40 + i));
+    cpis.push_back(
+        scenario_cpi(m, {{1500.0 + 100.0 * static_cast<double>(i), 10.0, 1.0, 0.0}}, 40 + i));
   std::size_t next = 0;
   for (const Cpi& c : cpis) {
     if (gpu.in_flight() == gpu.slots()) {
