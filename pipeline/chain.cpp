@@ -40,6 +40,16 @@ cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry) {
   return plc;
 }
 
+void check_cpi_shape(const Cpi& cpi, const Mode& mode) {
+  const CpiShape want{mode.radar.channels, mode.processing.pulses, mode.radar.range_gates};
+  if (!(cpi.shape == want))
+    throw std::invalid_argument(
+        "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
+        std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
+        " (channels x pulses x gates), the mode expects " + std::to_string(want.channels) + "x" +
+        std::to_string(want.pulses) + "x" + std::to_string(want.gates));
+}
+
 CpuChain::CpuChain(const Mode& mode, ChainOptions options)
     : mode_((mode.validate(), mode)),
       first_(options.first),
@@ -114,13 +124,7 @@ void CpuChain::require(Stage s, const char* what) const {
 const DetectionReport& CpuChain::process(const Cpi& cpi) {
   if (first_ != Stage::PulseCompression || last_ != Stage::Detection)
     throw std::logic_error("CpuChain::process needs a chain built for every stage");
-  const CpiShape want{mode_.radar.channels, mode_.processing.pulses, mode_.radar.range_gates};
-  if (!(cpi.shape == want))
-    throw std::invalid_argument(
-        "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
-        std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
-        " (channels x pulses x gates), the mode expects " + std::to_string(want.channels) + "x" +
-        std::to_string(want.pulses) + "x" + std::to_string(want.gates));
+  check_cpi_shape(cpi, mode_);
   compress(cpi.samples.data(), compressed_.samples.data());
   doppler(compressed_.samples.data(), power_.data.data());
   return detect(power_.data.data(), cpi.id, cpi.timestamp_ns);

@@ -27,6 +27,9 @@ namespace radarpipe {
 cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry);
 cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry);
 
+/// std::invalid_argument naming the CPI, its shape and the mode's, unless they agree.
+void check_cpi_shape(const Cpi& cpi, const Mode& mode);
+
 /// What the runtime drives (process_recording, the stream runner, the demo): the CPU chain
 /// (CpuChain, below) or the CUDA chain (pipeline/cuda_chain.hpp), chosen by
 /// make_chain (pipeline/backend.hpp). Both honour the same contracts.

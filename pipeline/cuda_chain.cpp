@@ -206,16 +206,7 @@ void CudaChain::submit_pinned(IqFormat format, float scale, std::uint64_t cpi,
 }
 
 void CudaChain::submit(const Cpi& cpi) {
-  const CpiShape want{mode_.radar.channels, mode_.processing.pulses, mode_.radar.range_gates};
-  if (!(cpi.shape == want))
-    throw std::invalid_argument(
-        "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
-        std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
-        " (channels x pulses x gates), the mode expects " + std::to_string(want.channels) + "x" +
-        std::to_string(want.pulses) + "x" + std::to_string(want.gates));
-  if (in_flight() >= slots())
-    throw std::logic_error("CudaChain::submit: all " + std::to_string(slots()) +
-                           " slots hold CPIs not yet collected");
+  check_cpi_shape(cpi, mode_);
   submit_samples(cpi.samples.data(), cpi.id, cpi.timestamp_ns);
 }
 

@@ -58,9 +58,10 @@ class Streaming : public ::testing::Test {
     po.output = (dir_ / "ref.jsonl").string();
     po.threads = kThreads;
     std::ostringstream log;
-    process_recording(po, log, [&](const DetectionReport& r, const io::CpiSlot&, const SignalChain&) {
-      reference_.push_back(io::report_to_json(r).dump());
-    });
+    process_recording(po, log,
+                      [&](const DetectionReport& r, const io::CpiSlot&, const SignalChain&) {
+                        reference_.push_back(io::report_to_json(r).dump());
+                      });
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
