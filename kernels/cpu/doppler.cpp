@@ -15,6 +15,17 @@
 
 namespace radarpipe::cpu {
 
+std::vector<float> unit_energy_doppler_window(const WindowConfig& window, std::size_t used) {
+  std::vector<double> w = make_window(window, used);
+  normalize_energy(w);
+  double energy = 0.0;
+  for (double v : w) energy += v * v;
+  if (!(energy > 0.0))
+    throw std::invalid_argument(std::string("doppler: the ") + to_string(window.type) +
+                                " window of length " + std::to_string(used) + " is all zeros");
+  return std::vector<float>(w.begin(), w.end());
+}
+
 DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     : pulses_(config.pulses),
       gates_(config.gates),
@@ -33,14 +44,7 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
   if (config.workers < 1 || config.tile_gates < 1)
     throw std::invalid_argument("doppler: workers and tile_gates must be >= 1");
 
-  std::vector<double> w = make_window(config.window, used);
-  normalize_energy(w);
-  double energy = 0.0;
-  for (double v : w) energy += v * v;
-  if (!(energy > 0.0))
-    throw std::invalid_argument(std::string("doppler: the ") + to_string(config.window.type) +
-                                " window of length " + std::to_string(used) + " is all zeros");
-  window_.assign(w.begin(), w.end());
+  window_ = unit_energy_doppler_window(config.window, used);
 
   const std::size_t tile_size = fft_size_ * tile_gates_;
   workspaces_.resize(config.workers);

@@ -29,6 +29,11 @@ struct DopplerConfig {
   std::size_t tile_gates = 32;  ///< T, range gates per tile, >= 1
 };
 
+/// The Doppler window over the `used` pulses left after MTI, normalised to unit energy
+/// (sum w^2 = 1), rounded to float: what both the CPU and the CUDA stage apply. Throws
+/// std::invalid_argument when the window is all zeros.
+std::vector<float> unit_energy_doppler_window(const WindowConfig& window, std::size_t used);
+
 class DopplerProcessor {
  public:
   explicit DopplerProcessor(const DopplerConfig& config);

@@ -40,6 +40,29 @@ void multiply_spectrum(float* __restrict f, const float* __restrict h, std::size
 
 }  // namespace
 
+std::vector<cf32> unit_energy_reference(const std::vector<std::complex<double>>& waveform,
+                                        const WindowConfig& window) {
+  const std::size_t l = waveform.size();
+  const std::vector<double> w = make_window(window, l);
+  std::vector<std::complex<double>> h(l);
+  double energy = 0.0;
+  for (std::size_t k = 0; k < l; ++k) {
+    h[k] = w[k] * waveform[k];
+    energy += std::norm(h[k]);
+  }
+  if (!(energy > 0.0))
+    throw std::invalid_argument(std::string("pulse compression: the ") + to_string(window.type) +
+                                " window of length " + std::to_string(l) +
+                                " leaves a reference of zero energy");
+  std::vector<cf32> ref(l);
+  const double scale = 1.0 / std::sqrt(energy);
+  for (std::size_t k = 0; k < l; ++k) {
+    const std::complex<double> v = h[k] * scale;
+    ref[k] = cf32(static_cast<float>(v.real()), static_cast<float>(v.imag()));
+  }
+  return ref;
+}
+
 PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(config.gates) {
   const std::size_t n = config.gates;
   const std::size_t l = config.waveform.size();
@@ -49,23 +72,7 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
                                 " is not in [1, gates = " + std::to_string(n) + "]");
   if (config.workers < 1) throw std::invalid_argument("pulse compression: workers must be >= 1");
 
-  // h = w s / ||w s||: unit energy, so white noise keeps its power through the filter.
-  std::vector<double> w = make_window(config.window, l);
-  std::vector<std::complex<double>> h(l);
-  double energy = 0.0;
-  for (std::size_t k = 0; k < l; ++k) {
-    h[k] = w[k] * config.waveform[k];
-    energy += std::norm(h[k]);
-  }
-  if (!(energy > 0.0))
-    throw std::invalid_argument(std::string("pulse compression: the ") +
-                                to_string(config.window.type) + " window of length " +
-                                std::to_string(l) + " leaves a reference of zero energy");
-  reference_.resize(l);
-  for (std::size_t k = 0; k < l; ++k) {
-    h[k] /= std::sqrt(energy);
-    reference_[k] = cf32(static_cast<float>(h[k].real()), static_cast<float>(h[k].imag()));
-  }
+  reference_ = unit_energy_reference(config.waveform, config.window);
 
   fft_size_ = next_fast_fft_size(n + l - 1);
   const int k_size = static_cast<int>(fft_size_);

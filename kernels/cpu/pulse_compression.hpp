@@ -22,6 +22,12 @@ struct PulseCompressionConfig {
   std::size_t workers = 1;  ///< threads that may call process_rows at once, >= 1
 };
 
+/// The matched filter's reference h[k] = w[k] s[k] / ||w s|| (unit energy, so white noise keeps
+/// its power through the filter), rounded to float: what both the CPU and the CUDA stage
+/// correlate with. Throws std::invalid_argument when the window leaves no energy.
+std::vector<cf32> unit_energy_reference(const std::vector<std::complex<double>>& waveform,
+                                        const WindowConfig& window);
+
 class PulseCompressor {
  public:
   /// Validates, builds the reference spectrum and the FFTW plans, allocates per-worker scratch.

@@ -1,8 +1,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/mti.hpp"
-#include "kernels/cpu/window.hpp"
 #include "kernels/cuda/doppler.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/stage_math.hpp"
@@ -83,14 +83,7 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     throw std::invalid_argument("cuda doppler: fft_size " + std::to_string(fft_size_) +
                                 " is shorter than the " + std::to_string(used_) +
                                 " pulses left after MTI");
-  std::vector<double> w = cpu::make_window(config.window, used_);
-  cpu::normalize_energy(w);
-  double energy = 0.0;
-  for (double v : w) energy += v * v;
-  if (!(energy > 0.0))
-    throw std::invalid_argument(std::string("cuda doppler: the ") + to_string(config.window.type) +
-                                " window of length " + std::to_string(used_) + " is all zeros");
-  window_host_.assign(w.begin(), w.end());
+  window_host_ = cpu::unit_energy_doppler_window(config.window, used_);  // the CPU's floats
   window_ = DeviceBuffer<float>(used_);
   RP_CUDA_CHECK(cudaMemcpy(window_.data(), window_host_.data(), used_ * sizeof(float),
                            cudaMemcpyHostToDevice));

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "kernels/cpu/fft.hpp"
-#include "kernels/cpu/window.hpp"
+#include "kernels/cpu/pulse_compression.hpp"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/pulse_compression.cuh"
 #include "kernels/cuda/stage_math.hpp"
@@ -84,23 +84,8 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config)
   if (l < 1 || l > n)
     throw std::invalid_argument("cuda pulse compression: waveform length " + std::to_string(l) +
                                 " is not in [1, gates = " + std::to_string(n) + "]");
-  // The reference exactly as the CPU stage builds it: h = w s / ||w s||, rounded to float.
-  const std::vector<double> w = cpu::make_window(config.window, l);
-  std::vector<std::complex<double>> h(l);
-  double energy = 0.0;
-  for (std::size_t i = 0; i < l; ++i) {
-    h[i] = w[i] * config.waveform[i];
-    energy += std::norm(h[i]);
-  }
-  if (!(energy > 0.0))
-    throw std::invalid_argument(std::string("cuda pulse compression: the ") +
-                                to_string(config.window.type) + " window of length " +
-                                std::to_string(l) + " leaves a reference of zero energy");
-  std::vector<float2> ref(l);
-  for (std::size_t i = 0; i < l; ++i) {
-    const std::complex<double> v = h[i] / std::sqrt(energy);
-    ref[i] = make_float2(static_cast<float>(v.real()), static_cast<float>(v.imag()));
-  }
+  // The reference the CPU stage correlates with, the same floats.
+  const std::vector<cf32> ref = cpu::unit_energy_reference(config.waveform, config.window);
 
   fft_size_ = cpu::next_fast_fft_size(n + l - 1);
   const int k = static_cast<int>(fft_size_);
