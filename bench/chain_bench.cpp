@@ -1,5 +1,7 @@
 // The whole CPU chain on all cores, beside the same chain's FFTs alone (same plans, sizes and
 // threads): the transform floor. bytes: the cf32 input cube.
+#include <chrono>
+
 #include "bench/bench_common.hpp"
 #include "pipeline/chain.hpp"
 
@@ -29,8 +31,37 @@ void BM_ChainFftFloor(benchmark::State& state) {
   state.counters["threads"] = double(chain.threads());
 }
 
+// The chain and its floor alternately, CPI by CPI, so that both see the same machine (on a
+// shared VM the speed drifts by 10-20% over seconds). Time: the chain's; counters: the floor's
+// time and the ratio of the sums (the chain / floor figure).
+void BM_ChainOverFloor(benchmark::State& state) {
+  using clock = std::chrono::steady_clock;
+  const Mode m = load_bench_mode(static_cast<int>(state.range(0)));
+  CpuChain chain(m);
+  const Cpi in = random_cpi(m, 4);
+  double chain_s = 0.0, floor_s = 0.0;
+  std::size_t detections = 0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    detections += chain.process(in).detections.size();
+    const auto t1 = clock::now();
+    chain.transforms_only();
+    const auto t2 = clock::now();
+    const double c = std::chrono::duration<double>(t1 - t0).count();
+    chain_s += c;
+    floor_s += std::chrono::duration<double>(t2 - t1).count();
+    state.SetIterationTime(c);
+  }
+  set_rates(state, double(in.shape.size()), 8.0 * double(in.shape.size()));
+  state.counters["threads"] = double(chain.threads());
+  state.counters["floor_ms"] = benchmark::Counter(1e3 * floor_s, benchmark::Counter::kAvgIterations);
+  state.counters["chain_over_floor"] = floor_s > 0.0 ? chain_s / floor_s : 0.0;
+  benchmark::DoNotOptimize(detections);
+}
+
 BENCHMARK(BM_Chain)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ChainFftFloor)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ChainOverFloor)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 }  // namespace
 }  // namespace radarpipe::bench

@@ -101,8 +101,10 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   }
 
   // Buffers between stages that run here back to back.
-  if (has(Stage::PulseCompression) && has(Stage::Doppler))
-    compressed_ = Cpi(CpiShape{r.channels, p.pulses, r.range_gates});
+  if (has(Stage::PulseCompression) && has(Stage::Doppler)) {
+    tiles_ = cpu::RangeTiles{p.pulses, r.range_gates, doppler_->tile_gates()};
+    tiled_ = AlignedBuffer<cf32>(r.channels * tiles_.channel_size());
+  }
   if (has(Stage::Doppler) && has(Stage::Detection))
     power_ = PowerMap(geometry_.maps, p.doppler_fft_size, r.range_gates);
 }
@@ -125,8 +127,7 @@ const DetectionReport& CpuChain::process(const Cpi& cpi) {
   if (first_ != Stage::PulseCompression || last_ != Stage::Detection)
     throw std::logic_error("CpuChain::process needs a chain built for every stage");
   check_cpi_shape(cpi, mode_);
-  compress(cpi.samples.data(), compressed_.samples.data());
-  doppler(compressed_.samples.data(), power_.data.data());
+  compress_doppler(cpi.samples.data(), power_.data.data());
   return detect(power_.data.data(), cpi.id, cpi.timestamp_ns);
 }
 
@@ -141,10 +142,20 @@ const DetectionReport* CpuChain::run_stages(const void* in, void* out, std::uint
     const bool last = s == static_cast<int>(last_);
     switch (static_cast<Stage>(s)) {
       case Stage::PulseCompression: {
-        cf32* dst = last ? static_cast<cf32*>(out) : compressed_.samples.data();
-        compress(static_cast<const cf32*>(cur), dst);
+        if (last) {
+          compress(static_cast<const cf32*>(cur), static_cast<cf32*>(out));
+          cur = out;
+          break;
+        }
+        // Pulse compression and Doppler run as a pair through range tiles; the pair's time
+        // is reported under Doppler (the stage that ends it), pulse compression's as 0.
+        float* dst = last_ == Stage::Doppler ? static_cast<float*>(out) : power_.data.data();
+        compress_doppler(static_cast<const cf32*>(cur), dst);
         cur = dst;
-        break;
+        ++s;
+        stage_seconds[s] = std::chrono::duration<double>(clock::now() - t0).count();
+        if (s == static_cast<int>(last_)) return report;
+        continue;
       }
       case Stage::Doppler: {
         float* dst = last ? static_cast<float*>(out) : power_.data.data();
@@ -186,6 +197,36 @@ void CpuChain::doppler(const cf32* compressed, float* maps) {
     for (std::size_t c = 0; c < channels; ++c) {
       float* map = maps + (combine ? 0 : c) * map_size;
       doppler_->power_tile(compressed + c * channel_samples, map, combine && c > 0, tile, worker);
+    }
+  };
+  pool_.parallel_for(doppler_->tiles(), doppler_task);
+}
+
+// 1+2 through range tiles (kernels/cpu/range_tiles.hpp): pulse compression writes each pulse
+//    into its slots of every tile; the Doppler tiles then read their P x T blocks front to back
+//    (every channel of a tile in turn, so the combined map's tile stays in cache).
+void CpuChain::compress_doppler(const cf32* iq, float* maps) {
+  require(Stage::PulseCompression, "compress_doppler");
+  require(Stage::Doppler, "compress_doppler");
+  const std::size_t rows = mode_.radar.channels * mode_.processing.pulses;
+  const std::size_t n = mode_.radar.range_gates;
+  cf32* tiled = tiled_.data();
+  auto pc_task = [&](std::size_t task, std::size_t worker) {
+    const std::size_t r0 = task * kRowsPerTask;
+    const std::size_t count = std::min(kRowsPerTask, rows - r0);
+    pc_->process_rows_tiled(iq + r0 * n, r0, count, tiles_, tiled, worker);
+  };
+  pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
+
+  const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
+  const std::size_t channels = mode_.radar.channels;
+  const std::size_t map_size = mode_.processing.doppler_fft_size * n;
+  auto doppler_task = [&](std::size_t tile, std::size_t worker) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      float* map = maps + (combine ? 0 : c) * map_size;
+      const cf32* next = c + 1 < channels ? tiled + tiles_.tile_offset(c + 1, tile) : nullptr;
+      doppler_->power_tile_tiled(tiled + tiles_.tile_offset(c, tile), map, combine && c > 0,
+                                 tile, worker, next);
     }
   };
   pool_.parallel_for(doppler_->tiles(), doppler_task);
@@ -250,12 +291,12 @@ void CpuChain::copy_power(PowerMap& out) const {
 void CpuChain::transforms_only() {
   require(Stage::PulseCompression, "transforms_only");
   require(Stage::Doppler, "transforms_only");
-  const std::size_t rows = compressed_.shape.channels * compressed_.shape.pulses;
+  const std::size_t channels = mode_.radar.channels;
+  const std::size_t rows = channels * mode_.processing.pulses;
   auto pc_task = [&](std::size_t task, std::size_t worker) {
     pc_->transforms_only(std::min(kRowsPerTask, rows - task * kRowsPerTask), worker);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
-  const std::size_t channels = compressed_.shape.channels;
   auto doppler_task = [&](std::size_t, std::size_t worker) {
     for (std::size_t c = 0; c < channels; ++c) doppler_->transforms_only(worker);
   };

@@ -72,6 +72,10 @@ class CpuChain final : public SignalChain {
   /// first..last (std::logic_error otherwise); none allocates.
   void compress(const cf32* iq, cf32* compressed);
   void doppler(const cf32* compressed, float* maps);
+  /// compress() then doppler(), with the compressed cube in range tiles in between
+  /// (kernels/cpu/range_tiles.hpp: the Doppler stage's reads become sequential). Needs both
+  /// stages; the same result as the two calls.
+  void compress_doppler(const cf32* iq, float* maps);
   const DetectionReport& detect(const float* maps, std::uint64_t cpi, std::int64_t timestamp_ns);
 
   /// Runs this chain's stages first..last on one CPI. `in`: the first stage's input (the IQ
@@ -95,8 +99,7 @@ class CpuChain final : public SignalChain {
   const Mode& mode() const { return mode_; }
   const ModeGeometry& geometry() const { return geometry_; }
   std::size_t threads() const { return pool_.size(); }
-  /// Intermediate results of the last process() call.
-  const Cpi& compressed() const { return compressed_; }
+  /// The power maps of the last process() call.
   const PowerMap& power() const { return power_; }
   const cpu::PulseCompressor& pulse_compressor() const { return *pc_; }
   const cpu::DopplerProcessor& doppler() const { return *doppler_; }
@@ -114,7 +117,8 @@ class CpuChain final : public SignalChain {
   std::unique_ptr<cpu::DopplerProcessor> doppler_;
   std::unique_ptr<cpu::Cfar> cfar_;
   std::unique_ptr<cpu::PlotExtractor> plots_;
-  Cpi compressed_;
+  cpu::RangeTiles tiles_;        ///< layout of tiled_
+  AlignedBuffer<cf32> tiled_;    ///< the compressed cube in range tiles (compress_doppler)
   PowerMap power_;
   std::size_t cfar_blocks_;
   std::vector<AlignedBuffer<cpu::CfarCrossing>> block_crossings_;  ///< one per CFAR row block

@@ -123,6 +123,47 @@ void add_row(double* acc, const float* row, std::size_t n) {
   for (std::size_t m = 0; m < n; ++m) acc[m] += row[m];
 }
 
+// band[m] += in[m] - out[m]: one Doppler band moved down by a row (vectorised: no aliasing).
+void slide_band(double* __restrict band, const float* __restrict in, const float* __restrict out,
+                std::size_t n) {
+  for (std::size_t m = 0; m < n; ++m)
+    band[m] += static_cast<double>(in[m]) - static_cast<double>(out[m]);
+}
+
+// Range prefix sums pf[m] = sum_{i<m} (lead + guard + lag)[i], pg[m] = sum_{i<m} guard[i] (pf
+// from guard alone when `bands` is false: no training rows in Doppler). Four cells a step with
+// one add on each running sum per step: the scan's latency, not its arithmetic, bounds it.
+void prefix_sums(double* __restrict pf, double* __restrict pg, const double* __restrict lead,
+                 const double* __restrict guard, const double* __restrict lag, bool bands,
+                 std::size_t n) {
+  double rf = 0.0, rg = 0.0;
+  pf[0] = pg[0] = 0.0;
+  std::size_t m = 0;
+  auto full = [&](std::size_t i) { return bands ? lead[i] + guard[i] + lag[i] : guard[i]; };
+  for (; m + 4 <= n; m += 4) {
+    const double f0 = full(m), f1 = f0 + full(m + 1), f2 = f1 + full(m + 2),
+                 f3 = f2 + full(m + 3);
+    const double g0 = guard[m], g1 = g0 + guard[m + 1], g2 = g1 + guard[m + 2],
+                 g3 = g2 + guard[m + 3];
+    pf[m + 1] = rf + f0;
+    pf[m + 2] = rf + f1;
+    pf[m + 3] = rf + f2;
+    pf[m + 4] = rf + f3;
+    pg[m + 1] = rg + g0;
+    pg[m + 2] = rg + g1;
+    pg[m + 3] = rg + g2;
+    pg[m + 4] = rg + g3;
+    rf += f3;
+    rg += g3;
+  }
+  for (; m < n; ++m) {
+    rf += full(m);
+    rg += guard[m];
+    pf[m + 1] = rf;
+    pg[m + 1] = rg;
+  }
+}
+
 }  // namespace
 
 double cfar_pfa(CfarType type, double alpha, std::size_t n_lead, std::size_t n_lag,
@@ -361,7 +402,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       }
       for (std::size_t m = 0; m < n; ++m) {
         pg[m + 1] = pg[m] + guard[m];
-        pf[m + 1] = pf[m] + lead[m] + guard[m] + lag[m];
+        pf[m + 1] = pf[m] + (lead[m] + guard[m] + lag[m]);
       }
     } else {
       // Slide the bands of row d-1 to row d (add the row entering each band, subtract the row
@@ -373,20 +414,13 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
         const float* l_out = row_of(dl - 1 - big_d);
         const float* t_in = row_of(dl + big_d);
         const float* t_out = row_of(dl + gd);
-        for (std::size_t m = 0; m < n; ++m) {
-          lead[m] += static_cast<double>(l_in[m]) - static_cast<double>(l_out[m]);
-          guard[m] += static_cast<double>(g_in[m]) - static_cast<double>(g_out[m]);
-          lag[m] += static_cast<double>(t_in[m]) - static_cast<double>(t_out[m]);
-          pg[m + 1] = pg[m] + guard[m];
-          pf[m + 1] = pf[m] + lead[m] + guard[m] + lag[m];
-        }
+        slide_band(lead, l_in, l_out, n);
+        slide_band(guard, g_in, g_out, n);
+        slide_band(lag, t_in, t_out, n);
       } else {
-        for (std::size_t m = 0; m < n; ++m) {
-          guard[m] += static_cast<double>(g_in[m]) - static_cast<double>(g_out[m]);
-          pg[m + 1] = pg[m] + guard[m];
-          pf[m + 1] = pf[m] + guard[m];
-        }
+        slide_band(guard, g_in, g_out, n);
       }
+      prefix_sums(pf, pg, lead, guard, lag, big_d > gd, n);
     }
     // Leading / lagging half sums of cell m with a (b) range columns before (after) it, of
     // which ga (gb) are guard columns.
@@ -413,14 +447,40 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       // Interior CA: the whole window minus the guard rectangle, one expression per cell.
       const double inv_n = 1.0 / static_cast<double>(lead_[big_r] + lag_[big_r]);
       const double alpha = interior_end > big_r ? alpha_[big_r] : 0.0;
+      auto z_at = [&](std::size_t m) {
+        return ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
+      };
+      // Blocks of 8 cells: Z, the threshold test and the noise sum vectorise (8 partial sums,
+      // no chain through the row); a block with a crossing is revisited in order to emit it.
+      constexpr std::size_t kBlock = 8;
+      double partial[kBlock] = {};
+      auto cells = [&](std::size_t m0, std::size_t m1, bool noise) {
+        std::size_t m = m0;
+        for (; m + kBlock <= m1; m += kBlock) {
+          double z[kBlock];
+          int hits = 0;
+          for (std::size_t k = 0; k < kBlock; ++k) {
+            z[k] = z_at(m + k);
+            hits |= static_cast<double>(cut_row[m + k]) > alpha * z[k];
+          }
+          if (noise)
+            for (std::size_t k = 0; k < kBlock; ++k) partial[k] += z[k];
+          if (hits)
+            for (std::size_t k = 0; k < kBlock; ++k)
+              if (static_cast<double>(cut_row[m + k]) > alpha * z[k])
+                emit(d, m + k, cut_row[m + k], z[k]);
+        }
+        for (; m < m1; ++m) {
+          const double z = z_at(m);
+          if (noise) partial[0] += z;
+          if (static_cast<double>(cut_row[m]) > alpha * z) emit(d, m, cut_row[m], z);
+        }
+      };
+      const std::size_t split = std::clamp(noise_gates_, big_r, interior_end);
+      cells(big_r, split, true);
+      cells(split, interior_end, false);
       double noise = 0.0;
-      for (std::size_t m = big_r; m < interior_end; ++m) {
-        const double z =
-            ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
-        if (m < noise_gates_) noise += z;
-        const float p = cut_row[m];
-        if (static_cast<double>(p) > alpha * z) emit(d, m, p, z);
-      }
+      for (double v : partial) noise += v;
       st.noise_sum += noise;
     } else {
       for (std::size_t m = big_r; m < interior_end; ++m) decide(m, big_r, big_r, gr, gr);

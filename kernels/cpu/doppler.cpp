@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/mti.hpp"
 
 #if defined(__SSE2__)
@@ -60,13 +61,11 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     std::memset(static_cast<void*>(ws.gathered.data()), 0, tile_size * sizeof(cf32));
 }
 
-std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
-                                     Workspace& ws) const noexcept {
-  // Reads each pulse's run of T gates (contiguous), applies the MTI taps and the window, and
-  // writes it transposed into [g][p] so that every transform is contiguous. Pulses from P' to M
-  // stay zero (written once at construction).
-  const std::size_t g0 = tile * tile_gates_;
-  const std::size_t width = std::min(tile_gates_, gates_ - g0);
+void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t width,
+                              Workspace& ws) const noexcept {
+  // Reads each pulse's run of `width` gates (contiguous; pulse p's run starts at in + p stride),
+  // applies the MTI taps and the window, and writes it transposed into [g][p] so that every
+  // transform is contiguous. Pulses from P' to M stay zero (written once at construction).
   float taps[3];
   const int order = mti_taps(mti_code_, taps);
   const std::size_t used = window_.size();
@@ -77,12 +76,12 @@ std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
   constexpr std::size_t kBlock = 8;
   // Weighted sum of the canceller's rows for pulse p, gate g (window folded into the taps).
   auto sample = [&](std::size_t p, std::size_t g) {
-    const cf32* r = in + p * gates_ + g;
+    const cf32* r = in + p * stride + g;
     float re = 0.0f, im = 0.0f;
     for (int j = 0; j <= order; ++j) {
       const float c = window_[p] * taps[j];
-      re += c * r[j * gates_].real();
-      im += c * r[j * gates_].imag();
+      re += c * r[j * stride].real();
+      im += c * r[j * stride].imag();
     }
     return cf32(re, im);
   };
@@ -95,11 +94,11 @@ std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
       // Two pulses x two gates per step: rows p and p+1 give [g, g+1] pairs; 64-bit unpacks
       // turn them into [p, p+1] pairs per gate, stored 16 bytes at a time (p even, M even).
       auto combined = [&](std::size_t q, std::size_t g) {
-        const float* r = reinterpret_cast<const float*>(in + q * gates_ + g0 + gb + g);
+        const float* r = reinterpret_cast<const float*>(in + q * stride + gb + g);
         __m128 acc = _mm_mul_ps(_mm_set1_ps(window_[q] * taps[0]), _mm_loadu_ps(r));
         for (int j = 1; j <= order; ++j)
           acc = _mm_add_ps(
-              acc, _mm_mul_ps(_mm_set1_ps(window_[q] * taps[j]), _mm_loadu_ps(r + 2 * j * gates_)));
+              acc, _mm_mul_ps(_mm_set1_ps(window_[q] * taps[j]), _mm_loadu_ps(r + 2 * j * stride)));
         return _mm_castps_pd(acc);
       };
       if (m % 2 == 0) {
@@ -114,17 +113,17 @@ std::size_t DopplerProcessor::gather(const cf32* in, std::size_t tile,
     }
 #endif
     for (; p < used; ++p)
-      for (std::size_t g = 0; g < wb; ++g) d[g * m + p] = sample(p, g0 + gb + g);
+      for (std::size_t g = 0; g < wb; ++g) d[g * m + p] = sample(p, gb + g);
   }
-  return width;
 }
 
 void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile,
                                      std::size_t worker) noexcept {
   Workspace& ws = workspaces_[worker];
-  const std::size_t width = gather(in, tile, ws);
-  plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
+  const std::size_t width = std::min(tile_gates_, gates_ - g0);
+  gather(in + g0, gates_, width, ws);
+  plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const cf32* spec = ws.spectrum.data();
@@ -136,10 +135,26 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
 
 void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
                                   std::size_t worker) noexcept {
-  Workspace& ws = workspaces_[worker];
-  const std::size_t width = gather(in, tile, ws);
-  plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t g0 = tile * tile_gates_;
+  power_block(in + g0, gates_, map, accumulate, tile, worker, nullptr);
+}
+
+void DopplerProcessor::power_tile_tiled(const cf32* block, float* map, bool accumulate,
+                                        std::size_t tile, std::size_t worker,
+                                        const cf32* next) noexcept {
+  power_block(block, tile_gates_, map, accumulate, tile, worker, next);
+}
+
+void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride, float* map,
+                                   bool accumulate, std::size_t tile, std::size_t worker,
+                                   const cf32* next) noexcept {
+  Workspace& ws = workspaces_[worker];
+  const std::size_t g0 = tile * tile_gates_;
+  const std::size_t width = std::min(tile_gates_, gates_ - g0);
+  gather(in, pulse_stride, width, ws);
+  // The next block comes in from memory while this one's transforms run from cache.
+  if (next) prefetch_range(next, pulses_ * tile_gates_ * sizeof(cf32));
+  plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const float* spec = reinterpret_cast<const float*>(ws.spectrum.data());

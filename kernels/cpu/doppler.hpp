@@ -42,6 +42,7 @@ class DopplerProcessor {
   std::size_t fft_size() const { return fft_size_; }
   std::size_t gates() const { return gates_; }
   std::size_t tiles() const { return (gates_ + tile_gates_ - 1) / tile_gates_; }
+  std::size_t tile_gates() const { return tile_gates_; }
   std::size_t workers() const { return workspaces_.size(); }
   /// The unit-energy window actually applied (length P').
   const std::vector<float>& window() const { return window_; }
@@ -51,6 +52,12 @@ class DopplerProcessor {
   /// Square-law power of one channel's tile into map (M x N): written, or added when accumulate.
   void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
                   std::size_t worker) noexcept;
+
+  /// The same from a cube in range tiles (range_tiles.hpp, T = tile_gates()): block points at
+  /// the channel's tile `tile`, P pulses of T samples one after the other. `next`: the block
+  /// this worker takes next (fetched while this one's transforms run), or nullptr.
+  void power_tile_tiled(const cf32* block, float* map, bool accumulate, std::size_t tile,
+                        std::size_t worker, const cf32* next = nullptr) noexcept;
 
   /// All tiles on worker 0.
   void spectrum(const cf32* in, cf32* out) noexcept;
@@ -64,7 +71,10 @@ class DopplerProcessor {
     AlignedBuffer<cf32> gathered;  ///< [g][p], pulses >= P' stay zero (the zero padding)
     AlignedBuffer<cf32> spectrum;  ///< [g][k], unshifted
   };
-  std::size_t gather(const cf32* in, std::size_t tile, Workspace& ws) const noexcept;
+  void gather(const cf32* in, std::size_t stride, std::size_t width,
+              Workspace& ws) const noexcept;
+  void power_block(const cf32* in, std::size_t stride, float* map, bool accumulate,
+                   std::size_t tile, std::size_t worker, const cf32* next) noexcept;
 
   std::size_t pulses_;
   std::size_t gates_;

@@ -1,5 +1,6 @@
 #include "kernels/cpu/pulse_compression.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -101,8 +102,9 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
     filter_[i] = cf32(filter_[i].real() * scale, -filter_[i].imag() * scale);
 }
 
-void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
-                                   std::size_t worker) noexcept {
+template <class Store>
+void PulseCompressor::run_rows(const cf32* in, std::size_t rows, std::size_t worker,
+                               Store&& store) noexcept {
   Workspace& ws = workspaces_[worker];
   cf32* time = ws.time.data();
   float* freq = reinterpret_cast<float*>(ws.freq.data());
@@ -115,8 +117,36 @@ void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
     forward_.execute(time, ws.freq.data());
     multiply_spectrum(freq, filt, fft_size_);
     inverse_.execute(ws.freq.data(), ws.freq.data());
-    stream_copy(reinterpret_cast<float*>(out + r * n), freq, 2 * n);
+    store(r, static_cast<const float*>(freq));
   }
+}
+
+void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
+                                   std::size_t worker, bool streamed) noexcept {
+  const std::size_t n = gates_;
+  run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
+    if (streamed)
+      stream_copy(reinterpret_cast<float*>(out + r * n), result, 2 * n);
+    else
+      std::memcpy(static_cast<void*>(out + r * n), result, n * sizeof(cf32));
+  });
+  if (streamed) store_fence();
+}
+
+void PulseCompressor::process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
+                                         const RangeTiles& layout, cf32* out,
+                                         std::size_t worker) noexcept {
+  const std::size_t n = gates_, t_gates = layout.tile_gates, tiles = layout.tiles();
+  run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
+    const std::size_t row = first_row + r;
+    const std::size_t c = row / layout.pulses, p = row % layout.pulses;
+    cf32* dst = out + layout.tile_offset(c, 0) + p * t_gates;
+    const std::size_t tile_stride = layout.pulses * t_gates;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const std::size_t g0 = t * t_gates, width = std::min(t_gates, n - g0);
+      stream_copy(reinterpret_cast<float*>(dst + t * tile_stride), result + 2 * g0, 2 * width);
+    }
+  });
   store_fence();
 }
 

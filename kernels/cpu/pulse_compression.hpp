@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cpu/fft.hpp"
+#include "kernels/cpu/range_tiles.hpp"
 #include "pipeline/core/cpi.hpp"
 #include "pipeline/core/mode.hpp"
 
@@ -43,8 +44,16 @@ class PulseCompressor {
   const std::vector<cf32>& reference() const { return reference_; }
 
   /// Compresses `rows` consecutive pulses (each `gates()` samples) from in to out. Distinct
-  /// concurrent callers must pass distinct worker indices < workers(). No allocation, no throw.
-  void process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker) noexcept;
+  /// concurrent callers must pass distinct worker indices < workers(). `streamed`: write out
+  /// with non-temporal stores (the output goes to memory and is read much later, in another
+  /// order) instead of through the cache (the next stage reads it soon). No allocation, no throw.
+  void process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker,
+                    bool streamed = true) noexcept;
+
+  /// The same, written in range tiles (range_tiles.hpp): in points at row `first_row` of the
+  /// cube (row = c P + p), and row first_row + r goes to its pulse's slots of every tile of out.
+  void process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
+                          const RangeTiles& layout, cf32* out, std::size_t worker) noexcept;
 
   /// Compresses every pulse of every channel of a CPI on worker 0. out must have in's shape.
   void process(const Cpi& in, Cpi& out) noexcept;
@@ -54,6 +63,10 @@ class PulseCompressor {
   void transforms_only(std::size_t rows, std::size_t worker) noexcept;
 
  private:
+  /// Runs the rows; store(r, result) takes row r's N compressed samples (interleaved floats).
+  template <class Store>
+  void run_rows(const cf32* in, std::size_t rows, std::size_t worker, Store&& store) noexcept;
+
   struct Workspace {
     AlignedBuffer<cf32> time;  ///< [0, N) the pulse, [N, K) zeros that are never written
     AlignedBuffer<cf32> freq;  ///< spectrum, then (in place) the correlation

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/window.hpp"
@@ -129,6 +130,33 @@ TEST(PulseCompression, WorkersComputeTheSame) {
   pc.process_rows(in.data(), a.data(), 1, 0);
   pc.process_rows(in.data(), b.data(), 1, 2);
   EXPECT_EQ(a, b);
+}
+
+// Range-tiled output (range_tiles.hpp): every sample lands at its tiled offset with the value
+// the row layout gets, for a partial last tile, an odd tile width and tasks that straddle a
+// channel boundary.
+TEST(PulseCompression, TiledOutputHoldsTheRowOutputInRangeTiles) {
+  cpu::PulseCompressionConfig cfg;
+  cfg.gates = 70;
+  cfg.waveform = test::complex_noise(9, 1.0, 3);
+  cfg.workers = 2;
+  cpu::PulseCompressor pc(cfg);
+  const std::size_t channels = 2, pulses = 5, rows = channels * pulses;
+  const std::vector<cf32> in = test::to_cf32(test::complex_noise(rows * 70, 1.0, 6));
+  std::vector<cf32> rows_out(rows * 70);
+  pc.process_rows(in.data(), rows_out.data(), rows, 0);
+  for (std::size_t t_gates : {16, 7, 70, 1}) {
+    const cpu::RangeTiles layout{pulses, 70, t_gates};
+    std::vector<cf32> tiled(channels * layout.channel_size(), cf32(-9.0f, -9.0f));
+    for (std::size_t r0 = 0; r0 < rows; r0 += 3)
+      pc.process_rows_tiled(in.data() + r0 * 70, r0, std::min<std::size_t>(3, rows - r0), layout,
+                            tiled.data(), r0 % 2);
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t p = 0; p < pulses; ++p)
+        for (std::size_t n = 0; n < 70; ++n)
+          ASSERT_EQ(tiled[layout.offset(c, p, n)], rows_out[(c * pulses + p) * 70 + n])
+              << "T " << t_gates << " c " << c << " p " << p << " n " << n;
+  }
 }
 
 TEST(PulseCompression, RejectsWaveformLongerThanGates) {
