@@ -54,7 +54,8 @@ void BM_ChainOverFloor(benchmark::State& state) {
   }
   set_rates(state, double(in.shape.size()), 8.0 * double(in.shape.size()));
   state.counters["threads"] = double(chain.threads());
-  state.counters["floor_ms"] = benchmark::Counter(1e3 * floor_s, benchmark::Counter::kAvgIterations);
+  state.counters["floor_ms"] =
+      benchmark::Counter(1e3 * floor_s, benchmark::Counter::kAvgIterations);
   state.counters["chain_over_floor"] = floor_s > 0.0 ? chain_s / floor_s : 0.0;
   benchmark::DoNotOptimize(detections);
 }

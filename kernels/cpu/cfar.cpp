@@ -141,8 +141,7 @@ void prefix_sums(double* __restrict pf, double* __restrict pg, const double* __r
   std::size_t m = 0;
   auto full = [&](std::size_t i) { return bands ? lead[i] + guard[i] + lag[i] : guard[i]; };
   for (; m + 4 <= n; m += 4) {
-    const double f0 = full(m), f1 = f0 + full(m + 1), f2 = f1 + full(m + 2),
-                 f3 = f2 + full(m + 3);
+    const double f0 = full(m), f1 = f0 + full(m + 1), f2 = f1 + full(m + 2), f3 = f2 + full(m + 3);
     const double g0 = guard[m], g1 = g0 + guard[m + 1], g2 = g1 + guard[m + 2],
                  g3 = g2 + guard[m + 3];
     pf[m + 1] = rf + f0;

@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/mti.hpp"
 
 #if defined(__SSE2__)
@@ -52,6 +51,7 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
   for (Workspace& ws : workspaces_) {
     ws.gathered = AlignedBuffer<cf32>(tile_size);
     ws.spectrum = AlignedBuffer<cf32>(tile_size);
+    ws.power = AlignedBuffer<float>(tile_size);
   }
   const int m = static_cast<int>(fft_size_), t = static_cast<int>(tile_gates_);
   // T contiguous M-point transforms of a [g][p] tile (the corner turn happens in the gather).
@@ -61,11 +61,12 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     std::memset(static_cast<void*>(ws.gathered.data()), 0, tile_size * sizeof(cf32));
 }
 
-void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t width,
-                              Workspace& ws) const noexcept {
-  // Reads each pulse's run of `width` gates (contiguous; pulse p's run starts at in + p stride),
-  // applies the MTI taps and the window, and writes it transposed into [g][p] so that every
-  // transform is contiguous. Pulses from P' to M stay zero (written once at construction).
+void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t block_stride,
+                              std::size_t width, Workspace& ws) const noexcept {
+  // Reads each pulse's `width` gates, in blocks of 8: gate g of pulse p is at
+  // in + (g / 8) block_stride + p stride + g % 8. Applies the MTI taps and the window, and writes
+  // the samples transposed into [g][p] so that every transform is contiguous. Pulses from P' to
+  // M stay zero (written once at construction).
   float taps[3];
   const int order = mti_taps(mti_code_, taps);
   const std::size_t used = window_.size();
@@ -73,10 +74,10 @@ void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t wi
   const std::size_t m = fft_size_;
   // Blocks of 8 gates: each pulse row contributes one cache line, and the transposed writes go
   // to 8 sequential streams (one per gate) instead of T scattered ones.
-  constexpr std::size_t kBlock = 8;
+  constexpr std::size_t kBlock = kGatherBlock;
   // Weighted sum of the canceller's rows for pulse p, gate g (window folded into the taps).
   auto sample = [&](std::size_t p, std::size_t g) {
-    const cf32* r = in + p * stride + g;
+    const cf32* r = in + (g / kBlock) * block_stride + p * stride + g % kBlock;
     float re = 0.0f, im = 0.0f;
     for (int j = 0; j <= order; ++j) {
       const float c = window_[p] * taps[j];
@@ -94,7 +95,8 @@ void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t wi
       // Two pulses x two gates per step: rows p and p+1 give [g, g+1] pairs; 64-bit unpacks
       // turn them into [p, p+1] pairs per gate, stored 16 bytes at a time (p even, M even).
       auto combined = [&](std::size_t q, std::size_t g) {
-        const float* r = reinterpret_cast<const float*>(in + q * stride + gb + g);
+        const float* r =
+            reinterpret_cast<const float*>(in + (gb / kBlock) * block_stride + q * stride + g);
         __m128 acc = _mm_mul_ps(_mm_set1_ps(window_[q] * taps[0]), _mm_loadu_ps(r));
         for (int j = 1; j <= order; ++j)
           acc = _mm_add_ps(
@@ -122,7 +124,7 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
   Workspace& ws = workspaces_[worker];
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
-  gather(in + g0, gates_, width, ws);
+  gather(in + g0, gates_, kGatherBlock, width, ws);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
@@ -136,24 +138,33 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
 void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
                                   std::size_t worker) noexcept {
   const std::size_t g0 = tile * tile_gates_;
-  power_block(in + g0, gates_, map, accumulate, tile, worker, nullptr);
+  power_block(in + g0, gates_, kGatherBlock, map, accumulate, tile, worker);
 }
 
-void DopplerProcessor::power_tile_tiled(const cf32* block, float* map, bool accumulate,
-                                        std::size_t tile, std::size_t worker,
-                                        const cf32* next) noexcept {
-  power_block(block, tile_gates_, map, accumulate, tile, worker, next);
+bool DopplerProcessor::accepts(const RangeTiles& layout) const {
+  return layout.pulses == pulses_ && layout.gates == gates_ &&
+         (layout.tile_gates == tile_gates_ ||
+          (layout.tile_gates == kGatherBlock && tile_gates_ % kGatherBlock == 0));
 }
 
-void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride, float* map,
-                                   bool accumulate, std::size_t tile, std::size_t worker,
-                                   const cf32* next) noexcept {
+void DopplerProcessor::power_tile_tiled(const cf32* cube, const RangeTiles& layout,
+                                        std::size_t channel, float* map, bool accumulate,
+                                        std::size_t tile, std::size_t worker) noexcept {
+  const std::size_t lt = layout.tile_gates;
+  const cf32* block = cube + layout.tile_offset(channel, tile * tile_gates_ / lt);
+  // Pulse stride: the layout's tile width. Block stride: 8 gates further in a tile as wide as
+  // this processor's, the next range tile (a whole P x 8 block further) in tiles of 8.
+  const std::size_t block_stride = lt == tile_gates_ ? kGatherBlock : pulses_ * lt;
+  power_block(block, lt, block_stride, map, accumulate, tile, worker);
+}
+
+void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
+                                   std::size_t block_stride, float* map, bool accumulate,
+                                   std::size_t tile, std::size_t worker) noexcept {
   Workspace& ws = workspaces_[worker];
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
-  gather(in, pulse_stride, width, ws);
-  // The next block comes in from memory while this one's transforms run from cache.
-  if (next) prefetch_range(next, pulses_ * tile_gates_ * sizeof(cf32));
+  gather(in, pulse_stride, block_stride, width, ws);
   plan_.execute(ws.gathered.data(), ws.spectrum.data());
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
@@ -207,6 +218,69 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride, flo
       }
     }
   }
+}
+
+namespace {
+
+// acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2), s complex, four at a time.
+void square_law(const float* __restrict s, float* __restrict acc, std::size_t count,
+                bool add) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= count; i += 4) {
+    const __m128 x0 = _mm_loadu_ps(s + 2 * i), x1 = _mm_loadu_ps(s + 2 * i + 4);
+    const __m128 q0 = _mm_mul_ps(x0, x0), q1 = _mm_mul_ps(x1, x1);
+    __m128 p = _mm_add_ps(_mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),   // re^2
+                          _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)));  // + im^2
+    if (add) p = _mm_add_ps(p, _mm_loadu_ps(acc + i));
+    _mm_storeu_ps(acc + i, p);
+  }
+#endif
+  for (; i < count; ++i) {
+    const float p = power_of(s[2 * i], s[2 * i + 1]);
+    acc[i] = add ? p + acc[i] : p;
+  }
+}
+
+}  // namespace
+
+void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout,
+                                                 std::size_t channels, float* map, std::size_t tile,
+                                                 std::size_t worker) noexcept {
+  Workspace& ws = workspaces_[worker];
+  const std::size_t g0 = tile * tile_gates_;
+  const std::size_t width = std::min(tile_gates_, gates_ - g0);
+  const std::size_t lt = layout.tile_gates;
+  const std::size_t block_stride = lt == tile_gates_ ? kGatherBlock : pulses_ * lt;
+  const std::size_t m = fft_size_;
+  float* acc = ws.power.data();  // [g][k], the spectra's layout: no transpose per channel
+  for (std::size_t c = 0; c < channels; ++c) {
+    gather(cube + layout.tile_offset(c, tile * tile_gates_ / lt), lt, block_stride, width, ws);
+    plan_.execute(ws.gathered.data(), ws.spectrum.data());
+    square_law(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0);
+  }
+  // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g].
+  const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(m)));
+  std::size_t g = 0;
+#if defined(__SSE2__)
+  for (; g + 4 <= width; g += 4) {
+    std::size_t k = 0;
+    for (; k + 4 <= m; k += 4) {
+      __m128 r0 = _mm_loadu_ps(acc + g * m + k), r1 = _mm_loadu_ps(acc + (g + 1) * m + k);
+      __m128 r2 = _mm_loadu_ps(acc + (g + 2) * m + k), r3 = _mm_loadu_ps(acc + (g + 3) * m + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // r_i: bin k + i of gates g..g+3
+      _mm_storeu_ps(map + ((k + shift) % m) * gates_ + g0 + g, r0);
+      _mm_storeu_ps(map + ((k + 1 + shift) % m) * gates_ + g0 + g, r1);
+      _mm_storeu_ps(map + ((k + 2 + shift) % m) * gates_ + g0 + g, r2);
+      _mm_storeu_ps(map + ((k + 3 + shift) % m) * gates_ + g0 + g, r3);
+    }
+    for (; k < m; ++k)
+      for (std::size_t i = 0; i < 4; ++i)
+        map[((k + shift) % m) * gates_ + g0 + g + i] = acc[(g + i) * m + k];
+  }
+#endif
+  for (; g < width; ++g)
+    for (std::size_t k = 0; k < m; ++k) map[((k + shift) % m) * gates_ + g0 + g] = acc[g * m + k];
 }
 
 void DopplerProcessor::spectrum(const cf32* in, cf32* out) noexcept {

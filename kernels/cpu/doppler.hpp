@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/fft.hpp"
+#include "kernels/cpu/range_tiles.hpp"
 #include "pipeline/core/cpi.hpp"
 #include "pipeline/core/mode.hpp"
 
@@ -53,11 +54,22 @@ class DopplerProcessor {
   void power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
                   std::size_t worker) noexcept;
 
-  /// The same from a cube in range tiles (range_tiles.hpp, T = tile_gates()): block points at
-  /// the channel's tile `tile`, P pulses of T samples one after the other. `next`: the block
-  /// this worker takes next (fetched while this one's transforms run), or nullptr.
-  void power_tile_tiled(const cf32* block, float* map, bool accumulate, std::size_t tile,
-                        std::size_t worker, const cf32* next = nullptr) noexcept;
+  /// Gates the gather handles at a time (one cache line of cf32 per pulse).
+  static constexpr std::size_t kGatherBlock = 8;
+  /// Whether power_tile_tiled reads a cube in this range-tile layout (range_tiles.hpp): this
+  /// processor's pulses and gates, tiles of tile_gates() or, when tile_gates() is a multiple of
+  /// 8, of 8 gates (a tile then spans tile_gates() / 8 consecutive range tiles, read front to
+  /// back).
+  bool accepts(const RangeTiles& layout) const;
+  /// The noncoherent sum over channels [0, channels) of one tile's power, from a cube in range
+  /// tiles (accepts(layout)), written into map: the same values as power_tile_tiled on each
+  /// channel with accumulation, but the channels' square-law outputs are summed in the spectra's
+  /// own layout and turned into map rows once, not once per channel.
+  void combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channels,
+                                 float* map, std::size_t tile, std::size_t worker) noexcept;
+  /// The same as power_tile, from channel `channel` of a cube in range tiles (accepts(layout)).
+  void power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channel, float* map,
+                        bool accumulate, std::size_t tile, std::size_t worker) noexcept;
 
   /// All tiles on worker 0.
   void spectrum(const cf32* in, cf32* out) noexcept;
@@ -70,11 +82,12 @@ class DopplerProcessor {
   struct Workspace {
     AlignedBuffer<cf32> gathered;  ///< [g][p], pulses >= P' stay zero (the zero padding)
     AlignedBuffer<cf32> spectrum;  ///< [g][k], unshifted
+    AlignedBuffer<float> power;    ///< [g][k], channel sum (combined_power_tile_tiled)
   };
-  void gather(const cf32* in, std::size_t stride, std::size_t width,
+  void gather(const cf32* in, std::size_t stride, std::size_t block_stride, std::size_t width,
               Workspace& ws) const noexcept;
-  void power_block(const cf32* in, std::size_t stride, float* map, bool accumulate,
-                   std::size_t tile, std::size_t worker, const cf32* next) noexcept;
+  void power_block(const cf32* in, std::size_t stride, std::size_t block_stride, float* map,
+                   bool accumulate, std::size_t tile, std::size_t worker) noexcept;
 
   std::size_t pulses_;
   std::size_t gates_;

@@ -121,8 +121,8 @@ void PulseCompressor::run_rows(const cf32* in, std::size_t rows, std::size_t wor
   }
 }
 
-void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
-                                   std::size_t worker, bool streamed) noexcept {
+void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker,
+                                   bool streamed) noexcept {
   const std::size_t n = gates_;
   run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
     if (streamed)
@@ -134,8 +134,8 @@ void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
 }
 
 void PulseCompressor::process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
-                                         const RangeTiles& layout, cf32* out,
-                                         std::size_t worker) noexcept {
+                                         const RangeTiles& layout, cf32* out, std::size_t worker,
+                                         bool streamed) noexcept {
   const std::size_t n = gates_, t_gates = layout.tile_gates, tiles = layout.tiles();
   run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
     const std::size_t row = first_row + r;
@@ -144,10 +144,14 @@ void PulseCompressor::process_rows_tiled(const cf32* in, std::size_t first_row, 
     const std::size_t tile_stride = layout.pulses * t_gates;
     for (std::size_t t = 0; t < tiles; ++t) {
       const std::size_t g0 = t * t_gates, width = std::min(t_gates, n - g0);
-      stream_copy(reinterpret_cast<float*>(dst + t * tile_stride), result + 2 * g0, 2 * width);
+      if (streamed)
+        stream_copy(reinterpret_cast<float*>(dst + t * tile_stride), result + 2 * g0, 2 * width);
+      else
+        std::memcpy(static_cast<void*>(dst + t * tile_stride), result + 2 * g0,
+                    width * sizeof(cf32));
     }
   });
-  store_fence();
+  if (streamed) store_fence();
 }
 
 void PulseCompressor::process(const Cpi& in, Cpi& out) noexcept {

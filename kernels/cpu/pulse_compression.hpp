@@ -53,7 +53,8 @@ class PulseCompressor {
   /// The same, written in range tiles (range_tiles.hpp): in points at row `first_row` of the
   /// cube (row = c P + p), and row first_row + r goes to its pulse's slots of every tile of out.
   void process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
-                          const RangeTiles& layout, cf32* out, std::size_t worker) noexcept;
+                          const RangeTiles& layout, cf32* out, std::size_t worker,
+                          bool streamed = true) noexcept;
 
   /// Compresses every pulse of every channel of a CPI on worker 0. out must have in's shape.
   void process(const Cpi& in, Cpi& out) noexcept;

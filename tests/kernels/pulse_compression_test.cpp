@@ -134,7 +134,7 @@ TEST(PulseCompression, WorkersComputeTheSame) {
 
 // Range-tiled output (range_tiles.hpp): every sample lands at its tiled offset with the value
 // the row layout gets, for a partial last tile, an odd tile width and tasks that straddle a
-// channel boundary.
+// channel boundary, with streaming and with cached stores.
 TEST(PulseCompression, TiledOutputHoldsTheRowOutputInRangeTiles) {
   cpu::PulseCompressionConfig cfg;
   cfg.gates = 70;
@@ -150,7 +150,7 @@ TEST(PulseCompression, TiledOutputHoldsTheRowOutputInRangeTiles) {
     std::vector<cf32> tiled(channels * layout.channel_size(), cf32(-9.0f, -9.0f));
     for (std::size_t r0 = 0; r0 < rows; r0 += 3)
       pc.process_rows_tiled(in.data() + r0 * 70, r0, std::min<std::size_t>(3, rows - r0), layout,
-                            tiled.data(), r0 % 2);
+                            tiled.data(), r0 % 2, /*streamed=*/r0 % 6 == 0);
     for (std::size_t c = 0; c < channels; ++c)
       for (std::size_t p = 0; p < pulses; ++p)
         for (std::size_t n = 0; n < 70; ++n)

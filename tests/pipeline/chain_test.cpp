@@ -302,8 +302,8 @@ TEST(Chain, RangeTiledPairMatchesTheStagesOneByOne) {
       chain.doppler(compressed.samples.data(), one_by_one.data.data());
       chain.process(cpi);
       ASSERT_EQ(chain.power().data.size(), one_by_one.data.size());
-      EXPECT_TRUE(std::equal(one_by_one.data.begin(), one_by_one.data.end(),
-                             chain.power().data.begin()))
+      EXPECT_TRUE(
+          std::equal(one_by_one.data.begin(), one_by_one.data.end(), chain.power().data.begin()))
           << to_string(c) << " tile " << tile;
     }
   }
