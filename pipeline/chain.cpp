@@ -161,13 +161,11 @@ const DetectionReport* CpuChain::run_stages(const void* in, void* out, std::uint
           cur = out;
           break;
         }
-        // Pulse compression and Doppler run as a pair through range tiles; the pair's time
-        // is reported under Doppler (the stage that ends it), pulse compression's as 0.
+        // Pulse compression and Doppler run as a pair through range tiles, each timed.
         float* dst = last_ == Stage::Doppler ? static_cast<float*>(out) : power_.data.data();
-        compress_doppler(static_cast<const cf32*>(cur), dst);
+        compress_doppler(static_cast<const cf32*>(cur), dst, stage_seconds + s);
         cur = dst;
         ++s;
-        stage_seconds[s] = std::chrono::duration<double>(clock::now() - t0).count();
         if (s == static_cast<int>(last_)) return report;
         continue;
       }
@@ -219,7 +217,9 @@ void CpuChain::doppler(const cf32* compressed, float* maps) {
 // 1+2 through range tiles (kernels/cpu/range_tiles.hpp): pulse compression writes each pulse
 //    into its slots of every tile; the Doppler tiles then read their P x T blocks front to back
 //    (every channel of a tile in turn, so the combined map's tile stays in cache).
-void CpuChain::compress_doppler(const cf32* iq, float* maps) {
+void CpuChain::compress_doppler(const cf32* iq, float* maps, double* seconds) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   require(Stage::PulseCompression, "compress_doppler");
   require(Stage::Doppler, "compress_doppler");
   const std::size_t rows = mode_.radar.channels * mode_.processing.pulses;
@@ -231,6 +231,7 @@ void CpuChain::compress_doppler(const cf32* iq, float* maps) {
     pc_->process_rows_tiled(iq + r0 * n, r0, count, tiles_, tiled, worker, stream_tiles_);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
+  const auto t1 = clock::now();
 
   const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
   const std::size_t channels = mode_.radar.channels;
@@ -244,6 +245,10 @@ void CpuChain::compress_doppler(const cf32* iq, float* maps) {
       doppler_->power_tile_tiled(tiled, tiles_, c, maps + c * map_size, false, tile, worker);
   };
   pool_.parallel_for(doppler_->tiles(), doppler_task);
+  if (seconds) {
+    seconds[0] = std::chrono::duration<double>(t1 - t0).count();
+    seconds[1] = std::chrono::duration<double>(clock::now() - t1).count();
+  }
 }
 
 // 3-4. CFAR and plots per map.

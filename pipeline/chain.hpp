@@ -74,8 +74,9 @@ class CpuChain final : public SignalChain {
   void doppler(const cf32* compressed, float* maps);
   /// compress() then doppler(), with the compressed cube in range tiles in between
   /// (kernels/cpu/range_tiles.hpp: the Doppler stage's reads become sequential). Needs both
-  /// stages; the same result as the two calls.
-  void compress_doppler(const cf32* iq, float* maps);
+  /// stages; the same result as the two calls. seconds, when given, gets the two stages' wall
+  /// times (pulse compression, Doppler).
+  void compress_doppler(const cf32* iq, float* maps, double* seconds = nullptr);
   const DetectionReport& detect(const float* maps, std::uint64_t cpi, std::int64_t timestamp_ns);
 
   /// Runs this chain's stages first..last on one CPI. `in`: the first stage's input (the IQ
