@@ -121,16 +121,13 @@ void PulseCompressor::run_rows(const cf32* in, std::size_t rows, std::size_t wor
   }
 }
 
-void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker,
-                                   bool streamed) noexcept {
+void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
+                                   std::size_t worker) noexcept {
   const std::size_t n = gates_;
   run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
-    if (streamed)
-      stream_copy(reinterpret_cast<float*>(out + r * n), result, 2 * n);
-    else
-      std::memcpy(static_cast<void*>(out + r * n), result, n * sizeof(cf32));
+    stream_copy(reinterpret_cast<float*>(out + r * n), result, 2 * n);
   });
-  if (streamed) store_fence();
+  store_fence();
 }
 
 void PulseCompressor::process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,

@@ -43,15 +43,14 @@ class PulseCompressor {
   /// h[k], windowed, unit energy.
   const std::vector<cf32>& reference() const { return reference_; }
 
-  /// Compresses `rows` consecutive pulses (each `gates()` samples) from in to out. Distinct
-  /// concurrent callers must pass distinct worker indices < workers(). `streamed`: write out
-  /// with non-temporal stores (the output goes to memory and is read much later, in another
-  /// order) instead of through the cache (the next stage reads it soon). No allocation, no throw.
-  void process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker,
-                    bool streamed = true) noexcept;
+  /// Compresses `rows` consecutive pulses (each `gates()` samples) from in to out, written with
+  /// streaming stores (the next stage reads them much later, in another order). Distinct
+  /// concurrent callers must pass distinct worker indices < workers(). No allocation, no throw.
+  void process_rows(const cf32* in, cf32* out, std::size_t rows, std::size_t worker) noexcept;
 
   /// The same, written in range tiles (range_tiles.hpp): in points at row `first_row` of the
-  /// cube (row = c P + p), and row first_row + r goes to its pulse's slots of every tile of out.
+  /// cube (row = c P + p), and row first_row + r goes to its pulse's slots of every tile of out;
+  /// `streamed` false writes through the cache (for a cube the next stage finds there).
   void process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
                           const RangeTiles& layout, cf32* out, std::size_t worker,
                           bool streamed = true) noexcept;
