@@ -7,6 +7,10 @@
 #include <string>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace radarpipe::cpu {
 namespace {
 
@@ -449,12 +453,41 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       auto z_at = [&](std::size_t m) {
         return ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
       };
-      // Blocks of 8 cells: Z, the threshold test and the noise sum vectorise (8 partial sums,
-      // no chain through the row); a block with a crossing is revisited in order to emit it.
+      // Blocks of 8 cells: Z, the threshold test and the noise sum in SSE2 (8 partial sums, no
+      // chain through the row); a block with a crossing is revisited in order to emit it.
       constexpr std::size_t kBlock = 8;
       double partial[kBlock] = {};
       auto cells = [&](std::size_t m0, std::size_t m1, bool noise) {
         std::size_t m = m0;
+#if defined(__SSE2__)
+        const __m128d inv = _mm_set1_pd(inv_n), al = _mm_set1_pd(alpha);
+        __m128d acc[kBlock / 2];
+        for (std::size_t k = 0; k < kBlock / 2; ++k) acc[k] = _mm_loadu_pd(partial + 2 * k);
+        for (; m + kBlock <= m1; m += kBlock) {
+          __m128d z[kBlock / 2];
+          int hits = 0;
+          for (std::size_t k = 0; k < kBlock / 2; ++k) {
+            const std::size_t c = m + 2 * k;
+            const __m128d full =
+                _mm_sub_pd(_mm_loadu_pd(pf + c + 1 + big_r), _mm_loadu_pd(pf + c - big_r));
+            const __m128d inner =
+                _mm_sub_pd(_mm_loadu_pd(pg + c + 1 + gr), _mm_loadu_pd(pg + c - gr));
+            z[k] = _mm_mul_pd(_mm_sub_pd(full, inner), inv);
+            const __m128d p = _mm_cvtps_pd(_mm_castpd_ps(
+                _mm_load_sd(reinterpret_cast<const double*>(cut_row + c))));  // cells c, c+1
+            hits |= _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(al, z[k]))) << (2 * k);
+          }
+          if (noise)
+            for (std::size_t k = 0; k < kBlock / 2; ++k) acc[k] = _mm_add_pd(acc[k], z[k]);
+          if (hits) {
+            double zs[kBlock];
+            for (std::size_t k = 0; k < kBlock / 2; ++k) _mm_storeu_pd(zs + 2 * k, z[k]);
+            for (std::size_t k = 0; k < kBlock; ++k)
+              if (hits >> k & 1) emit(d, m + k, cut_row[m + k], zs[k]);
+          }
+        }
+        for (std::size_t k = 0; k < kBlock / 2; ++k) _mm_storeu_pd(partial + 2 * k, acc[k]);
+#else
         for (; m + kBlock <= m1; m += kBlock) {
           double z[kBlock];
           int hits = 0;
@@ -469,6 +502,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
               if (static_cast<double>(cut_row[m + k]) > alpha * z[k])
                 emit(d, m + k, cut_row[m + k], z[k]);
         }
+#endif
         for (; m < m1; ++m) {
           const double z = z_at(m);
           if (noise) partial[0] += z;
@@ -482,7 +516,47 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       for (double v : partial) noise += v;
       st.noise_sum += noise;
     } else {
-      for (std::size_t m = big_r; m < interior_end; ++m) decide(m, big_r, big_r, gr, gr);
+      std::size_t m = big_r;
+#if defined(__SSE2__)
+      // Interior GO / SO, two cells a step: decide()'s sums and quotients in the same order.
+      const double n1 = lead_[big_r], n2 = lag_[big_r];
+      if (interior_end > big_r && n1 > 0.0 && n2 > 0.0) {
+        const bool go = cfg_.type == CfarType::Go;
+        const __m128d vn1 = _mm_set1_pd(n1), vn2 = _mm_set1_pd(n2);
+        const __m128d al = _mm_set1_pd(alpha_[big_r]);
+        const std::size_t split = std::clamp(noise_gates_, big_r, interior_end);
+        __m128d noise = _mm_setzero_pd();
+        double noise_tail = 0.0;
+        for (; m + 2 <= interior_end; m += 2) {
+          auto at = [](const double* v, std::size_t i) { return _mm_loadu_pd(v + i); };
+          const __m128d s1 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(pf, m), at(pf, m - big_r)),
+                                                   _mm_sub_pd(at(pg, m), at(pg, m - gr))),
+                                        at(lead, m));
+          const __m128d s2 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(pf, m + 1 + big_r), at(pf, m + 1)),
+                                                   _mm_sub_pd(at(pg, m + 1 + gr), at(pg, m + 1))),
+                                        at(lag, m));
+          const __m128d q1 = _mm_div_pd(s1, vn1), q2 = _mm_div_pd(s2, vn2);
+          const __m128d z = go ? _mm_max_pd(q1, q2) : _mm_min_pd(q1, q2);
+          if (m + 2 <= split)
+            noise = _mm_add_pd(noise, z);
+          else if (m < split)
+            noise_tail += _mm_cvtsd_f64(z);
+          const __m128d p = _mm_cvtps_pd(
+              _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(cut_row + m))));
+          const int hits = _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(al, z)));
+          if (hits) {
+            double zs[2];
+            _mm_storeu_pd(zs, z);
+            for (std::size_t k = 0; k < 2; ++k)
+              if (hits >> k & 1) emit(d, m + k, cut_row[m + k], zs[k]);
+          }
+        }
+        double lanes[2];
+        _mm_storeu_pd(lanes, noise);
+        st.noise_sum += (lanes[0] + lanes[1]) + noise_tail;
+      }
+#endif
+      for (; m < interior_end; ++m) decide(m, big_r, big_r, gr, gr);
     }
     for (std::size_t m = std::max(interior_end, big_r); m < n; ++m)
       decide(m, std::min(big_r, m), n - 1 - m, std::min(gr, m), std::min(gr, n - 1 - m));

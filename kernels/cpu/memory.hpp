@@ -1,5 +1,5 @@
 // Memory-traffic helpers for the CPU stages: overlap the compulsory reads and writes of a CPI
-// with FFT work (software prefetch; non-temporal stores that skip the read-for-ownership).
+// with FFT work (non-temporal stores that skip the read-for-ownership; short inline copies).
 #pragma once
 
 #include <cstddef>
@@ -11,12 +11,6 @@
 #endif
 
 namespace radarpipe::cpu {
-
-/// Asks for [p, p + bytes) to be brought towards the cache (a hint; never faults).
-inline void prefetch_range(const void* p, std::size_t bytes) noexcept {
-  const char* c = static_cast<const char*>(p);
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 1);
-}
 
 /// Copies floats to memory that will not be read again soon (the next stage reads it in
 /// another order), with streaming stores where the target allows. Call store_fence() before
@@ -33,6 +27,17 @@ inline void stream_copy(float* dst, const float* src, std::size_t count) noexcep
 #else
   std::memcpy(dst, src, count * sizeof(float));
 #endif
+}
+
+/// Copies a short run of floats through the cache, inline (a library memcpy call per run costs
+/// more than the run itself when runs are one or a few cache lines).
+inline void copy_short(float* __restrict dst, const float* __restrict src,
+                       std::size_t count) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= count; i += 4) _mm_storeu_ps(dst + i, _mm_loadu_ps(src + i));
+#endif
+  for (; i < count; ++i) dst[i] = src[i];
 }
 
 /// Orders earlier streaming stores before later stores (and the pool's hand-over).

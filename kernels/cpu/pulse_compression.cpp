@@ -14,14 +14,23 @@ namespace {
 
 // f[i] *= h[i] on interleaved complex floats. Written out (std::complex's operator* calls
 // __mulsc3 without -ffast-math) and on restrict pointers so that the compiler vectorises it.
-void multiply_spectrum(float* __restrict f, const float* __restrict h, std::size_t n) noexcept {
+// Meanwhile [ahead, ahead + ahead_bytes) (the next pulse, still in memory) is prefetched one cache
+// line per 8 values: spread over the loop, the requests overlap its arithmetic, where one burst
+// of prefetches would stall like the loads it replaces.
+void multiply_spectrum(float* __restrict f, const float* __restrict h, std::size_t n,
+                       const char* ahead = nullptr, std::size_t ahead_bytes = 0) noexcept {
   std::size_t i = 0;
+  std::size_t ahead_off = 0;
 #if defined(__SSE2__)
   // Two complex values per register: [a0 b0 a1 b1] x [c0 d0 c1 d1]
   //   = [a0 c0, b0 c0, ...] + [-b0 d0, a0 d0, ...].
   const __m128 sign = _mm_castsi128_ps(
       _mm_set_epi32(0, static_cast<int>(0x80000000u), 0, static_cast<int>(0x80000000u)));
   for (; i + 2 <= n; i += 2) {
+    if (i % 8 == 0 && ahead_off < ahead_bytes) {
+      __builtin_prefetch(ahead + ahead_off, 0, 3);
+      ahead_off += 64;
+    }
     const __m128 x = _mm_load_ps(f + 2 * i);
     const __m128 y = _mm_load_ps(h + 2 * i);
     const __m128 y_re = _mm_shuffle_ps(y, y, _MM_SHUFFLE(2, 2, 0, 0));
@@ -77,15 +86,19 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
 
   fft_size_ = next_fast_fft_size(n + l - 1);
   const int k_size = static_cast<int>(fft_size_);
+  // Result slots start on cache lines, so that every slot is aligned as the plan's output was.
+  result_stride_ = (fft_size_ + 7) / 8 * 8;
   workspaces_.resize(config.workers);
   for (Workspace& ws : workspaces_) {
     ws.time = AlignedBuffer<cf32>(fft_size_);
     ws.freq = AlignedBuffer<cf32>(fft_size_);
+    ws.results = AlignedBuffer<cf32>(kStoreRows * result_stride_);
   }
   cf32* time0 = workspaces_[0].time.data();
   cf32* freq0 = workspaces_[0].freq.data();
   forward_ = FftPlan(k_size, 1, time0, 1, k_size, freq0, 1, k_size, FFTW_FORWARD, config.planning);
-  inverse_ = FftPlan(k_size, 1, freq0, 1, k_size, freq0, 1, k_size, FFTW_BACKWARD, config.planning);
+  inverse_ = FftPlan(k_size, 1, freq0, 1, k_size, workspaces_[0].results.data(), 1, k_size,
+                     FFTW_BACKWARD, config.planning);
   // Planning with MEASURE may have scribbled on the buffers; the zero tail must be zero.
   for (Workspace& ws : workspaces_)
     std::memset(static_cast<void*>(ws.time.data()), 0, fft_size_ * sizeof(cf32));
@@ -102,52 +115,61 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
     filter_[i] = cf32(filter_[i].real() * scale, -filter_[i].imag() * scale);
 }
 
-template <class Store>
-void PulseCompressor::run_rows(const cf32* in, std::size_t rows, std::size_t worker,
-                               Store&& store) noexcept {
-  Workspace& ws = workspaces_[worker];
-  cf32* time = ws.time.data();
-  float* freq = reinterpret_cast<float*>(ws.freq.data());
-  const float* filt = reinterpret_cast<const float*>(filter_.data());
+void PulseCompressor::compress_row(const cf32* in, const cf32* next, Workspace& ws,
+                                   cf32* result) const noexcept {
   const std::size_t n = gates_;
-  for (std::size_t r = 0; r < rows; ++r) {
-    std::memcpy(static_cast<void*>(time), in + r * n, n * sizeof(cf32));
-    // The next row streams in from memory while this one's transforms run from cache.
-    if (r + 1 < rows) prefetch_range(in + (r + 1) * n, n * sizeof(cf32));
-    forward_.execute(time, ws.freq.data());
-    multiply_spectrum(freq, filt, fft_size_);
-    inverse_.execute(ws.freq.data(), ws.freq.data());
-    store(r, static_cast<const float*>(freq));
-  }
+  std::memcpy(static_cast<void*>(ws.time.data()), in, n * sizeof(cf32));
+  forward_.execute(ws.time.data(), ws.freq.data());
+  multiply_spectrum(reinterpret_cast<float*>(ws.freq.data()),
+                    reinterpret_cast<const float*>(filter_.data()), fft_size_,
+                    reinterpret_cast<const char*>(next), next ? n * sizeof(cf32) : 0);
+  inverse_.execute(ws.freq.data(), result);
 }
 
 void PulseCompressor::process_rows(const cf32* in, cf32* out, std::size_t rows,
                                    std::size_t worker) noexcept {
+  Workspace& ws = workspaces_[worker];
   const std::size_t n = gates_;
-  run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
-    stream_copy(reinterpret_cast<float*>(out + r * n), result, 2 * n);
-  });
+  for (std::size_t r = 0; r < rows; ++r) {
+    compress_row(in + r * n, r + 1 < rows ? in + (r + 1) * n : nullptr, ws, ws.results.data());
+    stream_copy(reinterpret_cast<float*>(out + r * n),
+                reinterpret_cast<const float*>(ws.results.data()), 2 * n);
+  }
   store_fence();
 }
 
 void PulseCompressor::process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
                                          const RangeTiles& layout, cf32* out, std::size_t worker,
                                          bool streamed) noexcept {
+  Workspace& ws = workspaces_[worker];
   const std::size_t n = gates_, t_gates = layout.tile_gates, tiles = layout.tiles();
-  run_rows(in, rows, worker, [&](std::size_t r, const float* result) {
-    const std::size_t row = first_row + r;
+  const std::size_t tile_stride = layout.pulses * t_gates;
+  for (std::size_t r0 = 0; r0 < rows;) {
+    // A group of consecutive pulses of one channel, compressed into the result slots, then
+    // stored tile by tile: the group's runs in a tile are adjacent, so each store burst covers
+    // `count` cache lines of one DRAM page instead of one line.
+    const std::size_t row = first_row + r0;
     const std::size_t c = row / layout.pulses, p = row % layout.pulses;
+    const std::size_t count = std::min({kStoreRows, rows - r0, layout.pulses - p});
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t r = r0 + i;
+      compress_row(in + r * n, r + 1 < rows ? in + (r + 1) * n : nullptr, ws,
+                   ws.results.data() + i * result_stride_);
+    }
     cf32* dst = out + layout.tile_offset(c, 0) + p * t_gates;
-    const std::size_t tile_stride = layout.pulses * t_gates;
     for (std::size_t t = 0; t < tiles; ++t) {
       const std::size_t g0 = t * t_gates, width = std::min(t_gates, n - g0);
-      if (streamed)
-        stream_copy(reinterpret_cast<float*>(dst + t * tile_stride), result + 2 * g0, 2 * width);
-      else
-        std::memcpy(static_cast<void*>(dst + t * tile_stride), result + 2 * g0,
-                    width * sizeof(cf32));
+      for (std::size_t i = 0; i < count; ++i) {
+        const cf32* src = ws.results.data() + i * result_stride_ + g0;
+        cf32* d = dst + t * tile_stride + i * t_gates;
+        if (streamed)
+          stream_copy(reinterpret_cast<float*>(d), reinterpret_cast<const float*>(src), 2 * width);
+        else
+          copy_short(reinterpret_cast<float*>(d), reinterpret_cast<const float*>(src), 2 * width);
+      }
     }
-  });
+    r0 += count;
+  }
   if (streamed) store_fence();
 }
 
@@ -159,7 +181,7 @@ void PulseCompressor::transforms_only(std::size_t rows, std::size_t worker) noex
   Workspace& ws = workspaces_[worker];
   for (std::size_t r = 0; r < rows; ++r) {
     forward_.execute(ws.time.data(), ws.freq.data());
-    inverse_.execute(ws.freq.data(), ws.freq.data());
+    inverse_.execute(ws.freq.data(), ws.results.data());
   }
 }
 

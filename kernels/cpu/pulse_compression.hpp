@@ -50,7 +50,9 @@ class PulseCompressor {
 
   /// The same, written in range tiles (range_tiles.hpp): in points at row `first_row` of the
   /// cube (row = c P + p), and row first_row + r goes to its pulse's slots of every tile of out;
-  /// `streamed` false writes through the cache (for a cube the next stage finds there).
+  /// `streamed` false writes through the cache (for a cube the next stage finds there). Up to
+  /// four consecutive pulses of a channel are compressed before they are stored, so that their
+  /// runs in each tile (adjacent there) are written together.
   void process_rows_tiled(const cf32* in, std::size_t first_row, std::size_t rows,
                           const RangeTiles& layout, cf32* out, std::size_t worker,
                           bool streamed = true) noexcept;
@@ -63,17 +65,22 @@ class PulseCompressor {
   void transforms_only(std::size_t rows, std::size_t worker) noexcept;
 
  private:
-  /// Runs the rows; store(r, result) takes row r's N compressed samples (interleaved floats).
-  template <class Store>
-  void run_rows(const cf32* in, std::size_t rows, std::size_t worker, Store&& store) noexcept;
+  /// Pulses a worker compresses before storing them together (process_rows_tiled).
+  static constexpr std::size_t kStoreRows = 4;
 
   struct Workspace {
-    AlignedBuffer<cf32> time;  ///< [0, N) the pulse, [N, K) zeros that are never written
-    AlignedBuffer<cf32> freq;  ///< spectrum, then (in place) the correlation
+    AlignedBuffer<cf32> time;     ///< [0, N) the pulse, [N, K) zeros that are never written
+    AlignedBuffer<cf32> freq;     ///< the spectrum, multiplied by the filter in place
+    AlignedBuffer<cf32> results;  ///< kStoreRows slots of result_stride_: correlations
   };
+
+  /// One pulse: in (N samples) -> result (K samples, the first N kept); next, when not null, is
+  /// prefetched meanwhile.
+  void compress_row(const cf32* in, const cf32* next, Workspace& ws, cf32* result) const noexcept;
 
   std::size_t gates_;
   std::size_t fft_size_;
+  std::size_t result_stride_;  ///< K rounded up to whole cache lines
   std::vector<cf32> reference_;
   AlignedBuffer<cf32> filter_;  ///< conj(FFT_K(h)) / K: the inverse FFT's 1/K folded in
   std::vector<Workspace> workspaces_;
