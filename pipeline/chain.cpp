@@ -12,7 +12,6 @@
 namespace radarpipe {
 namespace {
 constexpr std::size_t kRowsPerTask = 4;  // pulse-compression rows handed out at a time
-constexpr std::size_t kCacheResidentBytes = std::size_t(16) << 20;  // see stream_tiles_
 }  // namespace
 
 cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry) {
@@ -111,13 +110,10 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
         t % cpu::DopplerProcessor::kGatherBlock == 0 ? cpu::DopplerProcessor::kGatherBlock : t};
     if (!doppler_->accepts(tiles_))
       throw std::logic_error("CpuChain: the Doppler stage does not read the range-tile layout");
+    // Written with streaming stores, which skip the read-for-ownership of every line: faster
+    // than through the cache on both bench modes, even bench-small's 8 MB cube that the cache
+    // could hold (docs/performance.md).
     tiled_ = AlignedBuffer<cf32>(r.channels * tiles_.channel_size());
-    // A tiled cube that fits in the last-level cache is written through it (the Doppler stage
-    // reads it back from there: bench-small, 8 MB, 6% faster); a larger one with streaming
-    // stores, which skip the read-for-ownership of lines that would be evicted anyway
-    // (bench-matx, 147 MB, 6% faster than through the cache). Measured on the development VM
-    // (docs/performance.md).
-    stream_tiles_ = tiled_.size() * sizeof(cf32) > kCacheResidentBytes;
   }
   if (has(Stage::Doppler) && has(Stage::Detection))
     power_ = PowerMap(geometry_.maps, p.doppler_fft_size, r.range_gates);
@@ -228,7 +224,7 @@ void CpuChain::compress_doppler(const cf32* iq, float* maps, double* seconds) {
   auto pc_task = [&](std::size_t task, std::size_t worker) {
     const std::size_t r0 = task * kRowsPerTask;
     const std::size_t count = std::min(kRowsPerTask, rows - r0);
-    pc_->process_rows_tiled(iq + r0 * n, r0, count, tiles_, tiled, worker, stream_tiles_);
+    pc_->process_rows_tiled(iq + r0 * n, r0, count, tiles_, tiled, worker);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
   const auto t1 = clock::now();

@@ -120,7 +120,6 @@ class CpuChain final : public SignalChain {
   std::unique_ptr<cpu::PlotExtractor> plots_;
   cpu::RangeTiles tiles_;      ///< layout of tiled_
   AlignedBuffer<cf32> tiled_;  ///< the compressed cube in range tiles (compress_doppler)
-  bool stream_tiles_ = true;   ///< write tiled_ with streaming stores (too big for the cache)
   PowerMap power_;
   std::size_t cfar_blocks_;
   std::vector<AlignedBuffer<cpu::CfarCrossing>> block_crossings_;  ///< one per CFAR row block

@@ -1,5 +1,5 @@
 // Memory-traffic helpers for the CPU stages: overlap the compulsory reads and writes of a CPI
-// with FFT work (non-temporal stores that skip the read-for-ownership; short inline copies).
+// with FFT work (non-temporal stores that skip the read-for-ownership).
 #pragma once
 
 #include <cstddef>
@@ -27,17 +27,6 @@ inline void stream_copy(float* dst, const float* src, std::size_t count) noexcep
 #else
   std::memcpy(dst, src, count * sizeof(float));
 #endif
-}
-
-/// Copies a short run of floats through the cache, inline (a library memcpy call per run costs
-/// more than the run itself when runs are one or a few cache lines).
-inline void copy_short(float* __restrict dst, const float* __restrict src,
-                       std::size_t count) noexcept {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 4 <= count; i += 4) _mm_storeu_ps(dst + i, _mm_loadu_ps(src + i));
-#endif
-  for (; i < count; ++i) dst[i] = src[i];
 }
 
 /// Orders earlier streaming stores before later stores (and the pool's hand-over).

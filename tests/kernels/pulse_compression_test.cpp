@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "kernels/cpu/window.hpp"
 #include "tests/support/reference.hpp"
@@ -133,8 +134,8 @@ TEST(PulseCompression, WorkersComputeTheSame) {
 }
 
 // Range-tiled output (range_tiles.hpp): every sample lands at its tiled offset with the value
-// the row layout gets, for a partial last tile, an odd tile width and tasks that straddle a
-// channel boundary, with streaming and with cached stores.
+// the row layout gets, for a partial last tile, an odd tile width, and tasks shorter and longer
+// than the four pulses stored together, some straddling a channel boundary.
 TEST(PulseCompression, TiledOutputHoldsTheRowOutputInRangeTiles) {
   cpu::PulseCompressionConfig cfg;
   cfg.gates = 70;
@@ -145,17 +146,46 @@ TEST(PulseCompression, TiledOutputHoldsTheRowOutputInRangeTiles) {
   const std::vector<cf32> in = test::to_cf32(test::complex_noise(rows * 70, 1.0, 6));
   std::vector<cf32> rows_out(rows * 70);
   pc.process_rows(in.data(), rows_out.data(), rows, 0);
-  for (std::size_t t_gates : {16, 7, 70, 1}) {
-    const cpu::RangeTiles layout{pulses, 70, t_gates};
-    std::vector<cf32> tiled(channels * layout.channel_size(), cf32(-9.0f, -9.0f));
-    for (std::size_t r0 = 0; r0 < rows; r0 += 3)
-      pc.process_rows_tiled(in.data() + r0 * 70, r0, std::min<std::size_t>(3, rows - r0), layout,
-                            tiled.data(), r0 % 2, /*streamed=*/r0 % 6 == 0);
-    for (std::size_t c = 0; c < channels; ++c)
-      for (std::size_t p = 0; p < pulses; ++p)
-        for (std::size_t n = 0; n < 70; ++n)
-          ASSERT_EQ(tiled[layout.offset(c, p, n)], rows_out[(c * pulses + p) * 70 + n])
-              << "T " << t_gates << " c " << c << " p " << p << " n " << n;
+  for (std::size_t task : {3, 7})
+    for (std::size_t t_gates : {16, 7, 70, 1}) {
+      const cpu::RangeTiles layout{pulses, 70, t_gates};
+      std::vector<cf32> tiled(channels * layout.channel_size(), cf32(-9.0f, -9.0f));
+      for (std::size_t r0 = 0; r0 < rows; r0 += task)
+        pc.process_rows_tiled(in.data() + r0 * 70, r0, std::min(task, rows - r0), layout,
+                              tiled.data(), r0 % 2);
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t p = 0; p < pulses; ++p)
+          for (std::size_t n = 0; n < 70; ++n)
+            ASSERT_EQ(tiled[layout.offset(c, p, n)], rows_out[(c * pulses + p) * 70 + n])
+                << "task " << task << " T " << t_gates << " c " << c << " p " << p << " n " << n;
+    }
+}
+
+// The filter multiply's versions against the test's complex product, bit for bit, over lengths
+// that leave every tail (SSE2 pairs, AVX2 quads), with a prefetch window of any size.
+TEST(PulseCompression, MultiplyVersionsGiveTheProductBitForBit) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> g(0.0f, 3.0f);
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 31, 2250, 10001}) {
+    AlignedBuffer<cf32> f(n), h(n), f_sse(n), f_avx(n);
+    std::vector<cf32> want(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      f[i] = cf32(g(rng), g(rng));
+      h[i] = cf32(g(rng), g(rng));
+      const float a = f[i].real(), b = f[i].imag(), c = h[i].real(), d = h[i].imag();
+      want[i] = cf32(a * c - b * d, b * c + a * d);
+      f_sse[i] = f_avx[i] = f[i];
+    }
+    cpu::detail::multiply_spectrum_sse2(
+        reinterpret_cast<float*>(f_sse.data()), reinterpret_cast<const float*>(h.data()), n,
+        reinterpret_cast<const char*>(want.data()), n * sizeof(cf32));
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(f_sse[i], want[i]) << "SSE2 n " << n << " i " << i;
+    if (!cpu::detail::multiply_spectrum_avx2_available()) continue;
+    cpu::detail::multiply_spectrum_avx2(reinterpret_cast<float*>(f_avx.data()),
+                                        reinterpret_cast<const float*>(h.data()), n, nullptr, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(f_avx[i], want[i]) << "AVX2 n " << n << " i " << i;
   }
 }
 
