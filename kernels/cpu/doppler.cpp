@@ -274,28 +274,33 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
                     : nullptr,
                more ? ahead_bytes : 0);
   }
-  // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g].
+  // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g]. Bins four at
+  // a time and, for each four, the tile's gates four at a time: every map row's run of `width`
+  // gates is written front to back in one visit.
   const std::size_t shift = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(m)));
-  std::size_t g = 0;
+  std::size_t wide = 0;  // gates [0, wide) done in 4 x 4 transposes
+  std::size_t k = 0;
 #if defined(__SSE2__)
-  for (; g + 4 <= width; g += 4) {
-    std::size_t k = 0;
-    for (; k + 4 <= m; k += 4) {
+  wide = width / 4 * 4;
+  for (; k + 4 <= m && wide > 0; k += 4) {
+    float* rows[4];
+    for (std::size_t i = 0; i < 4; ++i) rows[i] = map + ((k + i + shift) % m) * gates_ + g0;
+    for (std::size_t g = 0; g < wide; g += 4) {
       __m128 r0 = _mm_loadu_ps(acc + g * m + k), r1 = _mm_loadu_ps(acc + (g + 1) * m + k);
       __m128 r2 = _mm_loadu_ps(acc + (g + 2) * m + k), r3 = _mm_loadu_ps(acc + (g + 3) * m + k);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // r_i: bin k + i of gates g..g+3
-      _mm_storeu_ps(map + ((k + shift) % m) * gates_ + g0 + g, r0);
-      _mm_storeu_ps(map + ((k + 1 + shift) % m) * gates_ + g0 + g, r1);
-      _mm_storeu_ps(map + ((k + 2 + shift) % m) * gates_ + g0 + g, r2);
-      _mm_storeu_ps(map + ((k + 3 + shift) % m) * gates_ + g0 + g, r3);
+      _mm_storeu_ps(rows[0] + g, r0);
+      _mm_storeu_ps(rows[1] + g, r1);
+      _mm_storeu_ps(rows[2] + g, r2);
+      _mm_storeu_ps(rows[3] + g, r3);
     }
-    for (; k < m; ++k)
-      for (std::size_t i = 0; i < 4; ++i)
-        map[((k + shift) % m) * gates_ + g0 + g + i] = acc[(g + i) * m + k];
   }
 #endif
-  for (; g < width; ++g)
-    for (std::size_t k = 0; k < m; ++k) map[((k + shift) % m) * gates_ + g0 + g] = acc[g * m + k];
+  for (; k < m; ++k)  // the bins left over by the blocks of four
+    for (std::size_t g = 0; g < wide; ++g)
+      map[((k + shift) % m) * gates_ + g0 + g] = acc[g * m + k];
+  for (std::size_t g = wide; g < width; ++g)  // the gates left over
+    for (std::size_t b = 0; b < m; ++b) map[((b + shift) % m) * gates_ + g0 + g] = acc[g * m + b];
 }
 
 void DopplerProcessor::spectrum(const cf32* in, cf32* out) noexcept {

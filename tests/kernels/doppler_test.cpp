@@ -169,38 +169,42 @@ TEST(Doppler, TilesOnDifferentWorkersAgree) {
 // The same cube in range tiles (range_tiles.hpp), tiles as wide as the Doppler tile or of 8
 // gates, gives bit-identical power, written and accumulated channel by channel or summed over
 // the channels in one call, with every canceller (its taps reach across pulses within a tile's
-// block) and a partial last tile (70 gates: 16-gate tiles end with 6, 8-gate ones with 6).
+// block), a partial last tile (70 gates: 16-gate tiles end with 6, 8-gate ones with 6) and a
+// transform length that is odd and not a multiple of 4 (the vector paths' leftovers).
 TEST(Doppler, RangeTiledInputGivesTheSamePower) {
-  for (MtiMode mti : {MtiMode::None, MtiMode::TwoPulse, MtiMode::ThreePulse}) {
-    for (std::size_t layout_gates : {16, 8}) {
-      cpu::DopplerConfig cfg;
-      cfg.pulses = 20;
-      cfg.gates = 70;
-      cfg.fft_size = 32;
-      cfg.mti = mti;
-      cfg.window.type = WindowType::Hann;
-      cfg.tile_gates = 16;
-      cpu::DopplerProcessor dop(cfg);
-      const auto y = test::to_cf32(test::complex_noise(2 * 20 * 70, 1.0, 8));
-      const cpu::RangeTiles layout{20, 70, layout_gates};
-      ASSERT_TRUE(dop.accepts(layout));
-      std::vector<cf32> tiled(2 * layout.channel_size());
-      for (std::size_t c = 0; c < 2; ++c)
-        for (std::size_t p = 0; p < 20; ++p)
-          for (std::size_t n = 0; n < 70; ++n)
-            tiled[layout.offset(c, p, n)] = y[(c * 20 + p) * 70 + n];
-      std::vector<float> a(32 * 70), b(32 * 70), combined(32 * 70, -1.0f);
-      for (std::size_t t = 0; t < dop.tiles(); ++t) {
-        for (std::size_t c = 0; c < 2; ++c) {
-          dop.power_tile(y.data() + c * 20 * 70, a.data(), c > 0, t, 0);
-          dop.power_tile_tiled(tiled.data(), layout, c, b.data(), c > 0, t, 0);
+  for (std::size_t m : {32, 31})
+    for (MtiMode mti : {MtiMode::None, MtiMode::TwoPulse, MtiMode::ThreePulse}) {
+      for (std::size_t layout_gates : {16, 8}) {
+        cpu::DopplerConfig cfg;
+        cfg.pulses = 20;
+        cfg.gates = 70;
+        cfg.fft_size = m;
+        cfg.mti = mti;
+        cfg.window.type = WindowType::Hann;
+        cfg.tile_gates = 16;
+        cpu::DopplerProcessor dop(cfg);
+        const auto y = test::to_cf32(test::complex_noise(2 * 20 * 70, 1.0, 8));
+        const cpu::RangeTiles layout{20, 70, layout_gates};
+        ASSERT_TRUE(dop.accepts(layout));
+        std::vector<cf32> tiled(2 * layout.channel_size());
+        for (std::size_t c = 0; c < 2; ++c)
+          for (std::size_t p = 0; p < 20; ++p)
+            for (std::size_t n = 0; n < 70; ++n)
+              tiled[layout.offset(c, p, n)] = y[(c * 20 + p) * 70 + n];
+        std::vector<float> a(m * 70), b(m * 70), combined(m * 70, -1.0f);
+        for (std::size_t t = 0; t < dop.tiles(); ++t) {
+          for (std::size_t c = 0; c < 2; ++c) {
+            dop.power_tile(y.data() + c * 20 * 70, a.data(), c > 0, t, 0);
+            dop.power_tile_tiled(tiled.data(), layout, c, b.data(), c > 0, t, 0);
+          }
+          dop.combined_power_tile_tiled(tiled.data(), layout, 2, combined.data(), t, 0);
         }
-        dop.combined_power_tile_tiled(tiled.data(), layout, 2, combined.data(), t, 0);
+        EXPECT_EQ(a, b) << "M " << m << " " << to_string(mti) << " layout tiles of "
+                        << layout_gates;
+        EXPECT_EQ(a, combined) << "M " << m << " " << to_string(mti) << " layout tiles of "
+                               << layout_gates;
       }
-      EXPECT_EQ(a, b) << to_string(mti) << " layout tiles of " << layout_gates;
-      EXPECT_EQ(a, combined) << to_string(mti) << " layout tiles of " << layout_gates;
     }
-  }
   cpu::DopplerConfig cfg;
   cfg.pulses = 20;
   cfg.gates = 70;
