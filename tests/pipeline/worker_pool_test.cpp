@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace radarpipe {
@@ -40,6 +42,24 @@ TEST(WorkerPool, WorkersRunConcurrently) {
   };
   pool.parallel_for(8, f);
   EXPECT_EQ(max_inside.load(), 2);
+}
+
+// The sleeping side of the hand-over: helpers that have slept through a long gap (well past
+// their spin) wake for the next loop, and a caller that has gone to sleep waiting for a long
+// last task is woken by the helper that runs it. Every task still runs exactly once.
+TEST(WorkerPool, HandsOverAfterHelpersAndCallerHaveSlept) {
+  using namespace std::chrono_literals;
+  WorkerPool pool(3);
+  for (int round = 0; round < 10; ++round) {
+    std::this_thread::sleep_for(2ms);  // the helpers' spin (200 us) runs out: they sleep
+    std::vector<std::atomic<int>> hits(64);
+    auto f = [&](std::size_t t, std::size_t w) {
+      hits[t].fetch_add(1);
+      if (w != 0 && t % 16 == 0) std::this_thread::sleep_for(1ms);  // the caller outlasts its spin
+    };
+    pool.parallel_for(hits.size(), f);
+    for (std::size_t t = 0; t < hits.size(); ++t) ASSERT_EQ(hits[t].load(), 1) << t;
+  }
 }
 
 }  // namespace
