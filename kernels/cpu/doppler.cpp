@@ -7,7 +7,9 @@
 
 #include "kernels/cpu/mti.hpp"
 
-#if defined(__SSE2__)
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include "kernels/cpu/window.hpp"
@@ -45,6 +47,8 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     throw std::invalid_argument("doppler: workers and tile_gates must be >= 1");
 
   window_ = unit_energy_doppler_window(config.window, used);
+  square_law_ =
+      detail::square_law_avx2_available() ? detail::square_law_avx2 : detail::square_law_sse2;
 
   const std::size_t tile_size = fft_size_ * tile_gates_;
   workspaces_.resize(config.workers);
@@ -220,21 +224,46 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
   }
 }
 
-namespace {
+namespace detail {
 
-// acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2), s complex, four at a time; meanwhile
-// [ahead, ahead + ahead_bytes) is prefetched, one cache line per 16 values (spread over the loop
-// so that the requests overlap its arithmetic).
-void square_law(const float* __restrict s, float* __restrict acc, std::size_t count, bool add,
-                const char* ahead = nullptr, std::size_t ahead_bytes = 0) noexcept {
+namespace {
+// Prefetches [ahead, ahead + bytes) one cache line at a time, spread evenly over a loop of
+// `count` values (at least one line per `quantum` values): the requests overlap the loop's
+// arithmetic, where one burst of prefetches would stall like the loads it replaces.
+struct Prefetcher {
+  const char* ahead;
+  std::size_t bytes, off = 0, step, next = 0;
+  Prefetcher(const char* a, std::size_t b, std::size_t count, std::size_t quantum)
+      : ahead(a), bytes(a ? b : 0) {
+    const std::size_t lines = (bytes + 63) / 64;
+    step = lines ? std::max<std::size_t>(quantum, count / lines / quantum * quantum) : count + 1;
+  }
+  void at(std::size_t i) noexcept {
+    if (i < next) return;
+    next += step;
+    // Two lines when the loop is too short for one per step.
+    for (int k = 0; k < 2 && off < bytes; ++k, off += 64) __builtin_prefetch(ahead + off, 0, 3);
+  }
+};
+
+inline void square_law_tail(const float* __restrict s, float* __restrict acc, std::size_t i,
+                            std::size_t count, bool add) noexcept {
+  for (; i < count; ++i) {
+    const float p = power_of(s[2 * i], s[2 * i + 1]);
+    acc[i] = add ? p + acc[i] : p;
+  }
+}
+}  // namespace
+
+// acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2), s complex; re^2 + im^2 then + acc in every
+// version, so all give the same bits. Meanwhile [ahead, ahead + ahead_bytes) is prefetched.
+void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size_t count, bool add,
+                     const char* ahead, std::size_t ahead_bytes) noexcept {
   std::size_t i = 0;
-  std::size_t ahead_off = 0;
 #if defined(__SSE2__)
+  Prefetcher pf(ahead, ahead_bytes, count, 4);
   for (; i + 4 <= count; i += 4) {
-    if (i % 16 == 0 && ahead_off < ahead_bytes) {
-      __builtin_prefetch(ahead + ahead_off, 0, 3);
-      ahead_off += 64;
-    }
+    pf.at(i);
     const __m128 x0 = _mm_loadu_ps(s + 2 * i), x1 = _mm_loadu_ps(s + 2 * i + 4);
     const __m128 q0 = _mm_mul_ps(x0, x0), q1 = _mm_mul_ps(x1, x1);
     __m128 p = _mm_add_ps(_mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),   // re^2
@@ -242,14 +271,50 @@ void square_law(const float* __restrict s, float* __restrict acc, std::size_t co
     if (add) p = _mm_add_ps(p, _mm_loadu_ps(acc + i));
     _mm_storeu_ps(acc + i, p);
   }
+#else
+  (void)ahead;
+  (void)ahead_bytes;
 #endif
-  for (; i < count; ++i) {
-    const float p = power_of(s[2 * i], s[2 * i + 1]);
-    acc[i] = add ? p + acc[i] : p;
-  }
+  square_law_tail(s, acc, i, count, add);
 }
 
-}  // namespace
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+bool square_law_avx2_available() noexcept {
+  return __builtin_cpu_supports("avx2");
+}
+
+// Eight values a step: the in-lane shuffles leave the powers in the order 0 1 4 5 | 2 3 6 7,
+// which one cross-lane permute puts right.
+__attribute__((target("avx2"))) void square_law_avx2(const float* __restrict s,
+                                                     float* __restrict acc, std::size_t count,
+                                                     bool add, const char* ahead,
+                                                     std::size_t ahead_bytes) noexcept {
+  std::size_t i = 0;
+  Prefetcher pf(ahead, ahead_bytes, count, 8);
+  for (; i + 8 <= count; i += 8) {
+    pf.at(i);
+    const __m256 x0 = _mm256_loadu_ps(s + 2 * i), x1 = _mm256_loadu_ps(s + 2 * i + 8);
+    const __m256 q0 = _mm256_mul_ps(x0, x0), q1 = _mm256_mul_ps(x1, x1);
+    const __m256 p = _mm256_add_ps(_mm256_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)));
+    __m256 r =
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(p), _MM_SHUFFLE(3, 1, 2, 0)));
+    if (add) r = _mm256_add_ps(r, _mm256_loadu_ps(acc + i));
+    _mm256_storeu_ps(acc + i, r);
+  }
+  square_law_tail(s, acc, i, count, add);
+}
+#else
+bool square_law_avx2_available() noexcept {
+  return false;
+}
+void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
+                     std::size_t ahead_bytes) noexcept {
+  square_law_sse2(s, acc, count, add, ahead, ahead_bytes);
+}
+#endif
+
+}  // namespace detail
 
 void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout,
                                                  std::size_t channels, float* map, std::size_t tile,
@@ -269,10 +334,10 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
     gather(cube + layout.tile_offset(c, first_block), lt, block_stride, width, ws);
     plan_.execute(ws.gathered.data(), ws.spectrum.data());
     const bool more = c + 1 < channels;
-    square_law(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0,
-               more ? reinterpret_cast<const char*>(cube + layout.tile_offset(c + 1, first_block))
-                    : nullptr,
-               more ? ahead_bytes : 0);
+    square_law_(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0,
+                more ? reinterpret_cast<const char*>(cube + layout.tile_offset(c + 1, first_block))
+                     : nullptr,
+                more ? ahead_bytes : 0);
   }
   // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g]. Bins four at
   // a time and, for each four, the tile's gates four at a time: every map row's run of `width`

@@ -35,6 +35,17 @@ struct DopplerConfig {
 /// std::invalid_argument when the window is all zeros.
 std::vector<float> unit_energy_doppler_window(const WindowConfig& window, std::size_t used);
 
+namespace detail {
+/// The square law acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2) over `count` interleaved complex
+/// values, prefetching [ahead, ahead + ahead_bytes) on the way. The versions give identical bits;
+/// the processor uses AVX2 where the CPU has it (checked at construction).
+void square_law_sse2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
+                     std::size_t ahead_bytes) noexcept;
+void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
+                     std::size_t ahead_bytes) noexcept;
+bool square_law_avx2_available() noexcept;
+}  // namespace detail
+
 class DopplerProcessor {
  public:
   explicit DopplerProcessor(const DopplerConfig& config);
@@ -93,6 +104,7 @@ class DopplerProcessor {
   std::size_t gates_;
   std::size_t fft_size_;
   std::size_t tile_gates_;
+  void (*square_law_)(const float*, float*, std::size_t, bool, const char*, std::size_t) noexcept;
   int mti_code_;
   std::vector<float> window_;
   std::vector<Workspace> workspaces_;
