@@ -134,16 +134,27 @@ void slide_band(double* __restrict band, const float* __restrict in, const float
     band[m] += static_cast<double>(in[m]) - static_cast<double>(out[m]);
 }
 
-// Range prefix sums pf[m] = sum_{i<m} (lead + guard + lag)[i], pg[m] = sum_{i<m} guard[i] (pf
-// from guard alone when `bands` is false: no training rows in Doppler). Four cells a step with
-// one add on each running sum per step: the scan's latency, not its arithmetic, bounds it.
+// How the Doppler column sums are kept (Cfar::process_rows): three bands (leading training,
+// guard, lagging training: GO and SO need the two halves apart), the whole window and the guard
+// band (CA needs only their difference: two slides a row instead of three), or the guard band
+// alone (no training rows in Doppler).
+enum class Bands { Three, WindowAndGuard, GuardOnly };
+
+// Range prefix sums pf[m] = sum_{i<m} window[i], pg[m] = sum_{i<m} guard[i], the window's column
+// sums being lead + guard + lag (Three), lead (WindowAndGuard: `lead` holds the whole window) or
+// guard (GuardOnly). Four cells a step with one add on each running sum per step: the scan's
+// latency, not its arithmetic, bounds it.
+template <Bands kBands>
 void prefix_sums(double* __restrict pf, double* __restrict pg, const double* __restrict lead,
-                 const double* __restrict guard, const double* __restrict lag, bool bands,
-                 std::size_t n) {
+                 const double* __restrict guard, const double* __restrict lag, std::size_t n) {
   double rf = 0.0, rg = 0.0;
   pf[0] = pg[0] = 0.0;
   std::size_t m = 0;
-  auto full = [&](std::size_t i) { return bands ? lead[i] + guard[i] + lag[i] : guard[i]; };
+  auto full = [&](std::size_t i) {
+    if (kBands == Bands::Three) return lead[i] + guard[i] + lag[i];
+    if (kBands == Bands::WindowAndGuard) return lead[i];
+    return guard[i];
+  };
   for (; m + 4 <= n; m += 4) {
     const double f0 = full(m), f1 = f0 + full(m + 1), f2 = f1 + full(m + 2), f3 = f2 + full(m + 3);
     const double g0 = guard[m], g1 = g0 + guard[m + 1], g2 = g1 + guard[m + 2],
@@ -395,41 +406,54 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
     double* guard = ws.guard_col.data();
     double* lag = ws.lag_col.data();
     pf[0] = pg[0] = 0.0;
+    const Bands bands = big_d == gd                 ? Bands::GuardOnly
+                        : cfg_.type == CfarType::Ca ? Bands::WindowAndGuard
+                                                    : Bands::Three;
     if (d == d_begin) {
       std::fill(ws.lead_col.begin(), ws.lead_col.end(), 0.0);
       std::fill(ws.guard_col.begin(), ws.guard_col.end(), 0.0);
       std::fill(ws.lag_col.begin(), ws.lag_col.end(), 0.0);
       for (long dd = -big_d; dd <= big_d; ++dd) {
-        double* acc = dd < -gd ? lead : dd > gd ? lag : guard;
-        add_row(acc, row_of(dl + dd), n);
-      }
-      for (std::size_t m = 0; m < n; ++m) {
-        pg[m + 1] = pg[m] + guard[m];
-        pf[m + 1] = pf[m] + (lead[m] + guard[m] + lag[m]);
+        const bool in_guard = dd >= -gd && dd <= gd;
+        if (in_guard) add_row(guard, row_of(dl + dd), n);
+        if (bands == Bands::WindowAndGuard)
+          add_row(lead, row_of(dl + dd), n);
+        else if (!in_guard)
+          add_row(dd < -gd ? lead : lag, row_of(dl + dd), n);
       }
     } else {
-      // Slide the bands of row d-1 to row d (add the row entering each band, subtract the row
-      // leaving it) and build the range prefix sums in the same pass.
-      const float* g_in = row_of(dl + gd);
-      const float* g_out = row_of(dl - 1 - gd);
-      if (big_d > gd) {
-        const float* l_in = row_of(dl - gd - 1);
-        const float* l_out = row_of(dl - 1 - big_d);
-        const float* t_in = row_of(dl + big_d);
-        const float* t_out = row_of(dl + gd);
-        slide_band(lead, l_in, l_out, n);
-        slide_band(guard, g_in, g_out, n);
-        slide_band(lag, t_in, t_out, n);
-      } else {
-        slide_band(guard, g_in, g_out, n);
+      // Slide the bands of row d-1 to row d: add the row entering each band, subtract the row
+      // leaving it.
+      slide_band(guard, row_of(dl + gd), row_of(dl - 1 - gd), n);
+      if (bands == Bands::WindowAndGuard) {
+        slide_band(lead, row_of(dl + big_d), row_of(dl - 1 - big_d), n);
+      } else if (bands == Bands::Three) {
+        slide_band(lead, row_of(dl - gd - 1), row_of(dl - 1 - big_d), n);
+        slide_band(lag, row_of(dl + big_d), row_of(dl + gd), n);
       }
-      prefix_sums(pf, pg, lead, guard, lag, big_d > gd, n);
+    }
+    switch (bands) {
+      case Bands::Three:
+        prefix_sums<Bands::Three>(pf, pg, lead, guard, lag, n);
+        break;
+      case Bands::WindowAndGuard:
+        prefix_sums<Bands::WindowAndGuard>(pf, pg, lead, guard, lag, n);
+        break;
+      case Bands::GuardOnly:
+        prefix_sums<Bands::GuardOnly>(pf, pg, lead, guard, lag, n);
+        break;
     }
     // Leading / lagging half sums of cell m with a (b) range columns before (after) it, of
     // which ga (gb) are guard columns.
+    // Column m's own training cells (the Doppler training rows) go to the leading half, and
+    // with three bands the lagging rows to the lagging half; CA only needs their sum.
     auto decide = [&](std::size_t m, std::size_t a, std::size_t b, std::size_t ga, std::size_t gb) {
-      const double s1 = (pf[m] - pf[m - a]) - (pg[m] - pg[m - ga]) + lead[m];
-      const double s2 = (pf[m + 1 + b] - pf[m + 1]) - (pg[m + 1 + gb] - pg[m + 1]) + lag[m];
+      const double col_lead = bands == Bands::Three            ? lead[m]
+                              : bands == Bands::WindowAndGuard ? lead[m] - guard[m]
+                                                               : 0.0;
+      const double col_lag = bands == Bands::Three ? lag[m] : 0.0;
+      const double s1 = (pf[m] - pf[m - a]) - (pg[m] - pg[m - ga]) + col_lead;
+      const double s2 = (pf[m + 1 + b] - pf[m + 1]) - (pg[m + 1 + gb] - pg[m + 1]) + col_lag;
       const double n1 = lead_[m], n2 = lag_[m];
       double z;
       if (cfg_.type == CfarType::Ca || n1 == 0 || n2 == 0) {
