@@ -11,7 +11,8 @@
 
 namespace radarpipe {
 namespace {
-constexpr std::size_t kRowsPerTask = 4;  // pulse-compression rows handed out at a time
+constexpr std::size_t kRowsPerTask = 4;   // pulse-compression rows handed out at a time
+constexpr std::size_t kTilesPerTask = 4;  // Doppler tiles handed out at a time (compress_doppler)
 }  // namespace
 
 cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry) {
@@ -231,15 +232,22 @@ void CpuChain::compress_doppler(const cf32* iq, float* maps, double* seconds) {
   const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
   const std::size_t channels = mode_.radar.channels;
   const std::size_t map_size = mode_.processing.doppler_fft_size * n;
-  auto doppler_task = [&](std::size_t tile, std::size_t worker) {
-    if (combine) {
-      doppler_->combined_power_tile_tiled(tiled, tiles_, channels, maps, tile, worker);
-      return;
+  // Runs of kTilesPerTask tiles per task, so that a worker knows its next tile and can fetch
+  // its first channel while finishing the one before.
+  const std::size_t tiles = doppler_->tiles();
+  auto doppler_task = [&](std::size_t task, std::size_t worker) {
+    const std::size_t first = task * kTilesPerTask, end = std::min(tiles, first + kTilesPerTask);
+    for (std::size_t tile = first; tile < end; ++tile) {
+      if (combine) {
+        doppler_->combined_power_tile_tiled(tiled, tiles_, channels, maps, tile, worker,
+                                            tile + 1 < end);
+        continue;
+      }
+      for (std::size_t c = 0; c < channels; ++c)
+        doppler_->power_tile_tiled(tiled, tiles_, c, maps + c * map_size, false, tile, worker);
     }
-    for (std::size_t c = 0; c < channels; ++c)
-      doppler_->power_tile_tiled(tiled, tiles_, c, maps + c * map_size, false, tile, worker);
   };
-  pool_.parallel_for(doppler_->tiles(), doppler_task);
+  pool_.parallel_for((tiles + kTilesPerTask - 1) / kTilesPerTask, doppler_task);
   if (seconds) {
     seconds[0] = std::chrono::duration<double>(t1 - t0).count();
     seconds[1] = std::chrono::duration<double>(clock::now() - t1).count();

@@ -318,7 +318,7 @@ void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, co
 
 void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout,
                                                  std::size_t channels, float* map, std::size_t tile,
-                                                 std::size_t worker) noexcept {
+                                                 std::size_t worker, bool prefetch_next) noexcept {
   Workspace& ws = workspaces_[worker];
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
@@ -327,17 +327,26 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
   const std::size_t m = fft_size_;
   float* acc = ws.power.data();  // [g][k], the spectra's layout: no transpose per channel
   const std::size_t first_block = tile * tile_gates_ / lt;
-  // The bytes of the next channel's blocks of this tile (contiguous in range tiles of the
-  // processor's width or of 8 gates), prefetched while this channel's powers are summed.
-  const std::size_t ahead_bytes = layout.pulses * ((width + lt - 1) / lt) * lt * sizeof(cf32);
+  // The bytes of a channel's blocks of a tile (contiguous in range tiles of the processor's
+  // width or of 8 gates): the next channel's are prefetched while this channel's powers are
+  // summed, and after the last channel the next tile's first channel when asked.
+  auto block_bytes = [&](std::size_t w) { return layout.pulses * ((w + lt - 1) / lt) * lt * 8; };
+  const bool next_tile = prefetch_next && tile + 1 < tiles();
+  const std::size_t next_block = (tile + 1) * tile_gates_ / lt;
   for (std::size_t c = 0; c < channels; ++c) {
     gather(cube + layout.tile_offset(c, first_block), lt, block_stride, width, ws);
     plan_.execute(ws.gathered.data(), ws.spectrum.data());
-    const bool more = c + 1 < channels;
+    const cf32* ahead = nullptr;
+    std::size_t ahead_bytes = 0;
+    if (c + 1 < channels) {
+      ahead = cube + layout.tile_offset(c + 1, first_block);
+      ahead_bytes = block_bytes(width);
+    } else if (next_tile) {
+      ahead = cube + layout.tile_offset(0, next_block);
+      ahead_bytes = block_bytes(std::min(tile_gates_, gates_ - g0 - tile_gates_));
+    }
     square_law_(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0,
-                more ? reinterpret_cast<const char*>(cube + layout.tile_offset(c + 1, first_block))
-                     : nullptr,
-                more ? ahead_bytes : 0);
+                reinterpret_cast<const char*>(ahead), ahead_bytes);
   }
   // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g]. Bins four at
   // a time and, for each four, the tile's gates four at a time: every map row's run of `width`

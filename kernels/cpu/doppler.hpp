@@ -75,9 +75,12 @@ class DopplerProcessor {
   /// The noncoherent sum over channels [0, channels) of one tile's power, from a cube in range
   /// tiles (accepts(layout)), written into map: the same values as power_tile_tiled on each
   /// channel with accumulation, but the channels' square-law outputs are summed in the spectra's
-  /// own layout and turned into map rows once, not once per channel.
+  /// own layout and turned into map rows once, not once per channel. Each channel's input is
+  /// prefetched while the one before it is summed; prefetch_next: the next tile's first channel
+  /// too, while the last channel is summed (for a caller that does tile + 1 next).
   void combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channels,
-                                 float* map, std::size_t tile, std::size_t worker) noexcept;
+                                 float* map, std::size_t tile, std::size_t worker,
+                                 bool prefetch_next = false) noexcept;
   /// The same as power_tile, from channel `channel` of a cube in range tiles (accepts(layout)).
   void power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channel, float* map,
                         bool accumulate, std::size_t tile, std::size_t worker) noexcept;
