@@ -1,5 +1,5 @@
-// Memory-traffic helpers for the CPU stages: overlap the compulsory reads and writes of a CPI
-// with FFT work (non-temporal stores that skip the read-for-ownership).
+// Memory-traffic helpers for the CPU stages: non-temporal stores for data the next stage reads
+// much later (they skip the read-for-ownership of every line they fill).
 #pragma once
 
 #include <cstddef>
