@@ -136,8 +136,8 @@ void add_row(double* acc, const float* row, std::size_t n) {
 #endif
 
 // band[m] += in[m] - out[m]: one Doppler band moved down by a row (vectorised: no aliasing).
-RADARPIPE_AVX2_CLONE void slide_band(double* __restrict band, const float* __restrict in, const float* __restrict out,
-                std::size_t n) {
+RADARPIPE_AVX2_CLONE void slide_band(double* __restrict band, const float* __restrict in,
+                                     const float* __restrict out, std::size_t n) {
   for (std::size_t m = 0; m < n; ++m)
     band[m] += static_cast<double>(in[m]) - static_cast<double>(out[m]);
 }
