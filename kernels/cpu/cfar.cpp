@@ -452,9 +452,9 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
         break;
     }
     // Leading / lagging half sums of cell m with a (b) range columns before (after) it, of
-    // which ga (gb) are guard columns.
-    // Column m's own training cells (the Doppler training rows) go to the leading half, and
-    // with three bands the lagging rows to the lagging half; CA only needs their sum.
+    // which ga (gb) are guard columns. Column m's own training cells (its Doppler training rows)
+    // go to the leading half, and with three bands the lagging rows to the lagging half; CA only
+    // needs their sum.
     auto decide = [&](std::size_t m, std::size_t a, std::size_t b, std::size_t ga, std::size_t gb) {
       const double col_lead = bands == Bands::Three            ? lead[m]
                               : bands == Bands::WindowAndGuard ? lead[m] - guard[m]

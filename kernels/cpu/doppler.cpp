@@ -241,7 +241,8 @@ struct Prefetcher {
   void at(std::size_t i) noexcept {
     if (i < next) return;
     next += step;
-    // Two lines when the loop is too short for one per step.
+    // Up to two lines a step: the window is covered even when the loop has fewer steps than
+    // the window has lines.
     for (int k = 0; k < 2 && off < bytes; ++k, off += 64) __builtin_prefetch(ahead + off, 0, 3);
   }
 };
@@ -330,7 +331,9 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
   // The bytes of a channel's blocks of a tile (contiguous in range tiles of the processor's
   // width or of 8 gates): the next channel's are prefetched while this channel's powers are
   // summed, and after the last channel the next tile's first channel when asked.
-  auto block_bytes = [&](std::size_t w) { return layout.pulses * ((w + lt - 1) / lt) * lt * 8; };
+  auto block_bytes = [&](std::size_t w) {
+    return layout.pulses * ((w + lt - 1) / lt) * lt * sizeof(cf32);
+  };
   const bool next_tile = prefetch_next && tile + 1 < tiles();
   const std::size_t next_block = (tile + 1) * tile_gates_ / lt;
   for (std::size_t c = 0; c < channels; ++c) {
