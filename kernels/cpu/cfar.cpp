@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "kernels/cpu/simd.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -126,14 +128,6 @@ double log_pfa_os(double alpha, std::size_t n, std::size_t k, double looks) {
 void add_row(double* acc, const float* row, std::size_t n) {
   for (std::size_t m = 0; m < n; ++m) acc[m] += row[m];
 }
-
-// An AVX2 clone of a vectorisable loop next to the baseline one, picked when the program loads
-// (the same operations, no FMA: the same bits).
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
-#define RADARPIPE_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define RADARPIPE_AVX2_CLONE
-#endif
 
 // band[m] += in[m] - out[m]: one Doppler band moved down by a row (vectorised: no aliasing).
 RADARPIPE_AVX2_CLONE void slide_band(double* __restrict band, const float* __restrict in,

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels/cpu/mti.hpp"
+#include "kernels/cpu/simd.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -47,8 +48,7 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     throw std::invalid_argument("doppler: workers and tile_gates must be >= 1");
 
   window_ = unit_energy_doppler_window(config.window, used);
-  square_law_ =
-      detail::square_law_avx2_available() ? detail::square_law_avx2 : detail::square_law_sse2;
+  square_law_ = cpu_has_avx2() ? detail::square_law_avx2 : detail::square_law_sse2;
 
   const std::size_t tile_size = fft_size_ * tile_gates_;
   workspaces_.resize(config.workers);
@@ -280,10 +280,6 @@ void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-bool square_law_avx2_available() noexcept {
-  return __builtin_cpu_supports("avx2");
-}
-
 // Eight values a step: the in-lane shuffles leave the powers in the order 0 1 4 5 | 2 3 6 7,
 // which one cross-lane permute puts right.
 __attribute__((target("avx2"))) void square_law_avx2(const float* __restrict s,
@@ -306,9 +302,6 @@ __attribute__((target("avx2"))) void square_law_avx2(const float* __restrict s,
   square_law_tail(s, acc, i, count, add);
 }
 #else
-bool square_law_avx2_available() noexcept {
-  return false;
-}
 void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
                      std::size_t ahead_bytes) noexcept {
   square_law_sse2(s, acc, count, add, ahead, ahead_bytes);

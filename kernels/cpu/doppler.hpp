@@ -38,12 +38,11 @@ std::vector<float> unit_energy_doppler_window(const WindowConfig& window, std::s
 namespace detail {
 /// The square law acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2) over `count` interleaved complex
 /// values, prefetching [ahead, ahead + ahead_bytes) on the way. The versions give identical bits;
-/// the processor uses AVX2 where the CPU has it (checked at construction).
+/// the processor uses AVX2 where the CPU has it (cpu_has_avx2(), checked at construction).
 void square_law_sse2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
                      std::size_t ahead_bytes) noexcept;
 void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
                      std::size_t ahead_bytes) noexcept;
-bool square_law_avx2_available() noexcept;
 }  // namespace detail
 
 class DopplerProcessor {

@@ -11,6 +11,7 @@
 #endif
 
 #include "kernels/cpu/memory.hpp"
+#include "kernels/cpu/simd.hpp"
 #include "kernels/cpu/window.hpp"
 
 namespace radarpipe::cpu {
@@ -63,10 +64,6 @@ void multiply_spectrum_sse2(float* __restrict f, const float* __restrict h, std:
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-bool multiply_spectrum_avx2_available() noexcept {
-  return __builtin_cpu_supports("avx2");
-}
-
 // Four complex values per register; addsub gives a c - b d in the even lanes, b c + a d in the
 // odd ones (no FMA: the products are rounded as in the SSE2 version).
 __attribute__((target("avx2"))) void multiply_spectrum_avx2(float* __restrict f,
@@ -88,9 +85,6 @@ __attribute__((target("avx2"))) void multiply_spectrum_avx2(float* __restrict f,
   multiply_tail(f, h, i, n);
 }
 #else
-bool multiply_spectrum_avx2_available() noexcept {
-  return false;
-}
 void multiply_spectrum_avx2(float* f, const float* h, std::size_t n, const char* ahead,
                             std::size_t ahead_bytes) noexcept {
   multiply_spectrum_sse2(f, h, n, ahead, ahead_bytes);
@@ -132,8 +126,7 @@ PulseCompressor::PulseCompressor(const PulseCompressionConfig& config) : gates_(
   if (config.workers < 1) throw std::invalid_argument("pulse compression: workers must be >= 1");
 
   reference_ = unit_energy_reference(config.waveform, config.window);
-  multiply_ = detail::multiply_spectrum_avx2_available() ? detail::multiply_spectrum_avx2
-                                                         : detail::multiply_spectrum_sse2;
+  multiply_ = cpu_has_avx2() ? detail::multiply_spectrum_avx2 : detail::multiply_spectrum_sse2;
 
   fft_size_ = next_fast_fft_size(n + l - 1);
   const int k_size = static_cast<int>(fft_size_);

@@ -32,12 +32,11 @@ std::vector<cf32> unit_energy_reference(const std::vector<std::complex<double>>&
 namespace detail {
 /// The filter multiply f[i] *= h[i] on n interleaved complex floats (f and h 32-byte aligned),
 /// prefetching [ahead, ahead + ahead_bytes) on the way. The versions give identical bits; the
-/// compressor uses AVX2 where the CPU has it (checked at construction).
+/// compressor uses AVX2 where the CPU has it (cpu_has_avx2(), checked at construction).
 void multiply_spectrum_sse2(float* f, const float* h, std::size_t n, const char* ahead,
                             std::size_t ahead_bytes) noexcept;
 void multiply_spectrum_avx2(float* f, const float* h, std::size_t n, const char* ahead,
                             std::size_t ahead_bytes) noexcept;
-bool multiply_spectrum_avx2_available() noexcept;
 }  // namespace detail
 
 class PulseCompressor {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/range_tiles.hpp"
+#include "kernels/cpu/simd.hpp"
 #include "kernels/cpu/window.hpp"
 #include "pipeline/core/radar_math.hpp"
 #include "tests/support/reference.hpp"
@@ -239,7 +240,7 @@ TEST(Doppler, SquareLawVersionsGiveThePowerBitForBit) {
         std::vector<float> acc = acc0;
         cpu::detail::square_law_sse2(s.data(), acc.data(), n, add, ahead.data(), bytes);
         ASSERT_EQ(acc, want) << "SSE2 n " << n << " add " << add << " prefetch " << bytes;
-        if (!cpu::detail::square_law_avx2_available()) continue;
+        if (!cpu::cpu_has_avx2()) continue;
         acc = acc0;
         cpu::detail::square_law_avx2(s.data(), acc.data(), n, add, ahead.data(), bytes);
         ASSERT_EQ(acc, want) << "AVX2 n " << n << " add " << add << " prefetch " << bytes;

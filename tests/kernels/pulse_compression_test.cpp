@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/cpu/simd.hpp"
 #include "kernels/cpu/window.hpp"
 #include "tests/support/reference.hpp"
 
@@ -181,7 +182,7 @@ TEST(PulseCompression, MultiplyVersionsGiveTheProductBitForBit) {
         reinterpret_cast<const char*>(want.data()), n * sizeof(cf32));
     for (std::size_t i = 0; i < n; ++i)
       ASSERT_EQ(f_sse[i], want[i]) << "SSE2 n " << n << " i " << i;
-    if (!cpu::detail::multiply_spectrum_avx2_available()) continue;
+    if (!cpu::cpu_has_avx2()) continue;
     cpu::detail::multiply_spectrum_avx2(reinterpret_cast<float*>(f_avx.data()),
                                         reinterpret_cast<const float*>(h.data()), n, nullptr, 0);
     for (std::size_t i = 0; i < n; ++i)
