@@ -244,7 +244,8 @@ void CpuChain::compress_doppler(const cf32* iq, float* maps, double* seconds) {
         continue;
       }
       for (std::size_t c = 0; c < channels; ++c)
-        doppler_->power_tile_tiled(tiled, tiles_, c, maps + c * map_size, false, tile, worker);
+        doppler_->power_tile_tiled(tiled, tiles_, c, maps + c * map_size, false, tile, worker,
+                                   channels, tile + 1 < end);
     }
   };
   pool_.parallel_for((tiles + kTilesPerTask - 1) / kTilesPerTask, doppler_task);
@@ -319,8 +320,8 @@ void CpuChain::transforms_only() {
     pc_->transforms_only(std::min(kRowsPerTask, rows - task * kRowsPerTask), worker);
   };
   pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, pc_task);
-  auto doppler_task = [&](std::size_t, std::size_t worker) {
-    for (std::size_t c = 0; c < channels; ++c) doppler_->transforms_only(worker);
+  auto doppler_task = [&](std::size_t tile, std::size_t worker) {
+    for (std::size_t c = 0; c < channels; ++c) doppler_->transforms_only(tile, worker);
   };
   pool_.parallel_for(doppler_->tiles(), doppler_task);
 }

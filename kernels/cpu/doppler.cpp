@@ -57,16 +57,28 @@ DopplerProcessor::DopplerProcessor(const DopplerConfig& config)
     ws.spectrum = AlignedBuffer<cf32>(tile_size);
     ws.power = AlignedBuffer<float>(tile_size);
   }
-  const int m = static_cast<int>(fft_size_), t = static_cast<int>(tile_gates_);
-  // T contiguous M-point transforms of a [g][p] tile (the corner turn happens in the gather).
-  plan_ = FftPlan(m, t, workspaces_[0].gathered.data(), 1, m, workspaces_[0].spectrum.data(), 1, m,
-                  FFTW_FORWARD, config.planning);
+  // One M-point transform per gate of a [g][p] tile (the corner turn happens in the gather),
+  // run on every row: rows that start aligned unlike row 0 (M not a multiple of the SIMD width)
+  // need a plan that does not count on row 0's alignment.
+  cf32* gathered = workspaces_[0].gathered.data();
+  cf32* spectrum = workspaces_[0].spectrum.data();
+  auto align = [](const cf32* p) {
+    return fftwf_alignment_of(const_cast<float*>(reinterpret_cast<const float*>(p)));
+  };
+  bool same = true;
+  for (const Workspace& ws : workspaces_)
+    for (std::size_t g = 0; g < tile_gates_; ++g)
+      same = same && align(ws.gathered.data() + g * fft_size_) == align(gathered) &&
+             align(ws.spectrum.data() + g * fft_size_) == align(spectrum);
+  const int m = static_cast<int>(fft_size_);
+  plan_ = FftPlan(m, 1, gathered, 1, m, spectrum, 1, m, FFTW_FORWARD, config.planning,
+                  same ? 0u : unsigned{FFTW_UNALIGNED});
   for (Workspace& ws : workspaces_)
     std::memset(static_cast<void*>(ws.gathered.data()), 0, tile_size * sizeof(cf32));
 }
 
 void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t block_stride,
-                              std::size_t width, Workspace& ws) const noexcept {
+                              std::size_t width, Workspace& ws, Ahead& ahead) const noexcept {
   // Reads each pulse's `width` gates, in blocks of 8: gate g of pulse p is at
   // in + (g / 8) block_stride + p stride + g % 8. Applies the MTI taps and the window, and writes
   // the samples transposed into [g][p] so that every transform is contiguous. Pulses from P' to
@@ -77,8 +89,10 @@ void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t bl
   cf32* dst = ws.gathered.data();
   const std::size_t m = fft_size_;
   // Blocks of 8 gates: each pulse row contributes one cache line, and the transposed writes go
-  // to 8 sequential streams (one per gate) instead of T scattered ones.
+  // to 8 sequential streams (one per gate) instead of T scattered ones. Every second pulse of a
+  // block prefetches a line of the next block, kGatherPrefetchLines in all.
   constexpr std::size_t kBlock = kGatherBlock;
+  std::size_t prefetch = kGatherPrefetchLines;
   // Weighted sum of the canceller's rows for pulse p, gate g (window folded into the taps).
   auto sample = [&](std::size_t p, std::size_t g) {
     const cf32* r = in + (g / kBlock) * block_stride + p * stride + g % kBlock;
@@ -109,6 +123,10 @@ void DopplerProcessor::gather(const cf32* in, std::size_t stride, std::size_t bl
       };
       if (m % 2 == 0) {
         for (; p + 2 <= used; p += 2) {
+          if (prefetch > 0) {
+            ahead.lines(1);
+            --prefetch;
+          }
           for (std::size_t g = 0; g < kBlock; g += 2) {
             const __m128d a = combined(p, g), b = combined(p + 1, g);
             _mm_store_pd(reinterpret_cast<double*>(d + g * m + p), _mm_unpacklo_pd(a, b));
@@ -128,8 +146,9 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
   Workspace& ws = workspaces_[worker];
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
-  gather(in + g0, gates_, kGatherBlock, width, ws);
-  plan_.execute(ws.gathered.data(), ws.spectrum.data());
+  Ahead none;
+  gather(in + g0, gates_, kGatherBlock, width, ws, none);
+  transform(ws, width, none);
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const cf32* spec = ws.spectrum.data();
@@ -142,7 +161,31 @@ void DopplerProcessor::spectrum_tile(const cf32* in, cf32* out, std::size_t tile
 void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, std::size_t tile,
                                   std::size_t worker) noexcept {
   const std::size_t g0 = tile * tile_gates_;
-  power_block(in + g0, gates_, kGatherBlock, map, accumulate, tile, worker);
+  power_block(in + g0, gates_, kGatherBlock, map, accumulate, tile, worker, Ahead{});
+}
+
+void DopplerProcessor::transform(Workspace& ws, std::size_t width, Ahead& ahead) const noexcept {
+  for (std::size_t g = 0; g < width; ++g) {
+    ahead.lines(kTransformPrefetchLines);
+    plan_.execute(ws.gathered.data() + g * fft_size_, ws.spectrum.data() + g * fft_size_);
+  }
+}
+
+DopplerProcessor::Ahead DopplerProcessor::next_block(const cf32* cube, const RangeTiles& layout,
+                                                     std::size_t channels, std::size_t channel,
+                                                     std::size_t tile,
+                                                     bool next_tile) const noexcept {
+  // A channel's blocks of a tile are contiguous in range tiles of the processor's width or of
+  // 8 gates: pulses x (the tile's range tiles) x layout width samples.
+  const std::size_t lt = layout.tile_gates;
+  auto block = [&](std::size_t c, std::size_t t) {
+    const std::size_t width = std::min(tile_gates_, gates_ - t * tile_gates_);
+    return Ahead{reinterpret_cast<const char*>(cube + layout.tile_offset(c, t * tile_gates_ / lt)),
+                 layout.pulses * ((width + lt - 1) / lt) * lt * sizeof(cf32)};
+  };
+  if (channel + 1 < channels) return block(channel + 1, tile);
+  if (channel < channels && next_tile && tile + 1 < tiles()) return block(0, tile + 1);
+  return Ahead{};
 }
 
 bool DopplerProcessor::accepts(const RangeTiles& layout) const {
@@ -153,28 +196,31 @@ bool DopplerProcessor::accepts(const RangeTiles& layout) const {
 
 void DopplerProcessor::power_tile_tiled(const cf32* cube, const RangeTiles& layout,
                                         std::size_t channel, float* map, bool accumulate,
-                                        std::size_t tile, std::size_t worker) noexcept {
+                                        std::size_t tile, std::size_t worker, std::size_t channels,
+                                        bool prefetch_next) noexcept {
   const std::size_t lt = layout.tile_gates;
   const cf32* block = cube + layout.tile_offset(channel, tile * tile_gates_ / lt);
   // Pulse stride: the layout's tile width. Block stride: 8 gates further in a tile as wide as
   // this processor's, the next range tile (a whole P x 8 block further) in tiles of 8.
   const std::size_t block_stride = lt == tile_gates_ ? kGatherBlock : pulses_ * lt;
-  power_block(block, lt, block_stride, map, accumulate, tile, worker);
+  power_block(block, lt, block_stride, map, accumulate, tile, worker,
+              next_block(cube, layout, channels, channel, tile, prefetch_next));
 }
 
 void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
                                    std::size_t block_stride, float* map, bool accumulate,
-                                   std::size_t tile, std::size_t worker) noexcept {
+                                   std::size_t tile, std::size_t worker, Ahead ahead) noexcept {
   Workspace& ws = workspaces_[worker];
   const std::size_t g0 = tile * tile_gates_;
   const std::size_t width = std::min(tile_gates_, gates_ - g0);
-  gather(in, pulse_stride, block_stride, width, ws);
-  plan_.execute(ws.gathered.data(), ws.spectrum.data());
+  gather(in, pulse_stride, block_stride, width, ws, ahead);
+  transform(ws, width, ahead);
   const std::size_t shift =
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const float* spec = reinterpret_cast<const float*>(ws.spectrum.data());
   const std::size_t stride = 2 * fft_size_;
-  // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block.
+  // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block. What
+  // the gather and the transforms left of the next block is prefetched a line per bin pair.
   constexpr std::size_t kBlock = 8;
   for (std::size_t gb = 0; gb < width; gb += kBlock) {
     const std::size_t wb = std::min(kBlock, width - gb);
@@ -185,6 +231,7 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
       // Two Doppler bins x four gates per step: |Y|^2 of [k, k+1] for gates g..g+3, the
       // re^2 + im^2 pair sums gathered with shuffles into one register per bin.
       for (; k + 2 <= fft_size_; k += 2) {
+        ahead.lines(1);
         float* row0 = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
         float* row1 = map + ((k + 1 + shift) % fft_size_) * gates_ + g0 + gb;
         for (std::size_t g = 0; g < kBlock; g += 4) {
@@ -324,25 +371,12 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
   // The bytes of a channel's blocks of a tile (contiguous in range tiles of the processor's
   // width or of 8 gates): the next channel's are prefetched while this channel's powers are
   // summed, and after the last channel the next tile's first channel when asked.
-  auto block_bytes = [&](std::size_t w) {
-    return layout.pulses * ((w + lt - 1) / lt) * lt * sizeof(cf32);
-  };
-  const bool next_tile = prefetch_next && tile + 1 < tiles();
-  const std::size_t next_block = (tile + 1) * tile_gates_ / lt;
   for (std::size_t c = 0; c < channels; ++c) {
-    gather(cube + layout.tile_offset(c, first_block), lt, block_stride, width, ws);
-    plan_.execute(ws.gathered.data(), ws.spectrum.data());
-    const cf32* ahead = nullptr;
-    std::size_t ahead_bytes = 0;
-    if (c + 1 < channels) {
-      ahead = cube + layout.tile_offset(c + 1, first_block);
-      ahead_bytes = block_bytes(width);
-    } else if (next_tile) {
-      ahead = cube + layout.tile_offset(0, next_block);
-      ahead_bytes = block_bytes(std::min(tile_gates_, gates_ - g0 - tile_gates_));
-    }
-    square_law_(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0,
-                reinterpret_cast<const char*>(ahead), ahead_bytes);
+    Ahead ahead = next_block(cube, layout, channels, c, tile, prefetch_next);
+    gather(cube + layout.tile_offset(c, first_block), lt, block_stride, width, ws, ahead);
+    transform(ws, width, ahead);
+    square_law_(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0, ahead.at,
+                ahead.bytes);
   }
   // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g]. Bins four at
   // a time and, for each four, the tile's gates four at a time: every map row's run of `width`
@@ -381,9 +415,9 @@ void DopplerProcessor::power(const cf32* in, float* map, bool accumulate) noexce
   for (std::size_t t = 0; t < tiles(); ++t) power_tile(in, map, accumulate, t, 0);
 }
 
-void DopplerProcessor::transforms_only(std::size_t worker) noexcept {
-  Workspace& ws = workspaces_[worker];
-  plan_.execute(ws.gathered.data(), ws.spectrum.data());
+void DopplerProcessor::transforms_only(std::size_t tile, std::size_t worker) noexcept {
+  Ahead none;
+  transform(workspaces_[worker], std::min(tile_gates_, gates_ - tile * tile_gates_), none);
 }
 
 }  // namespace radarpipe::cpu

@@ -5,8 +5,9 @@
 // (x the MTI's noise gain) in every Doppler cell.
 //
 // Work is cut into tiles of range gates: a tile gathers P' x T samples (MTI taps and window
-// applied as they are read), runs one batched strided FFT of M points x T gates and writes its
-// T columns of the output. Tiles are independent, so workers split them.
+// applied as they are read), runs its T transforms of M points (one FFTW call per gate, so that
+// the next block's prefetches can go between them) and writes its T columns of the output.
+// Tiles are independent, so workers split them.
 #pragma once
 
 #include <cstddef>
@@ -81,15 +82,24 @@ class DopplerProcessor {
                                  float* map, std::size_t tile, std::size_t worker,
                                  bool prefetch_next = false) noexcept;
   /// The same as power_tile, from channel `channel` of a cube in range tiles (accepts(layout)).
+  /// With channels > channel it prefetches the next channel's blocks of the tile meanwhile, and
+  /// after the last channel, when prefetch_next, the next tile's first channel (the order in
+  /// which a caller running every channel of tile, then tile + 1, reads them).
   void power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channel, float* map,
-                        bool accumulate, std::size_t tile, std::size_t worker) noexcept;
+                        bool accumulate, std::size_t tile, std::size_t worker,
+                        std::size_t channels = 0, bool prefetch_next = false) noexcept;
 
   /// All tiles on worker 0.
   void spectrum(const cf32* in, cf32* out) noexcept;
   void power(const cf32* in, float* map, bool accumulate) noexcept;
 
-  /// Only the FFT of one tile (same plan, same buffers): the benchmark's transform floor.
-  void transforms_only(std::size_t worker) noexcept;
+  /// Only the FFTs of one channel's tile (same plan, same calls, same buffers): the benchmark's
+  /// transform floor.
+  void transforms_only(std::size_t tile, std::size_t worker) noexcept;
+
+  /// Lines of the next block prefetched during a gather, and between two transforms.
+  static constexpr std::size_t kGatherPrefetchLines = 128;
+  static constexpr std::size_t kTransformPrefetchLines = 8;
 
  private:
   struct Workspace {
@@ -97,10 +107,30 @@ class DopplerProcessor {
     AlignedBuffer<cf32> spectrum;  ///< [g][k], unshifted
     AlignedBuffer<float> power;    ///< [g][k], channel sum (combined_power_tile_tiled)
   };
+  /// What is left to prefetch of the block a worker reads next: [at, at + bytes).
+  struct Ahead {
+    const char* at = nullptr;
+    std::size_t bytes = 0;
+    /// Issues up to n more lines.
+    void lines(std::size_t n) noexcept {
+      for (; n > 0 && bytes > 0; --n) {
+        __builtin_prefetch(at, 0, 3);
+        at += 64;
+        bytes = bytes > 64 ? bytes - 64 : 0;
+      }
+    }
+  };
+  /// The block read after (channel, tile) by a caller that runs channels [0, channels) of a
+  /// tile, then (when next_tile) the next tile: nothing when channels <= channel.
+  Ahead next_block(const cf32* cube, const RangeTiles& layout, std::size_t channels,
+                   std::size_t channel, std::size_t tile, bool next_tile) const noexcept;
   void gather(const cf32* in, std::size_t stride, std::size_t block_stride, std::size_t width,
-              Workspace& ws) const noexcept;
+              Workspace& ws, Ahead& ahead) const noexcept;
+  /// The tile's `width` transforms, gathered -> spectrum, kTransformPrefetchLines of ahead
+  /// before each.
+  void transform(Workspace& ws, std::size_t width, Ahead& ahead) const noexcept;
   void power_block(const cf32* in, std::size_t stride, std::size_t block_stride, float* map,
-                   bool accumulate, std::size_t tile, std::size_t worker) noexcept;
+                   bool accumulate, std::size_t tile, std::size_t worker, Ahead ahead) noexcept;
 
   std::size_t pulses_;
   std::size_t gates_;
@@ -110,7 +140,7 @@ class DopplerProcessor {
   int mti_code_;
   std::vector<float> window_;
   std::vector<Workspace> workspaces_;
-  FftPlan plan_;
+  FftPlan plan_;  ///< one M-point transform of a [g][p] row into the [g][k] row
 };
 
 }  // namespace radarpipe::cpu

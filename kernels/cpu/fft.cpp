@@ -35,11 +35,11 @@ unsigned fftw_flags(FftPlanning planning) {
 }
 
 FftPlan::FftPlan(int n, int howmany, cf32* in, int istride, int idist, cf32* out, int ostride,
-                 int odist, int sign, FftPlanning planning) {
+                 int odist, int sign, FftPlanning planning, unsigned extra_flags) {
   std::lock_guard<std::mutex> lock(planner_mutex());
   plan_ = fftwf_plan_many_dft(1, &n, howmany, reinterpret_cast<fftwf_complex*>(in), nullptr,
                               istride, idist, reinterpret_cast<fftwf_complex*>(out), nullptr,
-                              ostride, odist, sign, fftw_flags(planning));
+                              ostride, odist, sign, fftw_flags(planning) | extra_flags);
   if (!plan_)
     throw std::runtime_error("FFTW could not plan a transform of size " + std::to_string(n) +
                              " x " + std::to_string(howmany));

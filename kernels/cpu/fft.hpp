@@ -24,9 +24,11 @@ class FftPlan {
  public:
   FftPlan() = default;
   /// Batched complex transform: fftwf_plan_many_dft with the given layout.
-  ///   n : transform size >= 1; howmany : batch >= 1; sign : FFTW_FORWARD or FFTW_BACKWARD
+  ///   n : transform size >= 1; howmany : batch >= 1; sign : FFTW_FORWARD or FFTW_BACKWARD;
+  ///   extra_flags : planner flags added to the effort's (FFTW_UNALIGNED for a plan that will
+  ///   run on arrays aligned unlike in and out)
   FftPlan(int n, int howmany, cf32* in, int istride, int idist, cf32* out, int ostride, int odist,
-          int sign, FftPlanning planning);
+          int sign, FftPlanning planning, unsigned extra_flags = 0);
   FftPlan(const FftPlan&) = delete;
   FftPlan& operator=(const FftPlan&) = delete;
   FftPlan(FftPlan&& o) noexcept : plan_(o.plan_) { o.plan_ = nullptr; }

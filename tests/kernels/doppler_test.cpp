@@ -198,7 +198,7 @@ TEST(Doppler, RangeTiledInputGivesTheSamePower) {
         for (std::size_t t = 0; t < dop.tiles(); ++t) {
           for (std::size_t c = 0; c < 2; ++c) {
             dop.power_tile(y.data() + c * 20 * 70, a.data(), c > 0, t, 0);
-            dop.power_tile_tiled(tiled.data(), layout, c, b.data(), c > 0, t, 0);
+            dop.power_tile_tiled(tiled.data(), layout, c, b.data(), c > 0, t, 0, 2, true);
           }
           dop.combined_power_tile_tiled(tiled.data(), layout, 2, combined.data(), t, 0);
         }
