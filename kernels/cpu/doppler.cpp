@@ -164,10 +164,17 @@ void DopplerProcessor::power_tile(const cf32* in, float* map, bool accumulate, s
   power_block(in + g0, gates_, kGatherBlock, map, accumulate, tile, worker, Ahead{});
 }
 
-void DopplerProcessor::transform(Workspace& ws, std::size_t width, Ahead& ahead) const noexcept {
+void DopplerProcessor::transform(Workspace& ws, std::size_t width, Ahead& ahead, float* acc,
+                                 bool add) const noexcept {
+  // What is left to prefetch, in equal parts between the calls: a few lines at a time fit in
+  // the core's miss buffers and arrive while the next transform runs.
+  const std::size_t per = ((ahead.bytes + 63) / 64 + width - 1) / std::max<std::size_t>(width, 1);
+  const std::size_t m = fft_size_;
   for (std::size_t g = 0; g < width; ++g) {
-    ahead.lines(kTransformPrefetchLines);
-    plan_.execute(ws.gathered.data() + g * fft_size_, ws.spectrum.data() + g * fft_size_);
+    ahead.lines(per);
+    cf32* spectrum = ws.spectrum.data() + g * m;
+    plan_.execute(ws.gathered.data() + g * m, spectrum);
+    if (acc) square_law_(reinterpret_cast<const float*>(spectrum), acc + g * m, m, add);
   }
 }
 
@@ -219,8 +226,7 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
       static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(fft_size_)));
   const float* spec = reinterpret_cast<const float*>(ws.spectrum.data());
   const std::size_t stride = 2 * fft_size_;
-  // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block. What
-  // the gather and the transforms left of the next block is prefetched a line per bin pair.
+  // Blocks of 8 gates again: 8 sequential read streams (one spectrum per gate) per block.
   constexpr std::size_t kBlock = 8;
   for (std::size_t gb = 0; gb < width; gb += kBlock) {
     const std::size_t wb = std::min(kBlock, width - gb);
@@ -231,7 +237,6 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
       // Two Doppler bins x four gates per step: |Y|^2 of [k, k+1] for gates g..g+3, the
       // re^2 + im^2 pair sums gathered with shuffles into one register per bin.
       for (; k + 2 <= fft_size_; k += 2) {
-        ahead.lines(1);
         float* row0 = map + ((k + shift) % fft_size_) * gates_ + g0 + gb;
         float* row1 = map + ((k + 1 + shift) % fft_size_) * gates_ + g0 + gb;
         for (std::size_t g = 0; g < kBlock; g += 4) {
@@ -274,26 +279,6 @@ void DopplerProcessor::power_block(const cf32* in, std::size_t pulse_stride,
 namespace detail {
 
 namespace {
-// Prefetches [ahead, ahead + bytes) one cache line at a time, spread evenly over a loop of
-// `count` values (at least one line per `quantum` values): the requests overlap the loop's
-// arithmetic, where one burst of prefetches would stall like the loads it replaces.
-struct Prefetcher {
-  const char* ahead;
-  std::size_t bytes, off = 0, step, next = 0;
-  Prefetcher(const char* a, std::size_t b, std::size_t count, std::size_t quantum)
-      : ahead(a), bytes(a ? b : 0) {
-    const std::size_t lines = (bytes + 63) / 64;
-    step = lines ? std::max<std::size_t>(quantum, count / lines / quantum * quantum) : count + 1;
-  }
-  void at(std::size_t i) noexcept {
-    if (i < next) return;
-    next += step;
-    // Up to two lines a step: the window is covered even when the loop has fewer steps than
-    // the window has lines.
-    for (int k = 0; k < 2 && off < bytes; ++k, off += 64) __builtin_prefetch(ahead + off, 0, 3);
-  }
-};
-
 inline void square_law_tail(const float* __restrict s, float* __restrict acc, std::size_t i,
                             std::size_t count, bool add) noexcept {
   for (; i < count; ++i) {
@@ -304,14 +289,12 @@ inline void square_law_tail(const float* __restrict s, float* __restrict acc, st
 }  // namespace
 
 // acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2), s complex; re^2 + im^2 then + acc in every
-// version, so all give the same bits. Meanwhile [ahead, ahead + ahead_bytes) is prefetched.
-void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size_t count, bool add,
-                     const char* ahead, std::size_t ahead_bytes) noexcept {
+// version, so all give the same bits.
+void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size_t count,
+                     bool add) noexcept {
   std::size_t i = 0;
 #if defined(__SSE2__)
-  Prefetcher pf(ahead, ahead_bytes, count, 4);
   for (; i + 4 <= count; i += 4) {
-    pf.at(i);
     const __m128 x0 = _mm_loadu_ps(s + 2 * i), x1 = _mm_loadu_ps(s + 2 * i + 4);
     const __m128 q0 = _mm_mul_ps(x0, x0), q1 = _mm_mul_ps(x1, x1);
     __m128 p = _mm_add_ps(_mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),   // re^2
@@ -319,9 +302,6 @@ void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size
     if (add) p = _mm_add_ps(p, _mm_loadu_ps(acc + i));
     _mm_storeu_ps(acc + i, p);
   }
-#else
-  (void)ahead;
-  (void)ahead_bytes;
 #endif
   square_law_tail(s, acc, i, count, add);
 }
@@ -331,12 +311,9 @@ void square_law_sse2(const float* __restrict s, float* __restrict acc, std::size
 // which one cross-lane permute puts right.
 __attribute__((target("avx2"))) void square_law_avx2(const float* __restrict s,
                                                      float* __restrict acc, std::size_t count,
-                                                     bool add, const char* ahead,
-                                                     std::size_t ahead_bytes) noexcept {
+                                                     bool add) noexcept {
   std::size_t i = 0;
-  Prefetcher pf(ahead, ahead_bytes, count, 8);
   for (; i + 8 <= count; i += 8) {
-    pf.at(i);
     const __m256 x0 = _mm256_loadu_ps(s + 2 * i), x1 = _mm256_loadu_ps(s + 2 * i + 8);
     const __m256 q0 = _mm256_mul_ps(x0, x0), q1 = _mm256_mul_ps(x1, x1);
     const __m256 p = _mm256_add_ps(_mm256_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),
@@ -349,9 +326,8 @@ __attribute__((target("avx2"))) void square_law_avx2(const float* __restrict s,
   square_law_tail(s, acc, i, count, add);
 }
 #else
-void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
-                     std::size_t ahead_bytes) noexcept {
-  square_law_sse2(s, acc, count, add, ahead, ahead_bytes);
+void square_law_avx2(const float* s, float* acc, std::size_t count, bool add) noexcept {
+  square_law_sse2(s, acc, count, add);
 }
 #endif
 
@@ -368,15 +344,13 @@ void DopplerProcessor::combined_power_tile_tiled(const cf32* cube, const RangeTi
   const std::size_t m = fft_size_;
   float* acc = ws.power.data();  // [g][k], the spectra's layout: no transpose per channel
   const std::size_t first_block = tile * tile_gates_ / lt;
-  // The bytes of a channel's blocks of a tile (contiguous in range tiles of the processor's
-  // width or of 8 gates): the next channel's are prefetched while this channel's powers are
-  // summed, and after the last channel the next tile's first channel when asked.
+  // Each channel's gather and transforms prefetch the next channel's blocks of the tile (after
+  // the last channel, the next tile's first when asked); each transform's powers are summed
+  // into acc while its spectrum is in L1.
   for (std::size_t c = 0; c < channels; ++c) {
     Ahead ahead = next_block(cube, layout, channels, c, tile, prefetch_next);
     gather(cube + layout.tile_offset(c, first_block), lt, block_stride, width, ws, ahead);
-    transform(ws, width, ahead);
-    square_law_(reinterpret_cast<const float*>(ws.spectrum.data()), acc, width * m, c > 0, ahead.at,
-                ahead.bytes);
+    transform(ws, width, ahead, acc, c > 0);
   }
   // One corner turn for all channels: acc[g][k] -> map[(k + shift) mod M][g0 + g]. Bins four at
   // a time and, for each four, the tile's gates four at a time: every map row's run of `width`

@@ -38,12 +38,10 @@ std::vector<float> unit_energy_doppler_window(const WindowConfig& window, std::s
 
 namespace detail {
 /// The square law acc[i] = |s[i]|^2 (add: acc[i] += |s[i]|^2) over `count` interleaved complex
-/// values, prefetching [ahead, ahead + ahead_bytes) on the way. The versions give identical bits;
-/// the processor uses AVX2 where the CPU has it (cpu_has_avx2(), checked at construction).
-void square_law_sse2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
-                     std::size_t ahead_bytes) noexcept;
-void square_law_avx2(const float* s, float* acc, std::size_t count, bool add, const char* ahead,
-                     std::size_t ahead_bytes) noexcept;
+/// values. The versions give identical bits; the processor uses AVX2 where the CPU has it
+/// (cpu_has_avx2(), checked at construction).
+void square_law_sse2(const float* s, float* acc, std::size_t count, bool add) noexcept;
+void square_law_avx2(const float* s, float* acc, std::size_t count, bool add) noexcept;
 }  // namespace detail
 
 class DopplerProcessor {
@@ -76,8 +74,8 @@ class DopplerProcessor {
   /// tiles (accepts(layout)), written into map: the same values as power_tile_tiled on each
   /// channel with accumulation, but the channels' square-law outputs are summed in the spectra's
   /// own layout and turned into map rows once, not once per channel. Each channel's input is
-  /// prefetched while the one before it is summed; prefetch_next: the next tile's first channel
-  /// too, while the last channel is summed (for a caller that does tile + 1 next).
+  /// prefetched while the one before it is gathered and transformed; prefetch_next: the next
+  /// tile's first channel too, during the last channel (for a caller that does tile + 1 next).
   void combined_power_tile_tiled(const cf32* cube, const RangeTiles& layout, std::size_t channels,
                                  float* map, std::size_t tile, std::size_t worker,
                                  bool prefetch_next = false) noexcept;
@@ -97,9 +95,8 @@ class DopplerProcessor {
   /// transform floor.
   void transforms_only(std::size_t tile, std::size_t worker) noexcept;
 
-  /// Lines of the next block prefetched during a gather, and between two transforms.
+  /// Lines of the next block prefetched during a gather; the rest go between the transforms.
   static constexpr std::size_t kGatherPrefetchLines = 128;
-  static constexpr std::size_t kTransformPrefetchLines = 8;
 
  private:
   struct Workspace {
@@ -126,9 +123,12 @@ class DopplerProcessor {
                    std::size_t channel, std::size_t tile, bool next_tile) const noexcept;
   void gather(const cf32* in, std::size_t stride, std::size_t block_stride, std::size_t width,
               Workspace& ws, Ahead& ahead) const noexcept;
-  /// The tile's `width` transforms, gathered -> spectrum, kTransformPrefetchLines of ahead
-  /// before each.
-  void transform(Workspace& ws, std::size_t width, Ahead& ahead) const noexcept;
+  /// The tile's `width` transforms, gathered -> spectrum, with what is left of ahead prefetched
+  /// in equal parts between them. With acc, each spectrum's power goes into acc (the spectra's
+  /// layout) right after its transform, while the spectrum is in L1: acc[g][k] = |Y_g[k]|^2, or
+  /// += when add.
+  void transform(Workspace& ws, std::size_t width, Ahead& ahead, float* acc = nullptr,
+                 bool add = false) const noexcept;
   void power_block(const cf32* in, std::size_t stride, std::size_t block_stride, float* map,
                    bool accumulate, std::size_t tile, std::size_t worker, Ahead ahead) noexcept;
 
@@ -136,7 +136,7 @@ class DopplerProcessor {
   std::size_t gates_;
   std::size_t fft_size_;
   std::size_t tile_gates_;
-  void (*square_law_)(const float*, float*, std::size_t, bool, const char*, std::size_t) noexcept;
+  void (*square_law_)(const float*, float*, std::size_t, bool) noexcept;
   int mti_code_;
   std::vector<float> window_;
   std::vector<Workspace> workspaces_;
