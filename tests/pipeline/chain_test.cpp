@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
 
 #include "kernels/cpu/window.hpp"
 #include "pipeline/core/radar_math.hpp"
@@ -95,6 +97,27 @@ void expect_targets(const CpuChain& chain, const DetectionReport& rep,
   std::size_t on_channel = 0;
   for (const Detection& d : rep.detections) on_channel += d.channel == channel;
   EXPECT_LE(on_channel, matched + 1) << "detections that match no target";
+}
+
+// The buffers the stages stream (CPI cubes, the compressed cube, maps) start on a 2 MiB
+// boundary, so that transparent huge pages can back them whole; small ones on a cache line.
+// Both come zeroed, at their full size.
+TEST(AlignedBuffer, LargeBuffersStartOnHugePageBoundaries) {
+  for (std::size_t n :
+       {std::size_t{1}, std::size_t{1000}, (std::size_t{4} << 20) / sizeof(cf32) - 1,
+        (std::size_t{4} << 20) / sizeof(cf32), std::size_t{18432000}}) {
+    AlignedBuffer<cf32> b(n);
+    ASSERT_EQ(b.size(), n);
+    const auto addr = reinterpret_cast<std::uintptr_t>(b.data());
+    const bool large = n * sizeof(cf32) >= (std::size_t{4} << 20);
+    EXPECT_EQ(addr % (large ? (std::size_t{2} << 20) : 64), 0u) << n << " samples at " << addr;
+    EXPECT_TRUE(std::all_of(b.begin(), b.end(), [](cf32 v) { return v == cf32(0.0f, 0.0f); })) << n;
+    b[n - 1] = cf32(1.0f, -1.0f);  // the last element is ours to write
+    AlignedBuffer<cf32> moved(std::move(b));
+    EXPECT_EQ(moved.data(), reinterpret_cast<cf32*>(addr));
+    EXPECT_EQ(moved[n - 1], cf32(1.0f, -1.0f));
+    EXPECT_EQ(b.data(), nullptr);
+  }
 }
 
 TEST(Chain, TargetsAreReportedOnceAtTheirRangeAndVelocity) {
