@@ -306,7 +306,7 @@ Cfar::Cfar(const CfarStageConfig& config)
 }
 
 // Visits the training cells of (d, m): calls f(row pointer, m_lo, m_hi) for each contiguous
-// range segment [m_lo, m_hi] of a row.
+// range segment [m_lo, m_hi] of a row, Doppler row by Doppler row, until f returns false.
 template <class F>
 static inline void for_each_training_segment(const float* map, std::size_t doppler_bins,
                                              std::size_t gates, const CfarConfig& c, std::size_t d,
@@ -322,22 +322,29 @@ static inline void for_each_training_segment(const float* map, std::size_t doppl
     if (row < 0) row += md;
     const float* r = map + row * n;
     if (dd >= -gd && dd <= gd) {
-      if (mm - gr - 1 >= lo) f(r, lo, mm - gr - 1);
-      if (mm + gr + 1 <= hi) f(r, mm + gr + 1, hi);
-    } else {
-      f(r, lo, hi);
+      if (mm - gr - 1 >= lo && !f(r, lo, mm - gr - 1)) return;
+      if (mm + gr + 1 <= hi && !f(r, mm + gr + 1, hi)) return;
+    } else if (!f(r, lo, hi)) {
+      return;
     }
   }
 }
 
-std::size_t Cfar::os_count_below(const float* map, std::size_t d, std::size_t m, float alpha,
-                                 float power) const noexcept {
-  std::size_t count = 0;
+bool Cfar::os_hit(const float* map, std::size_t d, std::size_t m, float alpha,
+                  float power) const noexcept {
+  // P > alpha X_(k)  <=>  at least k of the n training cells x have alpha x < P. Counted a row
+  // segment at a time, stopping once the answer is known: k cells below settle a hit, n - k + 1
+  // at or above a miss. On noise P / alpha lies far down the noise distribution, so a miss is
+  // usually settled after a quarter of the window.
+  const std::size_t n = lead_[m] + lag_[m], k = os_k_[m];
+  std::size_t below = 0, seen = 0;
   for_each_training_segment(map, doppler_bins_, gates_, cfg_, d, m,
                             [&](const float* r, long lo, long hi) {
-                              for (long i = lo; i <= hi; ++i) count += (alpha * r[i] < power);
+                              for (long i = lo; i <= hi; ++i) below += (alpha * r[i] < power);
+                              seen += static_cast<std::size_t>(hi - lo + 1);
+                              return below < k && seen - below <= n - k;
                             });
-  return count;
+  return below >= k;
 }
 
 float Cfar::os_select(const float* map, std::size_t d, std::size_t m,
@@ -347,6 +354,7 @@ float Cfar::os_select(const float* map, std::size_t d, std::size_t m,
   for_each_training_segment(map, doppler_bins_, gates_, cfg_, d, m,
                             [&](const float* r, long lo, long hi) {
                               for (long i = lo; i <= hi; ++i) v[n++] = r[i];
+                              return true;
                             });
   const std::size_t k = os_k_[m];
   std::nth_element(v, v + (k - 1), v + n);
@@ -383,8 +391,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       const bool noise_row = d % os_noise_stride_ == 0;
       for (std::size_t m = 0; m < n; ++m) {
         const float p = cut_row[m];
-        // P > alpha * X_(k)  <=>  at least k training cells x have alpha * x < P.
-        const bool hit = os_count_below(map, d, m, alpha_f_[m], p) >= os_k_[m];
+        const bool hit = os_hit(map, d, m, alpha_f_[m], p);
         const bool sample = noise_row && m % os_noise_stride_ == 0 && m < noise_gates_;
         if (hit || sample) {
           const float z = os_select(map, d, m, ws);

@@ -106,8 +106,9 @@ class Cfar {
     std::vector<float> os_values;                   ///< training values of one cell (OS)
   };
   float os_select(const float* map, std::size_t d, std::size_t m, Workspace& ws) const noexcept;
-  std::size_t os_count_below(const float* map, std::size_t d, std::size_t m, float alpha,
-                             float power) const noexcept;
+  /// OS decision at (d, m): at least os_k_[m] training cells x with alpha x < power.
+  bool os_hit(const float* map, std::size_t d, std::size_t m, float alpha,
+              float power) const noexcept;
 
   CfarConfig cfg_;
   std::size_t doppler_bins_, gates_;
