@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/fft.hpp"
+#include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/range_tiles.hpp"
 #include "pipeline/core/cpi.hpp"
 #include "pipeline/core/mode.hpp"
@@ -104,19 +105,8 @@ class DopplerProcessor {
     AlignedBuffer<cf32> spectrum;  ///< [g][k], unshifted
     AlignedBuffer<float> power;    ///< [g][k], channel sum (combined_power_tile_tiled)
   };
-  /// What is left to prefetch of the block a worker reads next: [at, at + bytes).
-  struct Ahead {
-    const char* at = nullptr;
-    std::size_t bytes = 0;
-    /// Issues up to n more lines.
-    void lines(std::size_t n) noexcept {
-      for (; n > 0 && bytes > 0; --n) {
-        __builtin_prefetch(at, 0, 3);
-        at += 64;
-        bytes = bytes > 64 ? bytes - 64 : 0;
-      }
-    }
-  };
+  /// What is left to prefetch of the block a worker reads next.
+  using Ahead = PrefetchWindow;
   /// The block read after (channel, tile) by a caller that runs channels [0, channels) of a
   /// tile, then (when next_tile) the next tile: nothing when channels <= channel.
   Ahead next_block(const cf32* cube, const RangeTiles& layout, std::size_t channels,

@@ -29,6 +29,22 @@ inline void stream_copy(float* dst, const float* src, std::size_t count) noexcep
 #endif
 }
 
+/// A span of memory to prefetch a few cache lines at a time, spread over a loop or between
+/// library calls: [at, at + bytes) is what is left. Spread out, the requests fit in the core's
+/// miss buffers and arrive while it computes; one burst would stall like the loads it replaces.
+struct PrefetchWindow {
+  const char* at = nullptr;
+  std::size_t bytes = 0;
+  /// Issues up to n more lines.
+  void lines(std::size_t n) noexcept {
+    for (; n > 0 && bytes > 0; --n) {
+      __builtin_prefetch(at, 0, 3);
+      at += 64;
+      bytes = bytes > 64 ? bytes - 64 : 0;
+    }
+  }
+};
+
 /// Orders earlier streaming stores before later stores (and the pool's hand-over).
 inline void store_fence() noexcept {
 #if defined(__SSE2__)

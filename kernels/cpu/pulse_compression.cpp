@@ -38,16 +38,13 @@ void multiply_spectrum_sse2(float* __restrict f, const float* __restrict h, std:
                             const char* ahead, std::size_t ahead_bytes) noexcept {
   std::size_t i = 0;
 #if defined(__SSE2__)
-  std::size_t ahead_off = 0;
+  PrefetchWindow next{ahead, ahead_bytes};
   // Two complex values per register: [a0 b0 a1 b1] x [c0 d0 c1 d1]
   //   = [a0 c0, b0 c0, ...] + [-b0 d0, a0 d0, ...].
   const __m128 sign = _mm_castsi128_ps(
       _mm_set_epi32(0, static_cast<int>(0x80000000u), 0, static_cast<int>(0x80000000u)));
   for (; i + 2 <= n; i += 2) {
-    if (i % 8 == 0 && ahead_off < ahead_bytes) {
-      __builtin_prefetch(ahead + ahead_off, 0, 3);
-      ahead_off += 64;
-    }
+    if (i % 8 == 0) next.lines(1);
     const __m128 x = _mm_load_ps(f + 2 * i);
     const __m128 y = _mm_load_ps(h + 2 * i);
     const __m128 y_re = _mm_shuffle_ps(y, y, _MM_SHUFFLE(2, 2, 0, 0));
@@ -70,12 +67,10 @@ __attribute__((target("avx2"))) void multiply_spectrum_avx2(float* __restrict f,
                                                             const float* __restrict h,
                                                             std::size_t n, const char* ahead,
                                                             std::size_t ahead_bytes) noexcept {
-  std::size_t i = 0, ahead_off = 0;
+  std::size_t i = 0;
+  PrefetchWindow next{ahead, ahead_bytes};
   for (; i + 4 <= n; i += 4) {
-    if (i % 8 == 0 && ahead_off < ahead_bytes) {
-      __builtin_prefetch(ahead + ahead_off, 0, 3);
-      ahead_off += 64;
-    }
+    if (i % 8 == 0) next.lines(1);
     const __m256 x = _mm256_load_ps(f + 2 * i);
     const __m256 y = _mm256_load_ps(h + 2 * i);
     const __m256 x_sw = _mm256_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1));
