@@ -7,7 +7,7 @@
 #include <string>
 
 #include "pipeline/config/mode_file.hpp"
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::bench {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "bench/bench_common.hpp"
-#include "pipeline/chain.hpp"
+#include "pipeline/chain/cpu_chain.hpp"
 
 namespace radarpipe::bench {
 namespace {

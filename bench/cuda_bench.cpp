@@ -22,7 +22,8 @@
 #include "bench/bench_common.hpp"
 #include "kernels/cuda/device.cuh"
 #include "kernels/cuda/memory.cuh"
-#include "pipeline/cuda_chain.hpp"
+#include "pipeline/chain/cuda_chain.hpp"
+#include "pipeline/chain/signal_chain.hpp"
 
 namespace radarpipe::bench {
 namespace {
@@ -68,7 +69,7 @@ void BM_CudaHostToDevice(benchmark::State& state) {
   if (!have_device(state)) return;
   const Mode m = load_bench_mode(static_cast<int>(state.range(0)));
   CudaChain chain(m);
-  fill_ci16(chain.next_pinned_input(), cube_samples(m), 1);
+  fill_ci16(chain.next_input(), cube_samples(m), 1);
   const std::size_t bytes = cube_samples(m) * 4;
   for (auto _ : state) state.SetIterationTime(chain.copy_input_on_device(0, bytes) * 1e-3);
   set_rates(state, double(cube_samples(m)), double(bytes));
@@ -82,14 +83,14 @@ void BM_CudaChain(benchmark::State& state) {
   chain.process(in);  // leaves the CPI in slot 0's device input
   CudaStageTimes sum, t;
   for (auto _ : state) {
-    state.SetIterationTime(chain.run_on_device(0, IqFormat::Cf32, &t) * 1e-3);
+    state.SetIterationTime(chain.run_on_device(0, SampleFormat::Cf32, &t) * 1e-3);
     sum.pulse_compression_ms += t.pulse_compression_ms;
     sum.doppler_ms += t.doppler_ms;
     sum.cfar_ms += t.cfar_ms;
     sum.compaction_ms += t.compaction_ms;
   }
   const double n = double(state.iterations());
-  const double pc_b = double(chain.pulse_compression_bytes(IqFormat::Cf32));
+  const double pc_b = double(chain.pulse_compression_bytes(SampleFormat::Cf32));
   const double dp_b = double(chain.doppler_bytes()), cf_b = double(chain.cfar_bytes());
   set_rates(state, double(cube_samples(m)), pc_b + dp_b + cf_b);
   state.counters["pc_ms"] = sum.pulse_compression_ms / n;
@@ -118,18 +119,24 @@ void BM_CudaEndToEndCi16(benchmark::State& state) {
   if (!have_device(state)) return;
   const Mode m = load_bench_mode(static_cast<int>(state.range(0)));
   CudaChain chain(m);
-  // Each slot's pinned buffer holds a CPI, as a producer writing there would leave it.
-  for (std::size_t i = 0; i < chain.slots(); ++i) {
-    fill_ci16(chain.next_pinned_input(), cube_samples(m), 10 + i);
-    chain.submit_pinned(IqFormat::Ci16, 1.0f / 2048.0f, i, 0);
+  // Driven as the runtime drives any chain (SignalChain): each slot's pinned buffer holds a
+  // CPI, as a producer writing there (next_input) would leave it.
+  SignalChain& sc = chain;
+  ChainJob job;
+  job.format = SampleFormat::Ci16;
+  job.scale = 1.0f / 2048.0f;
+  for (std::size_t i = 0; i < sc.depth(); ++i) {
+    fill_ci16(sc.next_input(), cube_samples(m), 10 + i);
+    job.cpi = i;
+    sc.submit(job);
   }
-  std::uint64_t id = chain.slots();
   std::size_t detections = 0;
   for (auto _ : state) {
-    detections += chain.collect().detections.size();
-    chain.submit_pinned(IqFormat::Ci16, 1.0f / 2048.0f, id++, 0);
+    detections += sc.collect().report->detections.size();
+    ++job.cpi;
+    sc.submit(job);
   }
-  while (chain.in_flight() > 0) detections += chain.collect().detections.size();
+  while (sc.in_flight() > 0) detections += sc.collect().report->detections.size();
   set_rates(state, double(cube_samples(m)), 4.0 * double(cube_samples(m)));
   state.counters["realtime_factor"] = benchmark::Counter(
       chain.geometry().cpi_duration_s, benchmark::Counter::kIsIterationInvariantRate);

@@ -21,7 +21,7 @@
 #include "bench/bench_common.hpp"
 #include "io/iq_frame.hpp"
 #include "io/scenario.hpp"
-#include "pipeline/simulate.hpp"
+#include "pipeline/commands/simulate.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "pipeline/core/antenna.hpp"
+#include "core/antenna.hpp"
 
 namespace radarpipe::io::asterix {
 namespace {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/core/detection.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/detection.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::io::asterix {
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "pipeline/core/detection.hpp"
+#include "core/detection.hpp"
 
 namespace radarpipe::io {
 

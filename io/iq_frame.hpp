@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::io {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "io/sigmf_file.hpp"
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::io {
 
@@ -37,6 +37,9 @@ class RecordingCpiSource {
   /// Reads the next CPI into `cpi` (shape channels x pulses x gates, reshaped if needed).
   /// Returns false after the last one; `slot` then refers to it.
   bool next(Cpi& cpi);
+  /// The same into a caller's cube of channels x pulses x gates cf32 (x[c][p][n]), e.g. the
+  /// buffer a chain reads from; the CPI's number and time are in slot().
+  bool next_into(cf32* cube);
   const CpiSlot& slot() const { return slots_[next_ - 1]; }
   /// Reads CPI `index` of slots() (random access; does not move next()).
   void read(std::size_t index, Cpi& cpi);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::io {
 

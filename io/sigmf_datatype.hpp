@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::io {
 

@@ -11,7 +11,7 @@
 
 #include "io/sha512.hpp"
 #include "io/sigmf_meta.hpp"
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::io {
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "io/sigmf_datatype.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::io {
 

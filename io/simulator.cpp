@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <random>
 
-#include "pipeline/core/pulse.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/pulse.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::io {
 namespace {

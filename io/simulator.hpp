@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "io/scenario.hpp"
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::io {
 

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "pipeline/core/detection.hpp"
-#include "pipeline/core/telemetry.hpp"
+#include "core/detection.hpp"
+#include "core/telemetry.hpp"
 
 namespace radarpipe::io {
 

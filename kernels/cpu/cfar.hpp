@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cpu {
 
@@ -81,6 +81,8 @@ class Cfar {
   const CfarConfig& config() const { return cfg_; }
   std::size_t doppler_bins() const { return doppler_bins_; }
   std::size_t gates() const { return gates_; }
+  /// Range bins [0, noise_gates()) feed the noise statistic.
+  std::size_t noise_gates() const { return noise_gates_; }
   std::size_t workers() const { return workspaces_.size(); }
   /// Threshold factor, training cells (leading, lagging) and OS rank used at range bin m.
   double alpha_at(std::size_t m) const { return alpha_[m]; }

@@ -14,7 +14,7 @@
 #include <emmintrin.h>
 #endif
 #include "kernels/cpu/window.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::cpu {
 

@@ -6,8 +6,8 @@
 
 #include <cstddef>
 
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cpu {
 

@@ -1,6 +1,6 @@
 #include "kernels/cpu/mti.hpp"
 
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::cpu {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::cpu {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/cfar.hpp"
-#include "pipeline/core/detection.hpp"
+#include "core/detection.hpp"
 
 namespace radarpipe::cpu {
 

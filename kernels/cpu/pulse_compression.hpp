@@ -10,8 +10,8 @@
 
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/range_tiles.hpp"
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cpu {
 

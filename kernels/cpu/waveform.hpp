@@ -4,10 +4,10 @@
 #include <complex>
 #include <vector>
 
-#include "pipeline/core/hd.hpp"
-#include "pipeline/core/mode.hpp"
-#include "pipeline/core/pulse.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/hd.hpp"
+#include "core/mode.hpp"
+#include "core/pulse.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::cpu {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cpu {
 

@@ -1,7 +1,9 @@
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cuda/cfar.cuh"
@@ -12,7 +14,7 @@ namespace {
 
 using stage_math::CfarWindow;
 
-constexpr int kTileGates = 128;  // range bins per block = threads per block
+constexpr int kTileGates = stage_math::kCfarTileGates;  // range bins = threads per block
 
 struct CfarArgs {
   const float* maps;
@@ -47,10 +49,10 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
 
   const int tile_rows = td + 2 * big_d;
   for (int i = tid; i < tile_rows * tw; i += blockDim.x) {
-    const int tr = i / tw, tc = i % tw;
-    const int row = stage_math::wrap_row(d0 - big_d + tr, a.doppler_bins);
-    const int col = m0 - big_r + tc;
-    tile[i] = (col >= 0 && col < a.gates) ? src[static_cast<size_t>(row) * a.gates + col] : 0.0f;
+    int row, col;
+    bool inside;
+    stage_math::cfar_tile_source(i, a.w, d0, m0, a.doppler_bins, a.gates, &row, &col, &inside);
+    tile[i] = inside ? src[static_cast<size_t>(row) * a.gates + col] : 0.0f;
   }
   __syncthreads();
 
@@ -122,41 +124,45 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
   }
 }
 
-std::size_t shared_bytes_for(int td, const CfarWindow& w, bool os) {
-  const std::size_t tw = kTileGates + 2 * static_cast<std::size_t>(w.big_r());
-  std::size_t bytes = (static_cast<std::size_t>(td) + 2 * w.big_d()) * tw * sizeof(float);
-  if (!os) bytes += 2 * static_cast<std::size_t>(td) * tw * sizeof(double);
-  return bytes < 4 * sizeof(double) ? 4 * sizeof(double) : bytes;
-}
+}  // namespace
 
+namespace {
+std::shared_ptr<const cpu::Cfar> solve_reference(cpu::CfarStageConfig config) {
+  config.workers = 1;
+  return std::make_shared<const cpu::Cfar>(config);  // validates, solves the thresholds
+}
 }  // namespace
 
 Cfar::Cfar(const cpu::CfarStageConfig& config, std::size_t maps)
+    : Cfar(solve_reference(config), maps) {}
+
+Cfar::Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps)
     : maps_(maps),
-      doppler_bins_(config.doppler_bins),
-      gates_(config.gates),
-      words_per_row_((config.gates + 31) / 32),
-      noise_gates_(config.noise_gates == 0 ? config.gates
-                                           : std::min(config.noise_gates, config.gates)),
-      kind_(static_cast<int>(config.cfar.type)) {
+      doppler_bins_(reference ? reference->doppler_bins() : 0),
+      gates_(reference ? reference->gates() : 0),
+      words_per_row_((gates_ + 31) / 32),
+      noise_gates_(reference ? reference->noise_gates() : 0),
+      kind_(reference ? static_cast<int>(reference->config().type) : 0),
+      reference_(std::move(reference)) {
+  if (!reference_) throw std::invalid_argument("cuda cfar: no CPU reference stage");
   if (maps_ < 1) throw std::invalid_argument("cuda cfar: maps must be >= 1");
-  cpu::CfarStageConfig one = config;
-  one.workers = 1;
-  reference_ = std::make_unique<cpu::Cfar>(one);  // validates, solves the thresholds
+  const CfarConfig& config = reference_->config();
 
   CfarWindow w;
-  w.gr = static_cast<int>(config.cfar.guard_range);
-  w.gd = static_cast<int>(config.cfar.guard_doppler);
-  w.tr = static_cast<int>(config.cfar.train_range);
-  w.td = static_cast<int>(config.cfar.train_doppler);
-  const bool os = config.cfar.type == CfarType::Os;
+  w.gr = static_cast<int>(config.guard_range);
+  w.gd = static_cast<int>(config.guard_doppler);
+  w.tr = static_cast<int>(config.train_range);
+  w.td = static_cast<int>(config.train_doppler);
+  const bool os = config.type == CfarType::Os;
   int device = 0, optin = 0;
   RP_CUDA_CHECK(cudaGetDevice(&device));
   RP_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  rows_per_block_ = 8;
-  while (rows_per_block_ > 1 && shared_bytes_for(rows_per_block_, w, os) > std::size_t(optin))
-    rows_per_block_ /= 2;
-  shared_bytes_ = shared_bytes_for(rows_per_block_, w, os);
+  rows_per_block_ = stage_math::cfar_rows_per_block(static_cast<std::size_t>(optin), w, os);
+  shared_bytes_ = stage_math::cfar_shared_bytes(rows_per_block_, w, os);
+  const std::string grid_error = stage_math::cfar_grid_error(
+      static_cast<long long>(doppler_bins_), static_cast<long long>(gates_),
+      static_cast<long long>(maps_), rows_per_block_);
+  if (!grid_error.empty()) throw std::invalid_argument("cuda cfar: " + grid_error);
   if (shared_bytes_ > static_cast<std::size_t>(optin))
     throw std::invalid_argument(
         "cuda cfar: a window of " + std::to_string(2 * w.big_d() + 1) + " Doppler x " +
@@ -166,6 +172,7 @@ Cfar::Cfar(const cpu::CfarStageConfig& config, std::size_t maps)
                                      static_cast<int>(shared_bytes_)));
 
   std::vector<double> alpha(gates_), n1(gates_), n2(gates_);
+  // The thresholds are the CPU stage's, read once; the device tables are this stage's own.
   std::vector<float> alpha_f(gates_);
   std::vector<int> k(gates_);
   for (std::size_t m = 0; m < gates_; ++m) {
@@ -225,9 +232,10 @@ void Cfar::process(const float* d_maps, cudaStream_t s) {
   a.popcounts = popcounts_.data();
   a.noise_map = noise_map_.data();
   a.noise_sums = noise_sums_.data();
-  const dim3 grid(static_cast<unsigned>((gates_ + kTileGates - 1) / kTileGates),
-                  static_cast<unsigned>((doppler_bins_ + rows_per_block_ - 1) / rows_per_block_),
-                  static_cast<unsigned>(maps_));
+  const stage_math::CfarGrid g = stage_math::cfar_grid(
+      static_cast<long long>(doppler_bins_), static_cast<long long>(gates_),
+      static_cast<long long>(maps_), rows_per_block_);
+  const dim3 grid(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y), static_cast<unsigned>(g.z));
   cfar_kernel<<<grid, kTileGates, shared_bytes_, s>>>(a);
   RP_CUDA_CHECK_LAUNCH();
 }

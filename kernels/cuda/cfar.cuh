@@ -27,9 +27,12 @@ namespace radarpipe::cuda {
 class Cfar {
  public:
   /// The CPU stage's configuration (its `workers` is ignored) for `maps` maps of M x N.
-  /// Throws std::invalid_argument as cpu::Cfar does, or when the window needs more shared
-  /// memory than the current device offers per block.
+  /// Throws std::invalid_argument as cpu::Cfar does, when the window needs more shared memory
+  /// than the current device offers per block, or when the grid exceeds CUDA's limits.
   Cfar(const cpu::CfarStageConfig& config, std::size_t maps);
+  /// The same with the CPU stage given, its thresholds already solved: the chain's slots share
+  /// one (solving the calibrated factors once).
+  Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps);
 
   std::size_t maps() const { return maps_; }
   std::size_t doppler_bins() const { return doppler_bins_; }
@@ -60,7 +63,7 @@ class Cfar {
   int rows_per_block_;
   std::size_t shared_bytes_;
   std::uint64_t noise_cells_per_map_ = 0;
-  std::unique_ptr<cpu::Cfar> reference_;
+  std::shared_ptr<const cpu::Cfar> reference_;
   DeviceBuffer<double> alpha_;   ///< per range bin
   DeviceBuffer<float> alpha_f_;  ///< per range bin (OS compares in float)
   DeviceBuffer<double> n_lead_, n_lag_;

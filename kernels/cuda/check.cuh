@@ -50,12 +50,18 @@ inline const char* cufft_result_name(int r) {
       return "CUFFT_INVALID_SIZE";
     case 9:
       return "CUFFT_UNALIGNED_DATA";
+    case 10:
+      return "CUFFT_INCOMPLETE_PARAMETER_LIST";
     case 11:
       return "CUFFT_INVALID_DEVICE";
+    case 12:
+      return "CUFFT_PARSE_ERROR";
     case 13:
       return "CUFFT_NO_WORKSPACE";
     case 14:
       return "CUFFT_NOT_IMPLEMENTED";
+    case 15:
+      return "CUFFT_LICENSE_ERROR";
     case 16:
       return "CUFFT_NOT_SUPPORTED";
     default:

@@ -6,7 +6,7 @@
 #include "kernels/cuda/doppler.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/stage_math.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::cuda {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "kernels/cuda/memory.cuh"
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cuda {
 

@@ -14,15 +14,19 @@
 
 namespace radarpipe::cuda {
 
-/// cudaMalloc'd array of T, zero-filled once at construction.
+/// cudaMalloc'd array of T, zero-filled once at construction, on `stream`: the stream that
+/// will use it, so that the fill is ordered before that stream's first use. The chain's streams
+/// are non-blocking, so a fill on the legacy default stream (stream 0, cudaMemset) would not be
+/// ordered with them; a buffer made with stream 0 is only safe once the device is synchronised
+/// (the stages' constructors end with cudaDeviceSynchronize for that reason).
 template <class T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t size) : size_(size) {
+  explicit DeviceBuffer(std::size_t size, cudaStream_t stream = nullptr) : size_(size) {
     if (size == 0) return;
     RP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), size * sizeof(T)));
-    RP_CUDA_CHECK(cudaMemset(data_, 0, size * sizeof(T)));
+    RP_CUDA_CHECK(cudaMemsetAsync(data_, 0, size * sizeof(T), stream));
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -143,10 +147,17 @@ class FftPlan {
     int dims[1] = {n};
     int inembed[1] = {n}, onembed[1] = {n};
     RP_CUFFT_CHECK(cufftCreate(&plan_));
-    valid_ = true;
+    // A constructor that throws runs no destructor: the handle is released here instead.
     std::size_t work = 0;
-    RP_CUFFT_CHECK(cufftMakePlanMany(plan_, 1, dims, inembed, in_stride, in_dist, onembed,
-                                     out_stride, out_dist, CUFFT_C2C, batch, &work));
+    const cufftResult made = cufftMakePlanMany(plan_, 1, dims, inembed, in_stride, in_dist,
+                                               onembed, out_stride, out_dist, CUFFT_C2C, batch,
+                                               &work);
+    if (made != CUFFT_SUCCESS) {
+      cufftDestroy(plan_);
+      plan_ = 0;
+      RP_CUFFT_CHECK(made);
+    }
+    valid_ = true;
     work_bytes_ = work;
   }
   FftPlan(const FftPlan&) = delete;

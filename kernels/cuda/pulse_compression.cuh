@@ -16,14 +16,12 @@
 #include <vector>
 
 #include "kernels/cuda/memory.cuh"
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cuda {
 
-/// Sample formats the chain accepts on the device: cf32 (interleaved float) or ci16
-/// (interleaved int16, times a scale: the value of one LSB).
-enum class SampleFormat { Cf32, Ci16 };
+using radarpipe::SampleFormat;  // core/cpi.hpp: cf32, or ci16 times a scale
 
 struct PulseCompressionConfig {
   std::size_t gates = 0;                       ///< N, range samples per pulse, >= 1

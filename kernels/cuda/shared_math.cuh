@@ -1,7 +1,7 @@
 // Device-side evaluation of the shared model math, for the GPU parity tests.
 #pragma once
 
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::cuda {
 

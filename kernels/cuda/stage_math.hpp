@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pipeline/core/hd.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include <string>
+
+#include "core/hd.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe::stage_math {
 
@@ -19,14 +21,16 @@ struct Complex {
   float re, im;
 };
 
-/// a * b.
+/// a * b, every product and sum rounded on its own (core/hd.hpp: no FMA contraction on the
+/// device, so both sides give the same bits).
 RP_HD inline Complex cmul(Complex a, Complex b) {
-  return Complex{a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
+  return Complex{sub_rn(mul_rn(a.re, b.re), mul_rn(a.im, b.im)),
+                 add_rn(mul_rn(a.re, b.im), mul_rn(a.im, b.re))};
 }
 
 /// One ci16 sample to complex float: value * scale (scale = the value of one LSB).
 RP_HD inline Complex ci16_to_complex(int16_t re, int16_t im, float scale) {
-  return Complex{static_cast<float>(re) * scale, static_cast<float>(im) * scale};
+  return Complex{mul_rn(static_cast<float>(re), scale), mul_rn(static_cast<float>(im), scale)};
 }
 
 /// The Doppler input of pulse p (0 <= p < P') at one range gate: the MTI canceller's output
@@ -38,10 +42,10 @@ RP_HD inline Complex mti_window_sample(const Column& y, int p, int order, const 
                                        float w) {
   float re = 0.0f, im = 0.0f;
   for (int j = 0; j <= order; ++j) {
-    const float c = w * taps[j];
+    const float c = mul_rn(w, taps[j]);
     const Complex v = y(p + j);
-    re += c * v.re;
-    im += c * v.im;
+    re = add_rn(re, mul_rn(c, v.re));
+    im = add_rn(im, mul_rn(c, v.im));
   }
   return Complex{re, im};
 }
@@ -61,7 +65,7 @@ RP_HD inline int wrap_row(int d, int fft_size) {
 
 // ---- CFAR (RADAR-MODEL.md "CFAR"; the contract of kernels/cpu/cfar.hpp) --------------------
 
-/// CFAR variant codes passed to kernels (the order of CfarType in pipeline/core/mode.hpp).
+/// CFAR variant codes passed to kernels (the order of CfarType in core/mode.hpp).
 enum CfarKind : int { kCfarCa = 0, kCfarGo = 1, kCfarSo = 2, kCfarOs = 3 };
 
 /// The window: guard and training cells each side, in range (gr, tr) and Doppler (gd, td).
@@ -116,6 +120,75 @@ RP_HD inline double cfar_noise(int kind, double s1, double s2, double n1, double
   const double z1 = s1 / n1, z2 = s2 / n2;
   if (kind == kCfarGo) return z1 > z2 ? z1 : z2;
   return z1 < z2 ? z1 : z2;
+}
+
+// ---- The CFAR kernel's tiling (kernels/cuda/cfar.cu), host-testable ------------------------
+
+/// Range bins per CFAR block (= threads per block).
+constexpr int kCfarTileGates = 128;
+/// CUDA's limits on a grid's y and z extents.
+constexpr long long kGridYZLimit = 65535;
+
+/// The CFAR launch: x blocks of kCfarTileGates range bins, y blocks of `rows` Doppler rows,
+/// z = maps.
+struct CfarGrid {
+  long long x = 0, y = 0, z = 0;
+};
+RP_HD inline CfarGrid cfar_grid(long long doppler_bins, long long gates, long long maps,
+                                int rows) {
+  return CfarGrid{(gates + kCfarTileGates - 1) / kCfarTileGates, (doppler_bins + rows - 1) / rows,
+                  maps};
+}
+
+/// Why the CFAR grid cannot be launched ("" when it can): y (Doppler row blocks) and z (maps)
+/// are limited to 65535 by CUDA. Checked at construction, so a mode the device cannot run is
+/// refused with its reason before the first CPI.
+inline std::string cfar_grid_error(long long doppler_bins, long long gates, long long maps,
+                                   int rows) {
+  const CfarGrid g = cfar_grid(doppler_bins, gates, maps, rows);
+  if (g.y > kGridYZLimit)
+    return std::to_string(doppler_bins) + " Doppler bins in blocks of " + std::to_string(rows) +
+           " rows make " + std::to_string(g.y) + " row blocks; a CUDA grid holds at most " +
+           std::to_string(kGridYZLimit) + " (reduce processing.doppler_fft_size or the CFAR window)";
+  if (g.z > kGridYZLimit)
+    return std::to_string(maps) + " maps; a CUDA grid holds at most " +
+           std::to_string(kGridYZLimit) + " (combine the channels noncoherently)";
+  return "";
+}
+
+/// Width of a block's tile: its range bins and R halo bins each side.
+RP_HD inline int cfar_tile_width(const CfarWindow& w) {
+  return kCfarTileGates + 2 * w.big_r();
+}
+
+/// Shared memory of one block: the tile of (rows + 2D) x width floats and, for CA / GO / SO, the
+/// full and guard band sums of rows x width doubles each (at least the 4 doubles of the final
+/// noise reduction).
+RP_HD inline size_t cfar_shared_bytes(int rows, const CfarWindow& w, bool os) {
+  const size_t tw = static_cast<size_t>(cfar_tile_width(w));
+  size_t bytes = (static_cast<size_t>(rows) + 2 * static_cast<size_t>(w.big_d())) * tw * sizeof(float);
+  if (!os) bytes += 2 * static_cast<size_t>(rows) * tw * sizeof(double);
+  return bytes < 4 * sizeof(double) ? 4 * sizeof(double) : bytes;
+}
+
+/// Doppler rows per block: 8, halved while the block's shared memory exceeds `limit` bytes (the
+/// device's opt-in maximum per block), down to 1.
+inline int cfar_rows_per_block(size_t limit, const CfarWindow& w, bool os) {
+  int rows = 8;
+  while (rows > 1 && cfar_shared_bytes(rows, w, os) > limit) rows /= 2;
+  return rows;
+}
+
+/// Where tile element i of the block whose first row is d0 and first range bin m0 is loaded
+/// from: map row (Doppler wrapped, so always in [0, M)) and column; `inside` is false for
+/// columns off the map (loaded as 0: range does not wrap).
+RP_HD inline void cfar_tile_source(int i, const CfarWindow& w, int d0, int m0, int doppler_bins,
+                                   int gates, int* row, int* col, bool* inside) {
+  const int tw = cfar_tile_width(w);
+  const int tr = i / tw, tc = i % tw;
+  *row = wrap_row(d0 - w.big_d() + tr, doppler_bins);
+  *col = m0 - w.big_r() + tc;
+  *inside = *col >= 0 && *col < gates;
 }
 
 /// CA / GO / SO decision: P(CUT) > alpha * Z, in double.

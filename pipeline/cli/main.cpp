@@ -12,19 +12,16 @@
 #include "io/recording_source.hpp"
 #include "io/sigmf_file.hpp"
 #include "io/time.hpp"
-#include "pipeline/backend.hpp"
+#include "pipeline/chain/backend.hpp"
 #include "pipeline/cli/stream_commands.hpp"
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/config/scenario_file.hpp"
-#include "pipeline/demo.hpp"
-#include "pipeline/mode_summary.hpp"
-#include "pipeline/process.hpp"
-#include "pipeline/score.hpp"
-#include "pipeline/simulate.hpp"
+#include "pipeline/commands/demo.hpp"
+#include "pipeline/commands/mode_summary.hpp"
+#include "pipeline/commands/process.hpp"
+#include "pipeline/commands/score.hpp"
+#include "pipeline/commands/simulate.hpp"
 
-#if defined(RADARPIPE_HAVE_CUDA)
-#include "kernels/cuda/device.cuh"
-#endif
 
 namespace {
 
@@ -58,21 +55,7 @@ int config_check(const std::string& path, bool json) {
 }
 
 int devices() {
-#if defined(RADARPIPE_HAVE_CUDA)
-  const radarpipe::cuda::DeviceScan scan = radarpipe::cuda::scan_devices();
-  std::printf("CUDA runtime %d, driver %d\n", scan.runtime_version, scan.driver_version);
-  if (scan.devices.empty()) {
-    std::printf("no device: %s\n", scan.reason.c_str());
-    return 0;
-  }
-  for (const auto& d : scan.devices)
-    std::printf("%d: %s, sm_%d%d, %d SMs, %.1f GiB, L2 %.1f MiB, %.0f GB/s (theoretical)\n",
-                d.index, d.name.c_str(), d.compute_major, d.compute_minor, d.multiprocessors,
-                static_cast<double>(d.global_memory_bytes) / 1073741824.0,
-                static_cast<double>(d.l2_cache_bytes) / 1048576.0, d.memory_bandwidth_gbps);
-#else
-  std::printf("this build has no CUDA backend (nvcc was not found at configure time)\n");
-#endif
+  std::fputs(radarpipe::describe_devices().c_str(), stdout);
   return 0;
 }
 

@@ -14,7 +14,7 @@
 #include "io/stream_messages.hpp"
 #include "io/time.hpp"
 #include "pipeline/config/mode_file.hpp"
-#include "pipeline/process.hpp"
+#include "pipeline/commands/process.hpp"
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe {
 

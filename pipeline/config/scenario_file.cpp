@@ -5,7 +5,7 @@
 
 #include "io/time.hpp"
 #include "pipeline/config/yaml_reader.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "io/scenario.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "pipeline/config/mode_file.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::config {
 

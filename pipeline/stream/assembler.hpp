@@ -11,7 +11,7 @@
 #include <functional>
 
 #include "io/iq_frame.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::stream {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "pipeline/core/cpi.hpp"
+#include "core/cpi.hpp"
 
 namespace radarpipe::stream {
 

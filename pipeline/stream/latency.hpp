@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/core/telemetry.hpp"
+#include "core/telemetry.hpp"
 
 namespace radarpipe::stream {
 

@@ -10,7 +10,7 @@
 #include "io/le.hpp"
 #include "io/recording_source.hpp"
 #include "io/sigmf_file.hpp"
-#include "pipeline/process.hpp"
+#include "pipeline/commands/process.hpp"
 #include "pipeline/stream/endpoint.hpp"
 
 namespace radarpipe::stream {

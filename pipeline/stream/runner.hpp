@@ -15,8 +15,8 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "pipeline/core/mode.hpp"
-#include "pipeline/core/telemetry.hpp"
+#include "core/mode.hpp"
+#include "core/telemetry.hpp"
 
 namespace radarpipe::stream {
 

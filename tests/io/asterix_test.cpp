@@ -17,7 +17,7 @@
 
 #include "io/time.hpp"
 #include "io/udp_sender.hpp"
-#include "pipeline/core/antenna.hpp"
+#include "core/antenna.hpp"
 
 namespace radarpipe::io::asterix {
 namespace {

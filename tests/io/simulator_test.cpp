@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
 using namespace radarpipe;

@@ -6,7 +6,7 @@
 #include "kernels/cpu/waveform.hpp"
 #include "kernels/cuda/device.cuh"
 #include "kernels/cuda/shared_math.cuh"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 
 namespace radarpipe {
 namespace {

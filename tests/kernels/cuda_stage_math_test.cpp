@@ -8,13 +8,15 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "kernels/cpu/cfar.hpp"
 #include "kernels/cuda/stage_math.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -149,7 +151,8 @@ sm::CfarWindow window_of(const CfarConfig& c) {
 // The GPU kernel's algorithm, cell by cell on the host: band sums per column (zero off the
 // map), halves from them, Z and the decision; OS by counting, Z by the bitwise selection.
 std::vector<test::RefCrossing> emulate_gpu_cfar(const std::vector<float>& map, const Case& c,
-                                                const cpu::Cfar& ref) {
+                                                const cpu::Cfar& ref,
+                                                double* noise_sum = nullptr) {
   const CfarConfig cfg = config_of(c);
   const sm::CfarWindow w = window_of(cfg);
   const int md = int(c.doppler_bins), n = int(c.gates);
@@ -189,6 +192,7 @@ std::vector<test::RefCrossing> emulate_gpu_cfar(const std::vector<float>& map, c
       sm::cfar_halves(full, guard, lead0, lag0, w, &s1, &s2);
       const double z = sm::cfar_noise(int(c.type), s1, s2, double(ref.leading_cells_at(m)),
                                       double(ref.lagging_cells_at(m)));
+      if (noise_sum) *noise_sum += z;
       if (sm::cfar_hit(p, ref.alpha_at(m), z)) out.push_back({std::size_t(d), std::size_t(m), z});
     }
   }
@@ -282,6 +286,145 @@ TEST(CudaStageMath, OsSelectIsTheKthSmallest) {
       EXPECT_EQ(sm::os_count_below(at, m, n, w, alpha, p), below);
     }
   }
+}
+
+// The CFAR kernel's tiling, emulated on the host block by block and thread by thread as
+// kernels/cuda/cfar.cu runs it: every map cell is decided by exactly one (block, thread, row);
+// every tile load reads a row inside the map (Doppler wrapped) and a column inside it or marks
+// it off the map; and every window cell a CUT reads lies inside its block's tile and holds
+// P[d + dd mod M][m + j] (0 off the map). Geometries: Doppler sizes not a multiple of the rows
+// per block (the last block's wrapped halo), gate counts that are multiples of 32 and 128 and
+// not, 1..8 rows per block (windows that need more than 48 KB, or a small shared limit), a
+// window as wide as the map, and a bench-matx-sized map.
+TEST(CudaStageMath, CfarTilesCoverEveryCellOnceAndHalosStayInTheMap) {
+  struct Geometry {
+    int doppler_bins, gates, maps, gr, gd, tr, td;
+    bool os;
+    std::size_t shared_limit;
+  };
+  const std::size_t k48 = 48 * 1024, k227 = 227 * 1024;  // default and H100/H200 opt-in
+  const std::vector<Geometry> cases = {
+      {64, 600, 1, 2, 2, 8, 4, false, k227},   // the demo's window
+      {61, 600, 2, 2, 2, 8, 4, false, k227},   // M not a multiple of 8
+      {13, 128, 1, 1, 1, 4, 2, false, k227},   // one x block exactly
+      {17, 256, 3, 0, 0, 3, 1, true, k227},    // multiple of 128, OS
+      {9, 96, 1, 1, 2, 5, 2, false, k227},     // multiple of 32, not 128
+      {7, 13, 1, 1, 1, 5, 2, false, k227},     // window as wide as the map (2R + 1 = 13)
+      {33, 300, 1, 4, 4, 40, 12, false, k227}, // > 48 KB at 8 rows: fewer rows per block
+      {33, 300, 1, 4, 4, 40, 12, false, k48},  // a device with 48 KB: 1 or 2 rows
+      {5, 21, 2, 0, 0, 10, 2, true, k48},      // M smaller than the rows per block
+      {256, 9000, 1, 2, 2, 8, 4, false, k227}, // bench-matx
+  };
+  for (const Geometry& g : cases) {
+    sm::CfarWindow w;
+    w.gr = g.gr;
+    w.gd = g.gd;
+    w.tr = g.tr;
+    w.td = g.td;
+    const int rows = sm::cfar_rows_per_block(g.shared_limit, w, g.os);
+    ASSERT_GE(rows, 1);
+    ASSERT_LE(rows, 8);
+    if (rows < 8) EXPECT_GT(sm::cfar_shared_bytes(rows * 2, w, g.os), g.shared_limit);
+    EXPECT_LE(sm::cfar_shared_bytes(rows, w, g.os), g.shared_limit) << g.gates;
+    ASSERT_EQ(sm::cfar_grid_error(g.doppler_bins, g.gates, g.maps, rows), "");
+    const sm::CfarGrid grid = sm::cfar_grid(g.doppler_bins, g.gates, g.maps, rows);
+    const int tw = sm::cfar_tile_width(w), tile_rows = rows + 2 * w.big_d();
+    std::vector<std::uint8_t> decided(std::size_t(g.maps) * g.doppler_bins * g.gates, 0);
+    // The map's cell values are their own indices + 1, so a read can be checked by value.
+    auto value = [&](int d, int m) { return float(d * g.gates + m + 1); };
+    std::vector<float> tile(std::size_t(tile_rows) * tw);
+    for (long long z = 0; z < grid.z; ++z) {
+      for (long long by = 0; by < grid.y; ++by) {
+        for (long long bx = 0; bx < grid.x; ++bx) {
+          const int d0 = int(by) * rows, m0 = int(bx) * sm::kCfarTileGates;
+          for (int i = 0; i < tile_rows * tw; ++i) {
+            int row, col;
+            bool inside;
+            sm::cfar_tile_source(i, w, d0, m0, g.doppler_bins, g.gates, &row, &col, &inside);
+            ASSERT_GE(row, 0);
+            ASSERT_LT(row, g.doppler_bins);
+            if (inside) {
+              ASSERT_GE(col, 0);
+              ASSERT_LT(col, g.gates);
+            }
+            tile[std::size_t(i)] = inside ? value(row, col) : 0.0f;
+          }
+          for (int tid = 0; tid < sm::kCfarTileGates; ++tid) {
+            const int m = m0 + tid;
+            for (int r = 0; r < rows; ++r) {
+              const int d = d0 + r;
+              if (d >= g.doppler_bins) break;
+              if (m >= g.gates) continue;
+              ++decided[(std::size_t(z) * g.doppler_bins + d) * g.gates + m];
+              // Every window cell the CUT's decision reads, at its tile position.
+              for (int dd = -w.big_d(); dd <= w.big_d(); ++dd) {
+                for (int j = -w.big_r(); j <= w.big_r(); ++j) {
+                  const int tr = r + w.big_d() + dd, tc = tid + w.big_r() + j;
+                  ASSERT_GE(tr, 0);
+                  ASSERT_LT(tr, tile_rows);
+                  ASSERT_GE(tc, 0);
+                  ASSERT_LT(tc, tw);
+                  const int c = m + j;
+                  const float want =
+                      c >= 0 && c < g.gates ? value(sm::wrap_row(d + dd, g.doppler_bins), c) : 0.0f;
+                  ASSERT_EQ(tile[std::size_t(tr) * tw + tc], want)
+                      << "M " << g.doppler_bins << " N " << g.gates << " d " << d << " m " << m
+                      << " dd " << dd << " j " << j;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    for (std::size_t i = 0; i < decided.size(); ++i)
+      ASSERT_EQ(decided[i], 1) << "cell " << i << " of M " << g.doppler_bins << " N " << g.gates;
+  }
+}
+
+// A grid CUDA cannot launch is refused with its reason at construction (cuda::Cfar calls this).
+TEST(CudaStageMath, CfarGridBeyondCudaLimitsIsRefusedWithTheReason) {
+  EXPECT_EQ(sm::cfar_grid_error(65535LL * 8, 1000, 1, 8), "");
+  const std::string rows = sm::cfar_grid_error(65535LL * 8 + 1, 1000, 1, 8);
+  EXPECT_NE(rows.find("524281 Doppler bins"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("65535"), std::string::npos) << rows;
+  EXPECT_EQ(sm::cfar_grid_error(65535, 1000, 1, 1), "");
+  EXPECT_NE(sm::cfar_grid_error(65536, 1000, 1, 1), "");
+  const std::string maps = sm::cfar_grid_error(64, 1000, 65536, 8);
+  EXPECT_NE(maps.find("65536 maps"), std::string::npos) << maps;
+}
+
+// The CA noise estimate Z differs between the backends only by round-off: the CPU stage forms
+// interior sums from range prefix sums times 1/n, the GPU kernel sums each window directly and
+// divides. Decisions are identical here, and the noise statistic (the sum of Z over every
+// cell, in double, which the reports' noise_power_db comes from) agrees to 1e-11 relative on a
+// bench-matx-wide map with strong cells, where the prefix sums are large against a window's
+// sum (docs/signal-chain.md states this tolerance).
+TEST(CudaStageMath, CaNoiseEstimateAgreesWithTheCpuStage) {
+  const Case c{CfarType::Ca, 16, 9000, 2, 2, 8, 4};
+  std::vector<float> map = test::exponential_map(c.doppler_bins * c.gates, 4242);
+  std::mt19937 rng(7);
+  for (float& v : map)
+    if (rng() % 50 == 0) v *= 1000.0f;  // clutter-like cells: large prefix sums
+  cpu::CfarStageConfig sc;
+  sc.cfar = config_of(c);
+  sc.doppler_bins = c.doppler_bins;
+  sc.gates = c.gates;
+  cpu::Cfar cpu_stage(sc);
+  std::vector<cpu::CfarCrossing> xs(map.size());
+  const cpu::CfarStats st = cpu_stage.process(map.data(), xs.data(), xs.size());
+  double gpu_noise = 0.0;
+  const std::vector<test::RefCrossing> got = emulate_gpu_cfar(map, c, cpu_stage, &gpu_noise);
+  ASSERT_GT(st.crossings, 100u);
+  ASSERT_EQ(got.size(), st.crossings);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(xs[i].doppler_bin, got[i].d);
+    ASSERT_EQ(xs[i].range_bin, got[i].m);
+  }
+  ASSERT_EQ(st.noise_cells, map.size());
+  const double rel = std::abs(st.noise_sum - gpu_noise) / gpu_noise;
+  std::printf("noise statistic: relative difference %.3g over %zu cells\n", rel, map.size());
+  EXPECT_LT(rel, 1e-11);
 }
 
 }  // namespace

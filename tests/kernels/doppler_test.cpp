@@ -9,7 +9,7 @@
 #include "kernels/cpu/range_tiles.hpp"
 #include "kernels/cpu/simd.hpp"
 #include "kernels/cpu/window.hpp"
-#include "pipeline/core/radar_math.hpp"
+#include "core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/core/cpi.hpp"
-#include "pipeline/core/mode.hpp"
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 
 namespace radarpipe::test {
 

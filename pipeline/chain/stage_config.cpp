@@ -1,0 +1,44 @@
+#include "pipeline/chain/stage_config.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace radarpipe {
+
+cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry) {
+  cpu::CfarStageConfig cc;
+  cc.cfar = mode.processing.cfar;
+  cc.doppler_bins = mode.processing.doppler_fft_size;
+  cc.gates = mode.radar.range_gates;
+  cc.noise_gates = geometry.first_eclipsed_bin;
+  cc.looks = geometry.cfar_looks;
+  return cc;
+}
+
+cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry) {
+  const RadarConfig& r = mode.radar;
+  cpu::PlotConfig plc;
+  plc.doppler_bins = mode.processing.doppler_fft_size;
+  plc.gates = r.range_gates;
+  plc.first_eclipsed_bin = geometry.first_eclipsed_bin;
+  plc.window_start_s = r.window_start_s;
+  plc.sample_rate_hz = r.sample_rate_hz;
+  plc.prf_hz = geometry.prf_hz;
+  plc.wavelength_m = geometry.wavelength_m;
+  plc.max_crossings = mode.processing.max_crossings;
+  plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
+  plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
+  return plc;
+}
+
+void check_cpi_shape(const Cpi& cpi, const Mode& mode) {
+  const CpiShape want{mode.radar.channels, mode.processing.pulses, mode.radar.range_gates};
+  if (!(cpi.shape == want))
+    throw std::invalid_argument(
+        "CPI " + std::to_string(cpi.id) + " has shape " + std::to_string(cpi.shape.channels) + "x" +
+        std::to_string(cpi.shape.pulses) + "x" + std::to_string(cpi.shape.gates) +
+        " (channels x pulses x gates), the mode expects " + std::to_string(want.channels) + "x" +
+        std::to_string(want.pulses) + "x" + std::to_string(want.gates));
+}
+
+}  // namespace radarpipe

@@ -1,0 +1,19 @@
+// What a mode implies for the stages that both chains build the same way: the CFAR and plot
+// configurations, and the CPI shape every chain checks its input against.
+#pragma once
+
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
+#include "kernels/cpu/cfar.hpp"
+#include "kernels/cpu/plots.hpp"
+
+namespace radarpipe {
+
+/// The CFAR and plot stage configurations a mode implies (shared by the CPU and CUDA chains).
+cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry);
+cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry);
+
+/// std::invalid_argument naming the CPI, its shape and the mode's, unless they agree.
+void check_cpi_shape(const Cpi& cpi, const Mode& mode);
+
+}  // namespace radarpipe

@@ -1,0 +1,96 @@
+#include "pipeline/stream/telemetry_counters.hpp"
+
+#include "pipeline/stream/link_transport.hpp"
+
+namespace radarpipe::stream {
+
+void RunCounters::start() {
+  std::lock_guard<std::mutex> lock(interval_mutex_);
+  start_ = steady::now();
+  last_tick_ = start_;
+}
+
+void RunCounters::cpi_processed(std::size_t samples) {
+  cpis_processed_.fetch_add(1);
+  samples_.fetch_add(samples);
+  std::int64_t zero = 0;
+  first_cpi_ns_.compare_exchange_strong(zero, utc_now_ns());
+}
+
+void RunCounters::report_out(const DetectionReport& r, std::int64_t ingest_ns,
+                             double cpi_duration_s) {
+  const double e2e = static_cast<double>(utc_now_ns() - ingest_ns) * 1e-9;
+  e2e_latency_.record(e2e);
+  if (e2e > cpi_duration_s) deadline_misses_.fetch_add(1);
+  crossings_.fetch_add(r.crossings);
+  crossings_last_.store(r.crossings);
+  detections_.fetch_add(r.detections.size());
+}
+
+void RunCounters::set_asterix(const AsterixCounts& a) {
+  std::lock_guard<std::mutex> lock(asterix_mutex_);
+  asterix_ = a;
+}
+
+TelemetrySnapshot RunCounters::snapshot(const SnapshotScope& scope, bool advance) const {
+  TelemetrySnapshot t;
+  t.process = scope.process;
+  t.time_ns = utc_now_ns();
+  const auto now = steady::now();
+  const AssemblerCounters& a = assembler;
+  t.frames_received = a.frames_received.load();
+  t.frames_rejected = a.frames_rejected.load();
+  for (int c = 1; c < io::kFrameRejectCauses; ++c)
+    t.frames_rejected_by_cause.push_back(
+        {io::to_string(static_cast<io::FrameReject>(c)), a.rejected[c].load()});
+  t.sequence_gaps = a.sequence_gaps.load();
+  t.frames_missing = a.frames_missing.load();
+  t.cpis_assembled = a.cpis_assembled.load();
+  t.cpis_processed = cpis_processed_.load();
+  t.cpis_dropped = a.cpis_dropped.load();
+  for (int c = 0; c < kCpiDropCauses; ++c)
+    t.cpis_dropped_by_cause.push_back({to_string(static_cast<CpiDrop>(c)), a.dropped[c].load()});
+  t.deadline_misses = deadline_misses_.load();
+  t.cpi_duration_ms = scope.cpi_duration_s * 1e3;
+  if (scope.has_ingest) t.stage_latency.push_back(queue_latency.summary("queue"));
+  for (const auto& seg : scope.segments)
+    for (int st = static_cast<int>(seg.first); st <= static_cast<int>(seg.second); ++st)
+      t.stage_latency.push_back(stage_latency[st].summary(to_string(static_cast<Stage>(st))));
+  t.end_to_end = e2e_latency_.summary("end_to_end");
+  t.crossings_last = crossings_last_.load();
+  t.reports_published = reports_published.load();
+  t.reports_dropped = reports_dropped.load();
+  t.link_messages_rejected = link_rejected.load();
+  {
+    std::lock_guard<std::mutex> lock(asterix_mutex_);
+    t.asterix = asterix_;
+  }
+
+  std::lock_guard<std::mutex> lock(interval_mutex_);
+  t.uptime_s = std::chrono::duration<double>(now - start_).count();
+  const std::uint64_t smp = samples_.load(), cr = crossings_.load(), det = detections_.load(),
+                      done = cpis_processed_.load();
+  t.interval_s = std::chrono::duration<double>(now - last_tick_).count();
+  if (t.interval_s > 0) t.samples_per_s = static_cast<double>(smp - last_samples_) / t.interval_s;
+  if (done > last_processed_) {
+    t.crossings_per_cpi =
+        static_cast<double>(cr - last_crossings_) / static_cast<double>(done - last_processed_);
+    t.detections_per_cpi =
+        static_cast<double>(det - last_detections_) / static_cast<double>(done - last_processed_);
+  }
+  const std::int64_t first = first_cpi_ns_.load();
+  if (first > 0 && t.time_ns > first && done > 1)
+    t.samples_per_s_mean = static_cast<double>(smp) * static_cast<double>(done - 1) /
+                           static_cast<double>(done) /
+                           (static_cast<double>(t.time_ns - first) * 1e-9);
+  if (advance) {
+    last_tick_ = now;
+    last_samples_ = smp;
+    last_crossings_ = cr;
+    last_detections_ = det;
+    last_processed_ = done;
+  }
+  return t;
+}
+
+}  // namespace radarpipe::stream
