@@ -6,8 +6,8 @@
 #include <random>
 #include <string>
 
-#include "pipeline/config/mode_file.hpp"
 #include "core/cpi.hpp"
+#include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe::bench {
 

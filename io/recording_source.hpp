@@ -10,8 +10,8 @@
 #include <optional>
 #include <vector>
 
-#include "io/sigmf_file.hpp"
 #include "core/cpi.hpp"
+#include "io/sigmf_file.hpp"
 
 namespace radarpipe::io {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/cpi.hpp"
 #include "io/sha512.hpp"
 #include "io/sigmf_meta.hpp"
-#include "core/cpi.hpp"
 
 namespace radarpipe::io {
 

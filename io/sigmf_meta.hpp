@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "io/sigmf_datatype.hpp"
 #include "core/mode.hpp"
+#include "io/sigmf_datatype.hpp"
 
 namespace radarpipe::io {
 

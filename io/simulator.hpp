@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "io/scenario.hpp"
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
+#include "io/scenario.hpp"
 
 namespace radarpipe::io {
 

@@ -13,8 +13,8 @@
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include "kernels/cpu/window.hpp"
 #include "core/radar_math.hpp"
+#include "kernels/cpu/window.hpp"
 
 namespace radarpipe::cpu {
 

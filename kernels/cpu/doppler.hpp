@@ -13,11 +13,11 @@
 #include <cstddef>
 #include <vector>
 
+#include "core/cpi.hpp"
+#include "core/mode.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/memory.hpp"
 #include "kernels/cpu/range_tiles.hpp"
-#include "core/cpi.hpp"
-#include "core/mode.hpp"
 
 namespace radarpipe::cpu {
 

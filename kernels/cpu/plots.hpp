@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/cfar.hpp"
 #include "core/detection.hpp"
+#include "kernels/cpu/cfar.hpp"
 
 namespace radarpipe::cpu {
 

@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <vector>
 
-#include "kernels/cpu/fft.hpp"
-#include "kernels/cpu/range_tiles.hpp"
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
+#include "kernels/cpu/fft.hpp"
+#include "kernels/cpu/range_tiles.hpp"
 
 namespace radarpipe::cpu {
 

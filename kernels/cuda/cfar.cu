@@ -232,10 +232,11 @@ void Cfar::process(const float* d_maps, cudaStream_t s) {
   a.popcounts = popcounts_.data();
   a.noise_map = noise_map_.data();
   a.noise_sums = noise_sums_.data();
-  const stage_math::CfarGrid g = stage_math::cfar_grid(
-      static_cast<long long>(doppler_bins_), static_cast<long long>(gates_),
-      static_cast<long long>(maps_), rows_per_block_);
-  const dim3 grid(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y), static_cast<unsigned>(g.z));
+  const stage_math::CfarGrid g =
+      stage_math::cfar_grid(static_cast<long long>(doppler_bins_), static_cast<long long>(gates_),
+                            static_cast<long long>(maps_), rows_per_block_);
+  const dim3 grid(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y),
+                  static_cast<unsigned>(g.z));
   cfar_kernel<<<grid, kTileGates, shared_bytes_, s>>>(a);
   RP_CUDA_CHECK_LAUNCH();
 }

@@ -1,12 +1,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/radar_math.hpp"
 #include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/mti.hpp"
 #include "kernels/cuda/doppler.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/stage_math.hpp"
-#include "core/radar_math.hpp"
 
 namespace radarpipe::cuda {
 namespace {

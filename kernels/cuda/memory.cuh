@@ -149,9 +149,8 @@ class FftPlan {
     RP_CUFFT_CHECK(cufftCreate(&plan_));
     // A constructor that throws runs no destructor: the handle is released here instead.
     std::size_t work = 0;
-    const cufftResult made = cufftMakePlanMany(plan_, 1, dims, inembed, in_stride, in_dist,
-                                               onembed, out_stride, out_dist, CUFFT_C2C, batch,
-                                               &work);
+    const cufftResult made = cufftMakePlanMany(plan_, 1, dims, inembed, in_stride, in_dist, onembed,
+                                               out_stride, out_dist, CUFFT_C2C, batch, &work);
     if (made != CUFFT_SUCCESS) {
       cufftDestroy(plan_);
       plan_ = 0;

@@ -153,8 +153,7 @@ void CrossingCollector::collect(const Cfar& cfar, const float* d_maps, cudaStrea
 
 std::size_t CrossingCollector::start(std::size_t map) const {
   std::size_t start = 0;
-  for (std::size_t k = 0; k < map; ++k)
-    start += std::min<std::size_t>(totals_[k], capacity_);
+  for (std::size_t k = 0; k < map; ++k) start += std::min<std::size_t>(totals_[k], capacity_);
   return start;
 }
 

@@ -15,9 +15,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "kernels/cuda/memory.cuh"
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
+#include "kernels/cuda/memory.cuh"
 
 namespace radarpipe::cuda {
 

@@ -1,10 +1,10 @@
 // Compiles the model's shared per-element math (core/radar_math.hpp and the waveform's
 // pulse_value) for the device, so that nvcc checks in CI that the functions the CUDA stages use
 // stay __host__ __device__-clean, and offers a device-side evaluation used by the GPU tests.
+#include "core/radar_math.hpp"
 #include "kernels/cpu/waveform.hpp"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/shared_math.cuh"
-#include "core/radar_math.hpp"
 
 namespace radarpipe::cuda {
 namespace {

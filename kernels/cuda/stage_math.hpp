@@ -134,8 +134,7 @@ constexpr long long kGridYZLimit = 65535;
 struct CfarGrid {
   long long x = 0, y = 0, z = 0;
 };
-RP_HD inline CfarGrid cfar_grid(long long doppler_bins, long long gates, long long maps,
-                                int rows) {
+RP_HD inline CfarGrid cfar_grid(long long doppler_bins, long long gates, long long maps, int rows) {
   return CfarGrid{(gates + kCfarTileGates - 1) / kCfarTileGates, (doppler_bins + rows - 1) / rows,
                   maps};
 }
@@ -149,7 +148,8 @@ inline std::string cfar_grid_error(long long doppler_bins, long long gates, long
   if (g.y > kGridYZLimit)
     return std::to_string(doppler_bins) + " Doppler bins in blocks of " + std::to_string(rows) +
            " rows make " + std::to_string(g.y) + " row blocks; a CUDA grid holds at most " +
-           std::to_string(kGridYZLimit) + " (reduce processing.doppler_fft_size or the CFAR window)";
+           std::to_string(kGridYZLimit) +
+           " (reduce processing.doppler_fft_size or the CFAR window)";
   if (g.z > kGridYZLimit)
     return std::to_string(maps) + " maps; a CUDA grid holds at most " +
            std::to_string(kGridYZLimit) + " (combine the channels noncoherently)";
@@ -166,7 +166,8 @@ RP_HD inline int cfar_tile_width(const CfarWindow& w) {
 /// noise reduction).
 RP_HD inline size_t cfar_shared_bytes(int rows, const CfarWindow& w, bool os) {
   const size_t tw = static_cast<size_t>(cfar_tile_width(w));
-  size_t bytes = (static_cast<size_t>(rows) + 2 * static_cast<size_t>(w.big_d())) * tw * sizeof(float);
+  size_t bytes =
+      (static_cast<size_t>(rows) + 2 * static_cast<size_t>(w.big_d())) * tw * sizeof(float);
   if (!os) bytes += 2 * static_cast<size_t>(rows) * tw * sizeof(double);
   return bytes < 4 * sizeof(double) ? 4 * sizeof(double) : bytes;
 }

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/chain/signal_chain.hpp"
 #include "core/mode.hpp"
+#include "pipeline/chain/signal_chain.hpp"
 
 namespace radarpipe {
 

@@ -16,13 +16,13 @@
 #include <memory>
 #include <vector>
 
+#include "core/cpi.hpp"
+#include "core/detection.hpp"
+#include "core/mode.hpp"
 #include "kernels/cpu/cfar.hpp"
 #include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/plots.hpp"
 #include "kernels/cpu/pulse_compression.hpp"
-#include "core/cpi.hpp"
-#include "core/detection.hpp"
-#include "core/mode.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/chain/stage_config.hpp"
 #include "pipeline/chain/worker_pool.hpp"

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -82,11 +82,10 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
   for (std::size_t i = 0; i < slot_count; ++i) {
     auto s = std::make_unique<Slot>();
     const cudaStream_t st = s->stream.get();
-    // The whole chain reads from pinned memory (next_input); a segment's next_input() buffer
-    // is pinned too. A chain starting at detection takes its maps straight into d_maps.
-    s->pinned_in = cuda::PinnedBuffer<float2>(first_ == Stage::Detection
-                                                  ? (map_cells() + 1) / 2
-                                                  : cube);
+    // The whole chain reads from pinned memory (next_input). A segment is handed its input
+    // (a link message's buffer) and pins a buffer only if next_input() is asked for. A chain
+    // starting at detection takes its maps straight into d_maps.
+    if (whole()) s->pinned_in = cuda::PinnedBuffer<float2>(cube);
     if (first_ != Stage::Detection) s->d_in = cuda::DeviceBuffer<float2>(cube, st);
     if (has(Stage::PulseCompression)) {
       cuda::PulseCompressionConfig pcc;
@@ -113,7 +112,8 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
     if (has(Stage::Detection)) {
       s->cfar = std::make_unique<cuda::Cfar>(cfar_reference, geometry_.maps);
       s->collector = std::make_unique<cuda::CrossingCollector>(
-          *s->cfar, p.max_crossings, cuda::CrossingCollector::pool_size(geometry_.maps, p.max_crossings));
+          *s->cfar, p.max_crossings,
+          cuda::CrossingCollector::pool_size(geometry_.maps, p.max_crossings));
     }
     for (int e = 0; e < 5; ++e) s->events.emplace_back(true);
     impl_->slots.push_back(std::move(s));
@@ -217,7 +217,10 @@ void CudaChain::finish(Slot& s) {
 
 void* CudaChain::next_input() {
   check_room("CudaChain::next_input");
-  return impl_->slots[submitted_ % slots()]->pinned_in.data();
+  Slot& s = *impl_->slots[submitted_ % slots()];
+  if (s.pinned_in.size() == 0)  // a segment, asked for the first time
+    s.pinned_in = cuda::PinnedBuffer<float2>((input_bytes(SampleFormat::Cf32) + 7) / 8);
+  return s.pinned_in.data();
 }
 
 void CudaChain::submit(const ChainJob& job) {
@@ -274,6 +277,8 @@ ChainResult CudaChain::collect() {
 void CudaChain::run_segment(Slot& s, const ChainJob& job) {
   using clock = std::chrono::steady_clock;
   const cudaStream_t st = s.stream.get();
+  if (!job.in && s.pinned_in.size() == 0)
+    throw std::logic_error("CudaChain::submit: no input given and next_input() never called");
   const void* in = job.in ? job.in : s.pinned_in.data();
   void* out = job.out;
   s.seconds = StageSeconds{};
@@ -286,8 +291,8 @@ void CudaChain::run_segment(Slot& s, const ChainJob& job) {
   };
   const std::size_t n = mode_.radar.range_gates;
   if (has(Stage::PulseCompression)) {
-    RP_CUDA_CHECK(cudaMemcpyAsync(s.d_in.data(), in, input_bytes(job.format),
-                                  cudaMemcpyHostToDevice, st));
+    RP_CUDA_CHECK(
+        cudaMemcpyAsync(s.d_in.data(), in, input_bytes(job.format), cudaMemcpyHostToDevice, st));
     s.pc->process(s.d_in.data(), job.format, job.scale, st);
     if (last_ == Stage::PulseCompression) {
       s.pc->crop(reinterpret_cast<cf32*>(s.d_cube.data()), st);

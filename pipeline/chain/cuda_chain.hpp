@@ -13,8 +13,8 @@
 // extraction; depth() = slots. A producer writes the next CPI into next_input(), the slot's
 // pinned buffer, so the upload reads where it wrote. Everything is allocated and planned at
 // construction (the CFAR's threshold factors solved once for every slot); submit() / collect()
-// never allocate (the report's detections vector was reserved). CUDA and cuFFT failures throw cuda::CudaError / cuda::CufftError naming the file,
-// line, call and error.
+// never allocate (the report's detections vector was reserved). CUDA and cuFFT failures throw
+// cuda::CudaError / cuda::CufftError naming the file, line, call and error.
 #pragma once
 
 #include <cstddef>

@@ -14,7 +14,8 @@ const char* to_string(SampleFormat f) {
 std::size_t SignalChain::input_bytes(SampleFormat format) const {
   switch (first()) {
     case Stage::PulseCompression:
-      return cube_samples_ * (format == SampleFormat::Ci16 ? 2 * sizeof(std::int16_t) : sizeof(cf32));
+      return cube_samples_ *
+             (format == SampleFormat::Ci16 ? 2 * sizeof(std::int16_t) : sizeof(cf32));
     case Stage::Doppler:
       return cube_samples_ * sizeof(cf32);
     case Stage::Detection:

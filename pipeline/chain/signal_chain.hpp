@@ -30,8 +30,8 @@ const char* to_string(SampleFormat f);  ///< "cf32", "ci16"
 
 /// Options of make_chain for either backend.
 struct ChainOptions {
-  std::size_t threads = 0;              ///< CPU workers including the caller; 0 = every core
-  std::size_t doppler_tile_gates = 32;  ///< CPU: range gates per Doppler tile
+  std::size_t threads = 0;                ///< CPU workers including the caller; 0 = every core
+  std::size_t doppler_tile_gates = 32;    ///< CPU: range gates per Doppler tile
   Stage first = Stage::PulseCompression;  ///< the stages this chain plans for: first..last
   Stage last = Stage::Detection;
 };

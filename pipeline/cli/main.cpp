@@ -14,14 +14,13 @@
 #include "io/time.hpp"
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/cli/stream_commands.hpp"
-#include "pipeline/config/mode_file.hpp"
-#include "pipeline/config/scenario_file.hpp"
 #include "pipeline/commands/demo.hpp"
 #include "pipeline/commands/mode_summary.hpp"
 #include "pipeline/commands/process.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/commands/simulate.hpp"
-
+#include "pipeline/config/mode_file.hpp"
+#include "pipeline/config/scenario_file.hpp"
 
 namespace {
 

@@ -9,14 +9,14 @@
 #include "io/image.hpp"
 #include "io/time.hpp"
 #include "pipeline/chain/signal_chain.hpp"
-#include "pipeline/config/mode_file.hpp"
-#include "pipeline/config/scenario_file.hpp"
 #include "pipeline/commands/demo_configs.hpp"
 #include "pipeline/commands/expected_snr.hpp"
 #include "pipeline/commands/process.hpp"
 #include "pipeline/commands/rd_map_image.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/commands/simulate.hpp"
+#include "pipeline/config/mode_file.hpp"
+#include "pipeline/config/scenario_file.hpp"
 
 namespace radarpipe {
 

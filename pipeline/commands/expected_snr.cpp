@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "kernels/cpu/waveform.hpp"
-#include "kernels/cpu/window.hpp"
 #include "core/pulse.hpp"
 #include "core/radar_math.hpp"
+#include "kernels/cpu/waveform.hpp"
+#include "kernels/cpu/window.hpp"
 
 namespace radarpipe {
 

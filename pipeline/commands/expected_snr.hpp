@@ -8,8 +8,8 @@
 #include <complex>
 #include <vector>
 
-#include "io/simulator.hpp"
 #include "core/mode.hpp"
+#include "io/simulator.hpp"
 
 namespace radarpipe {
 

@@ -11,13 +11,13 @@
 #include <memory>
 #include <sstream>
 
+#include "core/radar_math.hpp"
 #include "io/asterix.hpp"
 #include "io/detection_json.hpp"
-#include "pipeline/commands/annotate.hpp"
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/chain/signal_chain.hpp"
+#include "pipeline/commands/annotate.hpp"
 #include "pipeline/config/mode_file.hpp"
-#include "core/radar_math.hpp"
 
 namespace radarpipe {
 namespace {

@@ -10,10 +10,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "io/recording_source.hpp"
-#include "io/sigmf_file.hpp"
 #include "core/detection.hpp"
 #include "core/mode.hpp"
+#include "io/recording_source.hpp"
+#include "io/sigmf_file.hpp"
 
 namespace radarpipe {
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "io/image.hpp"
-#include "io/simulator.hpp"
 #include "core/cpi.hpp"
 #include "core/detection.hpp"
 #include "core/mode.hpp"
+#include "io/image.hpp"
+#include "io/simulator.hpp"
 
 namespace radarpipe {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "io/truth_json.hpp"
 #include "core/detection.hpp"
+#include "io/truth_json.hpp"
 
 namespace radarpipe {
 

@@ -6,8 +6,8 @@
 #include "io/sigmf_file.hpp"
 #include "io/time.hpp"
 #include "io/truth_json.hpp"
-#include "pipeline/config/mode_file.hpp"
 #include "pipeline/commands/expected_snr.hpp"
+#include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/mode.hpp"
 #include "io/scenario.hpp"
 #include "io/simulator.hpp"
-#include "core/mode.hpp"
 
 namespace radarpipe {
 

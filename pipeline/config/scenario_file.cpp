@@ -3,9 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/radar_math.hpp"
 #include "io/time.hpp"
 #include "pipeline/config/yaml_reader.hpp"
-#include "core/radar_math.hpp"
 
 namespace radarpipe {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "io/scenario.hpp"
 #include "core/mode.hpp"
+#include "io/scenario.hpp"
 
 namespace radarpipe {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/config/mode_file.hpp"
 #include "core/mode.hpp"
+#include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe::config {
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <functional>
 
-#include "io/iq_frame.hpp"
 #include "core/mode.hpp"
+#include "io/iq_frame.hpp"
 
 namespace radarpipe::stream {
 

@@ -29,12 +29,10 @@ void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& ingest_o
     // The queue holds every buffer of the pool, so this never waits; if it ever could not take
     // the CPI, the CPI is dropped (and its buffer returned) rather than block the ingest.
     std::atomic<bool> now{true};
-    if (!send_link(ingest_out, h, a.buffer, &pool, now))
-      counters.drop(CpiDrop::Overrun);
+    if (!send_link(ingest_out, h, a.buffer, &pool, now)) counters.drop(CpiDrop::Overrun);
   };
   CpiAssembler assembler(
-      mode, counters, [&] { return pool.try_acquire(); },
-      [&](void* b) { pool.release(b); }, emit);
+      mode, counters, [&] { return pool.try_acquire(); }, [&](void* b) { pool.release(b); }, emit);
   std::vector<zmq::message_t> parts;
   auto marker = [&](LinkKind kind, std::uint32_t stream) {
     LinkHeader h;

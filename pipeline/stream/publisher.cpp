@@ -64,7 +64,8 @@ void ReportPublisher::report(zmq::socket_t& collector, const DetectionReport& re
     a.plots = c.plots;
     a.scan_messages = c.scan_messages;
     a.send_errors = udp_errors_;
-    for (const auto& kv : c.plots_dropped) a.plots_dropped_by_cause.push_back({kv.first, kv.second});
+    for (const auto& kv : c.plots_dropped)
+      a.plots_dropped_by_cause.push_back({kv.first, kv.second});
     for (const auto& kv : c.fields_limited)
       a.fields_limited_by_cause.push_back({kv.first, kv.second});
     counters_.set_asterix(a);

@@ -297,7 +297,8 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   auto publish_telemetry = [&](const TelemetrySnapshot& t) {
     zmq::socket_t* sock = m.tel ? &m.tel : (m.pub ? &m.pub : nullptr);
     if (!sock) return;
-    if (m.protobuf()) publish(*sock, io::kTopicTelemetry, io::encode_telemetry_pb(t), 0, m.counters);
+    if (m.protobuf())
+      publish(*sock, io::kTopicTelemetry, io::encode_telemetry_pb(t), 0, m.counters);
     if (m.json())
       publish(*sock, std::string(io::kTopicTelemetry) + ".json", io::telemetry_to_json(t).dump(), 0,
               m.counters);
@@ -328,9 +329,13 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   }
 
   m.counters.start();
-  const SegmentContext context{m.ctx, m.collector_ep, m.stopping, m.counters, m.publisher.get(),
-                               m.opt.mode.radar.channels * m.opt.mode.processing.pulses *
-                                   m.opt.mode.radar.range_gates};
+  const SegmentContext context{
+      m.ctx,
+      m.collector_ep,
+      m.stopping,
+      m.counters,
+      m.publisher.get(),
+      m.opt.mode.radar.channels * m.opt.mode.processing.pulses * m.opt.mode.radar.range_gates};
   m.running = static_cast<int>(m.segs.size());
   for (auto& sp : m.segs) {
     Segment* s = sp.get();

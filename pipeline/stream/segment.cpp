@@ -56,7 +56,8 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     LinkHeader oh = h;
     oh.kind = s.out_kind;
     std::copy(s.out_dims, s.out_dims + 3, oh.dims);
-    if (!send_link(s.out, oh, r.out, s.out_pool.get(), stopping)) counters.assembler.drop(CpiDrop::Shutdown);
+    if (!send_link(s.out, oh, r.out, s.out_pool.get(), stopping))
+      counters.assembler.drop(CpiDrop::Shutdown);
   };
   auto drain = [&] {
     while (s.chain->in_flight() > 0) collect_one();
@@ -106,7 +107,8 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     }
 
     const std::int64_t started = utc_now_ns();
-    if (s.index == 0) counters.queue_latency.record(static_cast<double>(started - h.ingest_ns) * 1e-9);
+    if (s.index == 0)
+      counters.queue_latency.record(static_cast<double>(started - h.ingest_ns) * 1e-9);
     const void* in = parts[1].data();
     if (!(s.upstream_pool && s.upstream_pool->owns(in))) {
       if (s.in_copy.size() < parts[1].size()) {  // an inproc payload that is not ours

@@ -44,8 +44,8 @@ struct Segment {
 /// What every segment thread shares.
 struct SegmentContext {
   zmq::context_t& ctx;
-  std::string collector_ep;            ///< the main thread's collector (inproc)
-  const std::atomic<bool>& stopping;   ///< the run is ending: finish the CPIs in hand
+  std::string collector_ep;           ///< the main thread's collector (inproc)
+  const std::atomic<bool>& stopping;  ///< the run is ending: finish the CPIs in hand
   RunCounters& counters;
   ReportPublisher* publisher;  ///< reports and stream ends (the mode's last segment only)
   std::size_t samples_per_cpi;

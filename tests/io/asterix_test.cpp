@@ -15,9 +15,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/antenna.hpp"
 #include "io/time.hpp"
 #include "io/udp_sender.hpp"
-#include "core/antenna.hpp"
 
 namespace radarpipe::io::asterix {
 namespace {

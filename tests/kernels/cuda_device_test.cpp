@@ -3,10 +3,10 @@
 
 #include <vector>
 
+#include "core/radar_math.hpp"
 #include "kernels/cpu/waveform.hpp"
 #include "kernels/cuda/device.cuh"
 #include "kernels/cuda/shared_math.cuh"
-#include "core/radar_math.hpp"
 
 namespace radarpipe {
 namespace {

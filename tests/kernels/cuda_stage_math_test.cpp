@@ -9,14 +9,14 @@
 #include <complex>
 #include <cstdint>
 #include <cstdio>
-#include <string>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "core/radar_math.hpp"
 #include "kernels/cpu/cfar.hpp"
 #include "kernels/cuda/stage_math.hpp"
-#include "core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -151,8 +151,7 @@ sm::CfarWindow window_of(const CfarConfig& c) {
 // The GPU kernel's algorithm, cell by cell on the host: band sums per column (zero off the
 // map), halves from them, Z and the decision; OS by counting, Z by the bitwise selection.
 std::vector<test::RefCrossing> emulate_gpu_cfar(const std::vector<float>& map, const Case& c,
-                                                const cpu::Cfar& ref,
-                                                double* noise_sum = nullptr) {
+                                                const cpu::Cfar& ref, double* noise_sum = nullptr) {
   const CfarConfig cfg = config_of(c);
   const sm::CfarWindow w = window_of(cfg);
   const int md = int(c.doppler_bins), n = int(c.gates);
@@ -304,16 +303,16 @@ TEST(CudaStageMath, CfarTilesCoverEveryCellOnceAndHalosStayInTheMap) {
   };
   const std::size_t k48 = 48 * 1024, k227 = 227 * 1024;  // default and H100/H200 opt-in
   const std::vector<Geometry> cases = {
-      {64, 600, 1, 2, 2, 8, 4, false, k227},   // the demo's window
-      {61, 600, 2, 2, 2, 8, 4, false, k227},   // M not a multiple of 8
-      {13, 128, 1, 1, 1, 4, 2, false, k227},   // one x block exactly
-      {17, 256, 3, 0, 0, 3, 1, true, k227},    // multiple of 128, OS
-      {9, 96, 1, 1, 2, 5, 2, false, k227},     // multiple of 32, not 128
-      {7, 13, 1, 1, 1, 5, 2, false, k227},     // window as wide as the map (2R + 1 = 13)
-      {33, 300, 1, 4, 4, 40, 12, false, k227}, // > 48 KB at 8 rows: fewer rows per block
-      {33, 300, 1, 4, 4, 40, 12, false, k48},  // a device with 48 KB: 1 or 2 rows
-      {5, 21, 2, 0, 0, 10, 2, true, k48},      // M smaller than the rows per block
-      {256, 9000, 1, 2, 2, 8, 4, false, k227}, // bench-matx
+      {64, 600, 1, 2, 2, 8, 4, false, k227},    // the demo's window
+      {61, 600, 2, 2, 2, 8, 4, false, k227},    // M not a multiple of 8
+      {13, 128, 1, 1, 1, 4, 2, false, k227},    // one x block exactly
+      {17, 256, 3, 0, 0, 3, 1, true, k227},     // multiple of 128, OS
+      {9, 96, 1, 1, 2, 5, 2, false, k227},      // multiple of 32, not 128
+      {7, 13, 1, 1, 1, 5, 2, false, k227},      // window as wide as the map (2R + 1 = 13)
+      {33, 300, 1, 4, 4, 40, 12, false, k227},  // > 48 KB at 8 rows: fewer rows per block
+      {33, 300, 1, 4, 4, 40, 12, false, k48},   // a device with 48 KB: 1 or 2 rows
+      {5, 21, 2, 0, 0, 10, 2, true, k48},       // M smaller than the rows per block
+      {256, 9000, 1, 2, 2, 8, 4, false, k227},  // bench-matx
   };
   for (const Geometry& g : cases) {
     sm::CfarWindow w;

@@ -6,10 +6,10 @@
 #include <random>
 #include <vector>
 
+#include "core/radar_math.hpp"
 #include "kernels/cpu/range_tiles.hpp"
 #include "kernels/cpu/simd.hpp"
 #include "kernels/cpu/window.hpp"
-#include "core/radar_math.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {

@@ -12,8 +12,8 @@
 #include <new>
 #include <utility>
 
-#include "kernels/cpu/window.hpp"
 #include "core/radar_math.hpp"
+#include "kernels/cpu/window.hpp"
 #include "tests/support/reference.hpp"
 
 // Allocation counter for the "process() never allocates" test: every operator new in this test

@@ -9,13 +9,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "core/radar_math.hpp"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/device.cuh"
 #include "pipeline/chain/cpu_chain.hpp"
-#include "core/radar_math.hpp"
+#include "pipeline/config/mode_file.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -124,15 +127,20 @@ TEST_F(CudaChainTest, PulseCompressionMatchesCpu) {
       m.radar.waveform.type = WaveformType::Rect;
       m.processing.range_window.type = WindowType::Rect;
     }
-    const Cpi in = random_cpi(m, 5 + sh.gates);
     CpuChain cpu(m, cpu_stages(Stage::PulseCompression, Stage::PulseCompression));
     CudaChain gpu(m, gpu_stages(Stage::PulseCompression, Stage::PulseCompression));
-    Cpi want(in.shape), got(in.shape);
-    double t[kStageCount];
-    cpu.run_stages(in.samples.data(), want.samples.data(), in.id, 0, t);
-    gpu.run_stages(in.samples.data(), got.samples.data(), in.id, 0, t);
-    EXPECT_LT(relative_error(got.samples.data(), want.samples.data(), in.shape.size()), 1e-5)
-        << sh.channels << " x " << sh.gates;
+    EXPECT_EQ(gpu.depth(), 1u);  // a segment runs one CPI at a time
+    // Twice on the same chain: the second CPI finds the first's buffers (the zero padding of
+    // the transforms must have stayed zero).
+    for (std::uint64_t rep = 0; rep < 2; ++rep) {
+      const Cpi in = random_cpi(m, 5 + sh.gates + 1000 * rep);
+      Cpi want(in.shape), got(in.shape);
+      double t[kStageCount];
+      cpu.run_stages(in.samples.data(), want.samples.data(), in.id, 0, t);
+      gpu.run_stages(in.samples.data(), got.samples.data(), in.id, 0, t);
+      EXPECT_LT(relative_error(got.samples.data(), want.samples.data(), in.shape.size()), 1e-5)
+          << sh.channels << " x " << sh.gates << ", run " << rep;
+    }
   }
 }
 
@@ -185,17 +193,19 @@ TEST_F(CudaChainTest, DopplerMatchesCpu) {
     m.processing.doppler_fft_size = sh.fft;
     m.processing.mti = sh.mti;
     m.processing.channel_combine = sh.combine;
-    const Cpi in = random_cpi(m, 17 + sh.fft);
     CpuChain cpu(m, cpu_stages(Stage::Doppler, Stage::Doppler));
     CudaChain gpu(m, gpu_stages(Stage::Doppler, Stage::Doppler));
     const ModeGeometry g = derive_geometry(m);
     const std::size_t cells = g.maps * sh.fft * 333;
-    std::vector<float> want(cells), got(cells);
-    double t[kStageCount];
-    cpu.run_stages(in.samples.data(), want.data(), 0, 0, t);
-    gpu.run_stages(in.samples.data(), got.data(), 0, 0, t);
-    EXPECT_LT(relative_error(got.data(), want.data(), cells), 1e-5)
-        << sh.channels << " channels, M " << sh.fft;
+    for (std::uint64_t rep = 0; rep < 2; ++rep) {  // twice: the zero-padded rows stay zero
+      const Cpi in = random_cpi(m, 17 + sh.fft + 1000 * rep);
+      std::vector<float> want(cells), got(cells);
+      double t[kStageCount];
+      cpu.run_stages(in.samples.data(), want.data(), 0, 0, t);
+      gpu.run_stages(in.samples.data(), got.data(), 0, 0, t);
+      EXPECT_LT(relative_error(got.data(), want.data(), cells), 1e-5)
+          << sh.channels << " channels, M " << sh.fft << ", run " << rep;
+    }
   }
 }
 
@@ -215,17 +225,83 @@ TEST_F(CudaChainTest, CfarAndPlotsMatchCpuOnTheSameMaps) {
         for (std::size_t i = 0; i < maps.size(); i += 101) maps[i] *= 200.0f;  // targets
         CpuChain cpu(m, cpu_stages(Stage::Detection, Stage::Detection));
         CudaChain gpu(m, gpu_stages(Stage::Detection, Stage::Detection));
-        double t[kStageCount];
-        const DetectionReport want = *cpu.run_stages(maps.data(), nullptr, 3, 4, t);
-        const DetectionReport* got = gpu.run_stages(maps.data(), nullptr, 3, 4, t);
-        ASSERT_NE(got, nullptr);
         SCOPED_TRACE(std::string(to_string(type)) + ", " + std::to_string(channels) +
                      " maps, capacity " + std::to_string(capacity));
-        EXPECT_GT(want.crossings, 0u);
-        expect_same_detections(*got, want);
+        EXPECT_EQ(gpu.crossing_capacity(),
+                  std::min(g.maps * capacity, std::max<std::size_t>(capacity, 65536)));
+        for (int rep = 0; rep < 2; ++rep) {  // twice: the noise sums and lists start afresh
+          if (rep == 1)
+            for (float& v : maps) v *= 1.5f;
+          double t[kStageCount];
+          const DetectionReport want = *cpu.run_stages(maps.data(), nullptr, 3, 4, t);
+          const DetectionReport* got = gpu.run_stages(maps.data(), nullptr, 3, 4, t);
+          ASSERT_NE(got, nullptr);
+          EXPECT_GT(want.crossings, 0u);
+          expect_same_detections(*got, want);
+        }
       }
     }
   }
+}
+
+// The CFAR kernel's tiling on the device, in the geometries its launch arithmetic can get
+// wrong (the same tiling is emulated on the host in cuda_stage_math_test): Doppler sizes not a
+// multiple of the rows per block (the last block's wrapped halo), gate counts that are
+// multiples of 32 and of 128 and neither, a window needing more than 48 KB of shared memory at
+// 8 rows, one needing more than the opt-in maximum at 8 rows (fewer rows per block), and a
+// bench-matx-sized map. Identical crossings and detections to the CPU stage.
+TEST_F(CudaChainTest, CfarGeometriesMatchCpu) {
+  struct Geometry {
+    std::size_t doppler_bins, gates, gr, gd, tr, td;
+    CfarType type;
+    const char* what;
+  };
+  const std::vector<Geometry> cases = {
+      {61, 600, 2, 1, 8, 4, CfarType::Ca, "M = 61, not a multiple of 8"},
+      {67, 333, 1, 1, 4, 2, CfarType::Os, "M = 67, OS"},
+      {64, 256, 2, 1, 8, 4, CfarType::Go, "N = 256, a multiple of 128"},
+      {64, 96, 1, 1, 4, 2, CfarType::So, "N = 96, a multiple of 32"},
+      {64, 600, 4, 4, 40, 12, CfarType::Ca, "a window over 48 KB at 8 rows"},
+      {96, 600, 4, 4, 200, 36, CfarType::Ca, "a window over the opt-in maximum at 8 rows"},
+      {256, 9000, 2, 1, 8, 4, CfarType::Ca, "bench-matx's map"},
+  };
+  for (const Geometry& c : cases) {
+    SCOPED_TRACE(c.what);
+    Mode m = small_mode(1, c.gates);
+    m.processing.pulses = std::min<std::size_t>(64, c.doppler_bins);
+    m.processing.doppler_fft_size = c.doppler_bins;
+    m.processing.cfar.type = c.type;
+    m.processing.cfar.guard_range = c.gr;
+    m.processing.cfar.guard_doppler = c.gd;
+    m.processing.cfar.train_range = c.tr;
+    m.processing.cfar.train_doppler = c.td;
+    m.processing.cfar.pfa = 1e-3;
+    std::vector<float> maps = test::exponential_map(c.doppler_bins * c.gates, 31 + c.gates);
+    for (std::size_t i = 0; i < maps.size(); i += 97) maps[i] *= 300.0f;
+    CpuChain cpu(m, cpu_stages(Stage::Detection, Stage::Detection));
+    CudaChain gpu(m, gpu_stages(Stage::Detection, Stage::Detection));
+    double t[kStageCount];
+    const DetectionReport want = *cpu.run_stages(maps.data(), nullptr, 1, 2, t);
+    const DetectionReport* got = gpu.run_stages(maps.data(), nullptr, 1, 2, t);
+    ASSERT_NE(got, nullptr);
+    EXPECT_GT(want.crossings, 0u);
+    expect_same_detections(*got, want);
+  }
+}
+
+// One bench-matx CPI (16 x 128 x 9000, 1000-sample LFM, M = 256) with targets through both
+// whole chains: the same detections.
+TEST_F(CudaChainTest, BenchMatxCpiGivesTheSameDetections) {
+  const char* src = std::getenv("RADARPIPE_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  Mode m = load_mode_file(std::string(src) + "/configs/bench-matx.yaml");
+  m.processing.fft_planning = FftPlanning::Estimate;
+  const Cpi cpi = scenario_cpi(m, {{2000.0, 30.0, 0.2, 0.0}, {9000.0, -60.0, 0.2, 0.0}}, 77);
+  CpuChain cpu(m);
+  CudaChain gpu(m);
+  const DetectionReport want = cpu.process(cpi);
+  EXPECT_GE(want.detections.size(), 2u);
+  expect_same_detections(gpu.process(cpi), want);
 }
 
 // The whole chain on scenarios: the same detections as the CPU chain, for every CFAR variant,

@@ -6,8 +6,8 @@
 
 #include <cmath>
 
-#include "pipeline/chain/cpu_chain.hpp"
 #include "core/radar_math.hpp"
+#include "pipeline/chain/cpu_chain.hpp"
 #include "tests/support/reference.hpp"
 
 using namespace radarpipe;
