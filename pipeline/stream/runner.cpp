@@ -48,6 +48,7 @@ struct StreamRunner::Impl {
 
   RunCounters counters;
   std::unique_ptr<ReportPublisher> publisher;  // the process with the mode's last segment
+  std::unique_ptr<SegmentContext> context;     // what the segment threads share (run())
 
   Impl(zmq::context_t& c, RunOptions o) : ctx(c), opt(std::move(o)) {}
 
@@ -329,19 +330,15 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   }
 
   m.counters.start();
-  const SegmentContext context{
-      m.ctx,
-      m.collector_ep,
-      m.stopping,
-      m.counters,
-      m.publisher.get(),
-      m.opt.mode.radar.channels * m.opt.mode.processing.pulses * m.opt.mode.radar.range_gates};
+  m.context = std::make_unique<SegmentContext>(SegmentContext{
+      m.ctx, m.collector_ep, m.stopping, m.counters, m.publisher.get(),
+      m.opt.mode.radar.channels * m.opt.mode.processing.pulses * m.opt.mode.radar.range_gates});
   m.running = static_cast<int>(m.segs.size());
   for (auto& sp : m.segs) {
     Segment* s = sp.get();
-    s->thread = std::thread([&m, &context, s] {
+    s->thread = std::thread([&m, s] {
       try {
-        segment_loop(*s, context);
+        segment_loop(*s, *m.context);
       } catch (const std::exception& e) {
         std::cerr << "radarpipe run: segment " << s->cfg.name << " stopped: " << e.what() << "\n";
         m.stopping = true;
