@@ -24,3 +24,6 @@ endif()
 
 # zlib: PNG output (io/image.cpp).
 find_package(ZLIB REQUIRED)
+
+# SHA-512 of SigMF data (io/sha512.cpp): OpenSSL's libcrypto (libssl-dev).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)

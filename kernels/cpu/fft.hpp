@@ -5,6 +5,8 @@
 #include <fftw3.h>
 
 #include <cstddef>
+#include <functional>
+#include <string>
 
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
@@ -16,6 +18,23 @@ std::size_t next_fast_fft_size(std::size_t n);
 
 /// FFTW planner flags for a planning effort (FFTW_ESTIMATE / MEASURE / PATIENT).
 unsigned fftw_flags(FftPlanning planning);
+
+// ---- FFTW wisdom: what measured planning learned, so a machine plans once ------------------
+// In memory only (files are the runtime's business: pipeline/chain/fft_wisdom.hpp). Every call
+// holds the planner lock.
+
+/// The accumulated wisdom as FFTW's text.
+std::string export_wisdom();
+/// Adds wisdom text; false when FFTW rejects it (malformed), in which case nothing is added.
+bool import_wisdom(const std::string& text);
+/// Adds the system's wisdom (/etc/fftw/wisdomf); false when there is none.
+bool import_system_wisdom();
+/// Set by the runtime: called before FFTW measures a transform the loaded wisdom does not
+/// cover (planning FFTW_MEASURE or PATIENT takes seconds), so it can say so once. Not called
+/// for plans the wisdom covers, nor for FFTW_ESTIMATE.
+void set_planning_notice(std::function<void()> notice);
+/// Plans made by measuring (not from wisdom) since the program started.
+std::size_t measured_plans();
 
 /// Owns one fftwf_plan. Creation goes through a global lock (the FFTW planner is not
 /// thread-safe); execution with new arrays (fftwf_execute_dft) is thread-safe and is what the

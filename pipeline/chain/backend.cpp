@@ -1,8 +1,10 @@
 #include "pipeline/chain/backend.hpp"
 
 #include <cstdio>
+#include <iostream>
 
 #include "pipeline/chain/cpu_chain.hpp"
+#include "pipeline/chain/fft_wisdom.hpp"
 
 #if defined(RADARPIPE_HAVE_CUDA)
 #include "kernels/cuda/device.cuh"
@@ -89,7 +91,15 @@ std::unique_ptr<SignalChain> make_chain(const Mode& mode, const BackendChoice& c
   if (choice.chosen == Backend::Cuda)
     throw ConfigError("backend", "cuda chosen, but this build has no CUDA backend");
 #endif
-  return std::make_unique<CpuChain>(mode, options);
+  // The CPU chain plans with FFTW: from the machine's wisdom when it has some, else measured
+  // once and the wisdom kept for the next start.
+  if (mode.processing.fft_planning == FftPlanning::Estimate)
+    return std::make_unique<CpuChain>(mode, options);
+  FftWisdom wisdom(fft_wisdom_path(mode, options.fft_wisdom),
+                   options.log ? *options.log : std::cerr);
+  auto chain = std::make_unique<CpuChain>(mode, options);
+  wisdom.save();
+  return chain;
 }
 
 }  // namespace radarpipe

@@ -19,6 +19,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
+#include <string>
 
 #include "core/cpi.hpp"
 #include "core/detection.hpp"
@@ -34,6 +36,11 @@ struct ChainOptions {
   std::size_t doppler_tile_gates = 32;    ///< CPU: range gates per Doppler tile
   Stage first = Stage::PulseCompression;  ///< the stages this chain plans for: first..last
   Stage last = Stage::Detection;
+  /// CPU: the FFT wisdom file, overriding the mode's processing.fft_wisdom ("none": none);
+  /// make_chain loads it before planning and saves what planning measured
+  /// (pipeline/chain/fft_wisdom.hpp).
+  std::string fft_wisdom;
+  std::ostream* log = nullptr;  ///< where make_chain says so (planning, wisdom); null: stderr
 };
 
 /// One CPI handed to SignalChain::submit.

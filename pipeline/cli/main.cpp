@@ -16,6 +16,7 @@
 #include "pipeline/cli/stream_commands.hpp"
 #include "pipeline/commands/demo.hpp"
 #include "pipeline/commands/mode_summary.hpp"
+#include "pipeline/commands/plan.hpp"
 #include "pipeline/commands/process.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/commands/simulate.hpp"
@@ -122,6 +123,21 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
     return 1;
   }
   return 0;
+}
+
+int plan_command(const std::string& mode_path, const std::string& wisdom) {
+  using namespace radarpipe;
+  try {
+    const Mode mode = load_mode_file(mode_path);
+    const PlanSummary s = plan_ffts(mode, wisdom, std::cerr);
+    std::printf("fft wisdom %s: %zu transform(s) measured in %.2f s%s; %s\n", s.wisdom_path.c_str(),
+                s.measured, s.seconds, s.loaded ? " (the rest from the wisdom already there)" : "",
+                s.written ? "written" : "NOT written (see the warning above)");
+    return s.written ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe plan: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 int inspect(const std::string& path, bool json, bool verify) {
@@ -297,7 +313,17 @@ int main(int argc, char** argv) {
                    "also write ASTERIX CAT048/CAT034 data blocks to this file (needs the mode's "
                    "asterix: and antenna: sections)");
   proc->add_option("--threads", proc_opt.threads, "worker threads (0: all cores)");
+  proc->add_option("--fft-wisdom", proc_opt.fft_wisdom,
+                   "FFT wisdom file (none: none; default: the mode's, else the per-user cache)");
   proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
+
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Plan a mode's FFTs for this machine ahead of time (kept as FFTW wisdom)");
+  std::string plan_mode, plan_wisdom;
+  plan->add_option("--mode", plan_mode, "mode file (YAML)")->required();
+  plan->add_option("--fft-wisdom", plan_wisdom,
+                   "wisdom file (default: the mode's processing.fft_wisdom, else the per-user "
+                   "cache)");
 
   CLI::App* insp = app.add_subcommand("inspect", "Summarise a SigMF recording");
   std::string insp_path;
@@ -338,6 +364,7 @@ int main(int argc, char** argv) {
     proc_opt.verify_checksum = !skip_checksum;
     return process(proc_opt, proc_backend);
   }
+  if (plan->parsed()) return plan_command(plan_mode, plan_wisdom);
   if (insp->parsed()) return inspect(insp_path, insp_json, !insp_skip);
   if (sc->parsed()) return score(sc_dets, sc_truth, sc_json, sc_opt);
   if (demo->parsed()) {

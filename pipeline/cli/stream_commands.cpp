@@ -209,6 +209,8 @@ StreamCommands::StreamCommands(CLI::App& app) {
                    "run only this segment of the mode's pipeline (repeatable)");
   run_->add_option("--link", run_links_, "NAME=ENDPOINT: the link into segment NAME (repeatable)");
   run_->add_option("--threads", run_opt_.threads, "chain workers per segment (0: share the cores)");
+  run_->add_option("--fft-wisdom", run_opt_.fft_wisdom,
+                   "FFT wisdom file (none: none; default: the mode's, else the per-user cache)");
   run_->add_option("--backend", run_backend_, "auto, cpu or cuda (overrides the mode)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");

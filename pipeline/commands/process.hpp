@@ -44,6 +44,7 @@ struct ProcessOptions {
   bool verify_checksum = true;
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
+  std::string fft_wisdom;  ///< FFT wisdom file overriding the mode's ("none": none)
 };
 
 struct ProcessSummary {

@@ -267,9 +267,10 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   r.waveform = read_waveform(rd, rd.child(radar, "radar", "waveform", true), "radar.waveform");
 
   const YAML::Node proc = rd.child(root, "", "processing", true);
-  rd.expect_map(proc, "processing",
-                {"pulses", "range_window", "mti", "doppler_window", "doppler_fft_size",
-                 "channel_combine", "cfar", "fft_planning", "max_crossings", "max_detections"});
+  rd.expect_map(
+      proc, "processing",
+      {"pulses", "range_window", "mti", "doppler_window", "doppler_fft_size", "channel_combine",
+       "cfar", "fft_planning", "fft_wisdom", "max_crossings", "max_detections"});
   ProcessingConfig& p = mode.processing;
   p.pulses = rd.count(rd.child(proc, "processing", "pulses", true), "processing.pulses");
   p.range_window = WindowConfig{WindowType::Rect};
@@ -303,6 +304,12 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     p.fft_planning = f == "estimate"  ? FftPlanning::Estimate
                      : f == "measure" ? FftPlanning::Measure
                                       : FftPlanning::Patient;
+  }
+  if (auto c = rd.child(proc, "processing", "fft_wisdom", false)) {
+    if (!c.IsScalar() || c.Scalar().empty())
+      rd.fail(c, "processing.fft_wisdom",
+              "expected a file path or none, got " + Reader::describe(c));
+    p.fft_wisdom = c.Scalar();
   }
   if (auto c = rd.child(proc, "processing", "max_crossings", false))
     p.max_crossings = rd.count(c, "processing.max_crossings");
@@ -412,6 +419,7 @@ nlohmann::json mode_file_json(const Mode& mode) {
                          {"fft_planning", to_string(p.fft_planning)},
                          {"max_crossings", p.max_crossings},
                          {"max_detections", p.max_detections}};
+  if (!p.fft_wisdom.empty()) proc["fft_wisdom"] = p.fft_wisdom;
   nlohmann::json segments = nlohmann::json::array();
   for (const SegmentConfig& s : mode.pipeline.segments) {
     nlohmann::json stages = nlohmann::json::array();

@@ -145,6 +145,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     s->last_in_mode = s->index == all.size() - 1;
     ChainOptions co;
     co.threads = threads;
+    co.fft_wisdom = opt.fft_wisdom;
     co.first = s->cfg.first;
     co.last = s->cfg.last;
     s->chain = make_chain(mode, m.backend, co);

@@ -33,6 +33,7 @@ struct RunOptions {
   std::vector<std::string> segments;                  ///< names to run here; empty: every segment
   std::map<std::string, std::string> link_overrides;  ///< segment name -> its `from` endpoint
   std::size_t threads = 0;  ///< chain workers per segment; 0: the cores shared among segments
+  std::string fft_wisdom;   ///< FFT wisdom file overriding the mode's ("none": none)
   double telemetry_interval_s = 1.0;
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions
   bool exit_at_end = false;          ///< return once the IQ stream ends (a frame flagged so)

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 using radarpipe::io::Sha512;
@@ -52,4 +54,15 @@ TEST(Sha512, IncrementalEqualsOneShotForEveryPaddingBoundary) {
     }
     EXPECT_EQ(h.hex_digest(), hash(s)) << n;
   }
+}
+
+TEST(Sha512, CountsBytesAndRefusesUseAfterTheDigest) {
+  Sha512 h;
+  h.update("abc", 3);
+  h.update("", 0);
+  EXPECT_EQ(h.bytes(), 3u);
+  Sha512 moved = std::move(h);
+  EXPECT_EQ(moved.hex_digest().substr(0, 16), "ddaf35a193617aba");
+  EXPECT_THROW(moved.update("x", 1), std::logic_error);
+  EXPECT_THROW(moved.hex_digest(), std::logic_error);
 }

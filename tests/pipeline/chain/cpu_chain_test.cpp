@@ -37,6 +37,14 @@ void operator delete(void* p, std::size_t) noexcept {
 namespace radarpipe {
 namespace {
 
+// Chain options with `threads` workers and Doppler tiles of `tile` gates.
+ChainOptions workers(std::size_t threads, std::size_t tile) {
+  ChainOptions o;
+  o.threads = threads;
+  o.doppler_tile_gates = tile;
+  return o;
+}
+
 using test::Target;
 
 // A small X-band mode: 600 gates at 20 MHz (7.5 m bins), 100-sample LFM, 64 pulses, M = 64.
@@ -294,8 +302,8 @@ TEST(Chain, ThreadCountDoesNotChangeDetections) {
   const Mode m = small_mode();
   const double a = amplitude_for_snr_db(-8.0);
   const Cpi cpi = make_cpi(m, {{1000.0, 3.0, a, 0.0}, {2000.0, -9.0, a, 0.0}}, 8);
-  CpuChain one(m, ChainOptions{1, 32});
-  CpuChain three(m, ChainOptions{3, 7});
+  CpuChain one(m, workers(1, 32));
+  CpuChain three(m, workers(3, 7));
   const DetectionReport a1 = one.process(cpi);
   const DetectionReport& a3 = three.process(cpi);
   ASSERT_EQ(a1.detections.size(), a3.detections.size());
@@ -317,7 +325,7 @@ TEST(Chain, RangeTiledPairMatchesTheStagesOneByOne) {
   for (ChannelCombine c : {ChannelCombine::Noncoherent, ChannelCombine::PerChannel}) {
     m.processing.channel_combine = c;
     for (std::size_t tile : {32, 7}) {
-      CpuChain chain(m, ChainOptions{2, tile});
+      CpuChain chain(m, workers(2, tile));
       const Cpi cpi = make_cpi(m, {{1500.0, 12.0, 1.0, 0.0}}, 10);
       Cpi compressed(cpi.shape);
       PowerMap one_by_one(chain.power().maps, chain.power().doppler_bins, chain.power().gates);
@@ -355,7 +363,7 @@ TEST(Chain, ProcessDoesNotAllocate) {
   m.radar.channels = 2;
   for (ChannelCombine c : {ChannelCombine::Noncoherent, ChannelCombine::PerChannel}) {
     m.processing.channel_combine = c;
-    CpuChain chain(m, ChainOptions{2, 32});
+    CpuChain chain(m, workers(2, 32));
     const Cpi cpi = make_cpi(m, {{1500.0, 12.0, 1.0, 0.0}}, 9);
     chain.process(cpi);  // first call: nothing left to allocate either, but be generous
     g_allocations = 0;

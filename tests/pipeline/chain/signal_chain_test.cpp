@@ -25,6 +25,14 @@
 namespace radarpipe {
 namespace {
 
+// Chain options with `threads` workers and Doppler tiles of `tile` gates.
+ChainOptions workers(std::size_t threads, std::size_t tile) {
+  ChainOptions o;
+  o.threads = threads;
+  o.doppler_tile_gates = tile;
+  return o;
+}
+
 Mode small_mode(std::size_t channels = 2) {
   Mode m = test::example_mode();
   m.radar.channels = channels;
@@ -75,7 +83,7 @@ void expect_same(const DetectionReport& got, const DetectionReport& want) {
 TEST(SignalChain, PipelinedLoopFillingNextInputEqualsProcess) {
   const Mode m = small_mode();
   const std::unique_ptr<SignalChain> chain = cpu_chain(m);
-  CpuChain reference(m, ChainOptions{2, 32});
+  CpuChain reference(m, workers(2, 32));
   ASSERT_EQ(chain->backend(), Backend::Cpu);
   ASSERT_EQ(chain->depth(), 1u);
   ASSERT_TRUE(chain->accepts(SampleFormat::Ci16));
@@ -140,7 +148,7 @@ TEST(SignalChain, Ci16InputEqualsItsConversion) {
   const DetectionReport got = *chain->collect().report;
   PowerMap got_maps;
   chain->copy_power(got_maps);
-  CpuChain reference(m, ChainOptions{2, 32});
+  CpuChain reference(m, workers(2, 32));
   expect_same(got, reference.process(converted));
   PowerMap want_maps;
   reference.copy_power(want_maps);
@@ -182,7 +190,7 @@ TEST(SignalChain, SegmentsHandTheirOutputThroughTheJob) {
   EXPECT_EQ(rb.seconds[Stage::PulseCompression], 0.0);
   EXPECT_GT(rb.seconds[Stage::Doppler], 0.0);
   EXPECT_GT(rb.seconds[Stage::Detection], 0.0);
-  CpuChain whole(m, ChainOptions{2, 32});
+  CpuChain whole(m, workers(2, 32));
   const DetectionReport want = whole.process(cpi);
   ASSERT_EQ(rb.report->detections.size(), want.detections.size());
   EXPECT_EQ(rb.report->crossings, want.crossings);
