@@ -46,14 +46,6 @@ bool RecordingCpiSource::next(Cpi& cpi) {
   return true;
 }
 
-bool RecordingCpiSource::next_into(cf32* cube) {
-  if (next_ >= slots_.size()) return false;
-  const std::size_t per_channel = pulses_ * gates_;
-  reader_.read(slots_[next_].first_sample, per_channel, cube, per_channel);
-  ++next_;
-  return true;
-}
-
 void RecordingCpiSource::read(std::size_t index, Cpi& cpi) {
   const CpiShape shape{reader_.channels(), pulses_, gates_};
   if (!(cpi.shape == shape)) cpi = Cpi(shape);

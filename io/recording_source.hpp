@@ -28,6 +28,8 @@ class RecordingCpiSource {
   /// pulses, gates: the CPI shape per channel; pri_s for timestamps.
   RecordingCpiSource(SigmfReader& reader, std::size_t pulses, std::size_t gates, double pri_s);
 
+  std::size_t pulses() const { return pulses_; }
+  std::size_t gates() const { return gates_; }
   /// Every CPI the recording holds, in order (a few bytes per CPI).
   const std::vector<CpiSlot>& slots() const { return slots_; }
   /// Per-channel samples not in any whole CPI (capture tails), plus the partial sample bytes.
@@ -37,9 +39,6 @@ class RecordingCpiSource {
   /// Reads the next CPI into `cpi` (shape channels x pulses x gates, reshaped if needed).
   /// Returns false after the last one; `slot` then refers to it.
   bool next(Cpi& cpi);
-  /// The same into a caller's cube of channels x pulses x gates cf32 (x[c][p][n]), e.g. the
-  /// buffer a chain reads from; the CPI's number and time are in slot().
-  bool next_into(cf32* cube);
   const CpiSlot& slot() const { return slots_[next_ - 1]; }
   /// Reads CPI `index` of slots() (random access; does not move next()).
   void read(std::size_t index, Cpi& cpi);

@@ -1,5 +1,6 @@
 #include "io/sigmf_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -111,58 +112,138 @@ SigmfReader::SigmfReader(const std::string& path, SigmfReadOptions options)
                        " is beyond the end of the data (" + std::to_string(samples_) +
                        " samples in " + loc_.data_name + ")");
   if (meta_.sha512 && options.verify_checksum) {
-    Sha512 h;
-    std::vector<char> buf(1u << 20);
-    data_.seekg(static_cast<std::streamoff>(loc_.data_offset));
-    std::uint64_t left = loc_.data_bytes;
-    while (left > 0) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
-      data_.read(buf.data(), static_cast<std::streamsize>(n));
-      if (!data_) throw SigmfError(loc_.data_name + ": read error while checking core:sha512");
-      h.update(buf.data(), n);
-      left -= n;
+    if (options.checksum_while_reading) {
+      checksum_pending_ = true;
+    } else {
+      hash_data_until(loc_.data_bytes);
+      compare_checksum(hash_);
     }
-    const std::string got = h.hex_digest();
-    std::string want = *meta_.sha512;
-    for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (got != want)
-      throw SigmfError(loc_.data_name + ": checksum mismatch: global.core:sha512 in " +
-                       loc_.meta_name + " is " + want.substr(0, 16) + "..., the data hashes to " +
-                       got.substr(0, 16) +
-                       "... (the data is corrupt or was changed; --skip-checksum reads it anyway)");
-    checksum_verified_ = true;
+  }
+}
+
+void SigmfReader::hash_data_until(std::uint64_t byte) {
+  std::vector<char> buf(1u << 20);
+  data_.clear();
+  data_.seekg(static_cast<std::streamoff>(loc_.data_offset + hashed_bytes_));
+  while (hashed_bytes_ < byte) {
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(byte - hashed_bytes_, buf.size()));
+    data_.read(buf.data(), static_cast<std::streamsize>(n));
+    if (!data_) throw SigmfError(loc_.data_name + ": read error while checking core:sha512");
+    hash_.update(buf.data(), n);
+    hashed_bytes_ += n;
+  }
+}
+
+void SigmfReader::compare_checksum(Sha512& h) {
+  const std::string got = h.hex_digest();
+  std::string want = *meta_.sha512;
+  for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (got != want)
+    throw SigmfError(loc_.data_name + ": checksum mismatch: global.core:sha512 in " +
+                     loc_.meta_name + " is " + want.substr(0, 16) + "..., the data hashes to " +
+                     got.substr(0, 16) +
+                     "... (the data is corrupt or was changed; --skip-checksum reads it anyway)");
+  checksum_verified_ = true;
+}
+
+void SigmfReader::checksum_feed(std::uint64_t start, std::size_t count, const std::uint8_t* raw) {
+  if (!checksum_pending_) return;
+  const std::uint64_t begin = start * frame_bytes(), end = begin + count * frame_bytes();
+  if (end <= hashed_bytes_) return;                   // read again: hashed already
+  if (begin > hashed_bytes_) hash_data_until(begin);  // a gap: hash it from the file first
+  const std::uint64_t skip = hashed_bytes_ - begin;   // the part hashed before
+  hash_.update(raw + skip, static_cast<std::size_t>(end - hashed_bytes_));
+  hashed_bytes_ = end;
+}
+
+bool SigmfReader::finish_checksum() {
+  if (!checksum_pending_) return checksum_verified_;
+  checksum_pending_ = false;
+  hash_data_until(loc_.data_bytes);
+  compare_checksum(hash_);
+  return true;
+}
+
+void SigmfReader::read_raw(std::uint64_t start, std::size_t count, std::uint8_t* raw) {
+  if (start > samples_ || count > samples_ - start)
+    throw SigmfError(loc_.data_name + ": read of samples [" + std::to_string(start) + ", " +
+                     std::to_string(start + count) + ") is beyond the " + std::to_string(samples_) +
+                     " samples of the recording");
+  const std::size_t frame = frame_bytes();
+  data_.clear();
+  data_.seekg(static_cast<std::streamoff>(loc_.data_offset + start * frame));
+  data_.read(reinterpret_cast<char*>(raw), static_cast<std::streamsize>(count * frame));
+  if (!data_)
+    throw SigmfError(loc_.data_name + ": read error at sample " + std::to_string(start) +
+                     " (was the file truncated while being read?)");
+}
+
+void SigmfReader::convert(const std::uint8_t* raw, std::size_t count, cf32* out,
+                          std::size_t channel_stride) const {
+  const std::size_t channels = meta_.num_channels;
+  const std::size_t components = count * channels * 2;
+  if (channels == 1) {
+    convert_components(meta_.format, raw, components, meta_.sample_scale(),
+                       reinterpret_cast<float*>(out));
+    return;
+  }
+  // SigMF interleaves channels per sample: I0[0] Q0[0] I1[0] Q1[0] ... I0[1] ...; converted a
+  // block of frames at a time through a small buffer on the stack of this thread.
+  float block[8192];  // 32 KB: stays in L1/L2 between the conversion and the scatter
+  const std::size_t frames_per_block =
+      std::max<std::size_t>(1, sizeof block / sizeof(float) / (2 * channels));
+  const std::size_t sample_bytes = meta_.format.sample_bytes();
+  for (std::size_t i0 = 0; i0 < count; i0 += frames_per_block) {
+    const std::size_t n = std::min(frames_per_block, count - i0);
+    if (2 * n * channels > sizeof block / sizeof(float)) {  // more channels than the block holds
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < channels; ++c) {
+          float v[2];
+          convert_components(meta_.format, raw + ((i0 + i) * channels + c) * sample_bytes, 2,
+                             meta_.sample_scale(), v);
+          out[c * channel_stride + i0 + i] = cf32(v[0], v[1]);
+        }
+      continue;
+    }
+    convert_components(meta_.format, raw + i0 * channels * sample_bytes, 2 * n * channels,
+                       meta_.sample_scale(), block);
+    const auto* src = reinterpret_cast<const cf32*>(block);
+    for (std::size_t c = 0; c < channels; ++c) {
+      cf32* dst = out + c * channel_stride + i0;
+      for (std::size_t i = 0; i < n; ++i) dst[i] = src[i * channels + c];
+    }
+  }
+}
+
+bool SigmfReader::stored_as_ci16() const {
+  const SampleFormat& f = meta_.format;
+  return f.is_complex && f.kind == 'i' && f.bits == 16 && !f.big_endian &&
+         __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+}
+
+void SigmfReader::split_ci16(const std::uint8_t* raw, std::size_t count, std::int16_t* out,
+                             std::size_t channel_stride) const {
+  const std::size_t channels = meta_.num_channels;
+  if (channels == 1) {
+    std::memcpy(out, raw, count * 4);
+    return;
+  }
+  // One I/Q pair (4 bytes) per channel per frame.
+  for (std::size_t c = 0; c < channels; ++c) {
+    std::int16_t* dst = out + 2 * c * channel_stride;
+    const std::uint8_t* src = raw + 4 * c;
+    for (std::size_t i = 0; i < count; ++i) std::memcpy(dst + 2 * i, src + 4 * i * channels, 4);
   }
 }
 
 void SigmfReader::read(std::uint64_t start, std::size_t count, cf32* out,
                        std::size_t channel_stride) {
-  if (start + count > samples_)
-    throw SigmfError(loc_.data_name + ": read of samples [" + std::to_string(start) + ", " +
-                     std::to_string(start + count) + ") is beyond the " + std::to_string(samples_) +
-                     " samples of the recording");
-  const std::size_t channels = meta_.num_channels;
-  const std::size_t frame = meta_.format.sample_bytes() * channels;
-  const std::size_t bytes = count * frame;
+  const std::size_t bytes = count * frame_bytes();
   if (raw_.size() < bytes) raw_.resize(bytes);
-  data_.clear();
-  data_.seekg(static_cast<std::streamoff>(loc_.data_offset + start * frame));
-  data_.read(reinterpret_cast<char*>(raw_.data()), static_cast<std::streamsize>(bytes));
-  if (!data_)
-    throw SigmfError(loc_.data_name + ": read error at sample " + std::to_string(start) +
-                     " (was the file truncated while being read?)");
-  const std::size_t components = count * channels * 2;
-  if (channels == 1) {
-    convert_components(meta_.format, raw_.data(), components, meta_.sample_scale(),
-                       reinterpret_cast<float*>(out));
-    return;
-  }
-  if (interleaved_.size() < components) interleaved_.resize(components);
-  convert_components(meta_.format, raw_.data(), components, meta_.sample_scale(),
-                     interleaved_.data());
-  // SigMF interleaves channels per sample: I0[0] Q0[0] I1[0] Q1[0] ... I0[1] ...
-  const auto* src = reinterpret_cast<const cf32*>(interleaved_.data());
-  for (std::size_t i = 0; i < count; ++i)
-    for (std::size_t c = 0; c < channels; ++c) out[c * channel_stride + i] = src[i * channels + c];
+  read_raw(start, count, raw_.data());
+  checksum_feed(start, count, raw_.data());
+  convert(raw_.data(), count, out, channel_stride);
 }
 
 SigmfWriter::SigmfWriter(const std::string& base, SigmfMeta meta, SigmfWriteOptions options)

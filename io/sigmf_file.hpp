@@ -30,7 +30,11 @@ struct SigmfLocation {
 SigmfLocation locate_sigmf(const std::string& path);
 
 struct SigmfReadOptions {
-  bool verify_checksum = true;  ///< check core:sha512 when present (reads the data once more)
+  bool verify_checksum = true;  ///< check core:sha512 when present
+  /// false: the whole data is hashed when the recording is opened (an extra pass before the
+  /// first sample); true: the caller hashes the bytes it reads anyway (checksum_feed) and
+  /// checks at the end (finish_checksum), so the data is read once.
+  bool checksum_while_reading = false;
 };
 
 class SigmfReader {
@@ -52,6 +56,31 @@ class SigmfReader {
   /// samples go to out + c * channel_stride. Integer formats are scaled by meta().sample_scale().
   void read(std::uint64_t start, std::size_t count, cf32* out, std::size_t channel_stride);
 
+  // --- Reading in parts: raw bytes once, then checksum and conversion (any thread) ---------
+  /// Bytes of one sample of every channel, as stored (channels interleaved per sample).
+  std::size_t frame_bytes() const { return meta_.format.sample_bytes() * meta_.num_channels; }
+  /// The stored bytes of samples [start, start + count) into raw (count * frame_bytes()).
+  void read_raw(std::uint64_t start, std::size_t count, std::uint8_t* raw);
+  /// Converts `count` stored frames to cf32, deinterleaved (as read()). Thread-safe: parts of
+  /// a block may be converted on several threads at once.
+  void convert(const std::uint8_t* raw, std::size_t count, cf32* out,
+               std::size_t channel_stride) const;
+  /// True when the stored samples are ci16_le, which a chain takes as they are (host order on
+  /// this little-endian host) with meta().sample_scale() as its scale.
+  bool stored_as_ci16() const;
+  /// ci16_le frames deinterleaved as int16 I/Q pairs: channel c's samples to
+  /// out + 2 * c * channel_stride. Thread-safe like convert().
+  void split_ci16(const std::uint8_t* raw, std::size_t count, std::int16_t* out,
+                  std::size_t channel_stride) const;
+  /// With checksum_while_reading: hashes samples [start, start + count), whose stored bytes
+  /// are `raw`, if they continue the bytes hashed so far (first reading the data in between
+  /// when they lie beyond; bytes before it were hashed already). Not concurrent with reads.
+  void checksum_feed(std::uint64_t start, std::size_t count, const std::uint8_t* raw);
+  /// With checksum_while_reading: hashes the rest of the data and compares it with
+  /// core:sha512; throws SigmfError naming the data file and both digests on a mismatch.
+  /// Returns true when verified, false when there was nothing to verify.
+  bool finish_checksum();
+
  private:
   SigmfLocation loc_;
   SigmfMeta meta_;
@@ -59,8 +88,12 @@ class SigmfReader {
   std::uint64_t samples_ = 0;
   std::uint64_t leftover_bytes_ = 0;
   bool checksum_verified_ = false;
+  bool checksum_pending_ = false;  ///< checksum_while_reading, not finished yet
+  Sha512 hash_;
+  std::uint64_t hashed_bytes_ = 0;  ///< the data's first bytes hashed so far
+  void hash_data_until(std::uint64_t byte);
+  void compare_checksum(Sha512& h);
   std::vector<std::uint8_t> raw_;
-  std::vector<float> interleaved_;
 };
 
 struct SigmfWriteOptions {

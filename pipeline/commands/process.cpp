@@ -10,6 +10,8 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "core/radar_math.hpp"
 #include "io/asterix.hpp"
@@ -17,6 +19,7 @@
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/commands/annotate.hpp"
+#include "pipeline/commands/recording_reader.hpp"
 #include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe {
@@ -160,6 +163,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   const auto t_start = std::chrono::steady_clock::now();
   io::SigmfReadOptions ro;
   ro.verify_checksum = opt.verify_checksum;
+  ro.checksum_while_reading = true;  // one pass over the data: hashed as the CPIs are read
   io::SigmfReader reader(opt.input, ro);
   ResolvedMode rm = mode_for_recording(reader, opt.mode_path);
   if (opt.backend) rm.mode.backend = *opt.backend;
@@ -169,7 +173,6 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   ProcessSummary sum;
   sum.mode_origin = rm.origin;
   sum.backend = std::string(to_string(backend.chosen)) + " (" + backend.reason + ")";
-  sum.checksum_verified = reader.checksum_verified();
 
   ChainOptions co;
   co.threads = opt.threads;
@@ -227,24 +230,60 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
     progress.update(sum.cpis, s > 0 ? static_cast<double>(sum.samples) / s : 0);
   };
-  // Pipelined: up to depth() CPIs in flight (CPI n + 1 is read and submitted while CPI n is
-  // still on the device); each CPI is read straight into the buffer the chain reads from.
-  std::deque<io::CpiSlot> pending;  // the slots of the CPIs in flight, oldest first
+  // The recording is read once, ahead of the chain: while the chain computes CPI k, the
+  // reader reads CPI k + 1, hashing and converting it in the same pass. A chain that computes
+  // inside submit() (depth 1: the CPU's) gets two buffers of ours, one read while the other is
+  // computed; a deeper chain (the GPU's slots) is read into straight where it reads from
+  // (next_input(): pinned memory), while the device computes the CPI before.
+  const SampleFormat format = reader.stored_as_ci16() && chain->accepts(SampleFormat::Ci16)
+                                  ? SampleFormat::Ci16
+                                  : SampleFormat::Cf32;
+  const bool own_buffers = chain->depth() == 1;
+  const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t reader_threads = opt.reader_threads ? opt.reader_threads
+                                     : own_buffers      ? std::min<std::size_t>(2, hw)
+                                                        : std::max<std::size_t>(2, hw / 2);
+  RecordingReader ahead(reader, source, format, reader_threads);
+  std::vector<AlignedBuffer<unsigned char>> buffers;
+  if (own_buffers)
+    for (int i = 0; i < 2; ++i) buffers.emplace_back(ahead.cpi_bytes());
+  const std::vector<io::CpiSlot>& slots = source.slots();
+  std::deque<std::size_t> pending;  // the CPIs in flight, oldest first
   auto collect_one = [&] {
-    handle(*chain->collect().report, pending.front());
+    handle(*chain->collect().report, slots[pending.front()]);
     pending.pop_front();
   };
-  for (;;) {
-    if (chain->in_flight() == chain->depth()) collect_one();
-    cf32* in = static_cast<cf32*>(chain->next_input());
-    if (!source.next_into(in)) break;
-    ChainJob job;  // job.in = nullptr: the CPI is in next_input() already
-    job.cpi = source.slot().cpi;
-    job.timestamp_ns = source.slot().timestamp_ns;
-    chain->submit(job);
-    pending.push_back(source.slot());
+  try {
+    if (!slots.empty()) ahead.start(0, own_buffers ? buffers[0].data() : chain->next_input());
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      ahead.wait();
+      ChainJob job;
+      job.cpi = slots[k].cpi;
+      job.timestamp_ns = slots[k].timestamp_ns;
+      job.format = format;
+      job.scale = ahead.scale();
+      job.in = own_buffers ? buffers[k % 2].data() : nullptr;  // null: in next_input() already
+      const bool more = k + 1 < slots.size();
+      if (own_buffers && more) ahead.start(k + 1, buffers[(k + 1) % 2].data());
+      chain->submit(job);
+      pending.push_back(k);
+      if (chain->in_flight() == chain->depth()) collect_one();
+      if (!own_buffers && more) ahead.start(k + 1, chain->next_input());
+    }
+    while (chain->in_flight() > 0) collect_one();
+    sum.checksum_verified = ahead.finish();
+  } catch (const std::exception& e) {
+    // The reports written so far stay; the last line says they are not the whole recording
+    // (docs/detections.md "Incomplete output").
+    if (out->good()) {
+      nlohmann::json last;
+      last["incomplete"] = {
+          {"cpis_written", sum.cpis}, {"cpis_in_recording", slots.size()}, {"error", e.what()}};
+      *out << last.dump() << "\n";
+      out->flush();
+    }
+    throw;
   }
-  while (chain->in_flight() > 0) collect_one();
   out->flush();
   if (encoder) {
     ast.flush();

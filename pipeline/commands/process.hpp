@@ -45,6 +45,9 @@ struct ProcessOptions {
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
   std::string fft_wisdom;  ///< FFT wisdom file overriding the mode's ("none": none)
+  /// Threads reading ahead (hash and conversion); 0: 2 beside a chain that computes on the
+  /// host, half the cores beside one that computes on a device.
+  std::size_t reader_threads = 0;
 };
 
 struct ProcessSummary {

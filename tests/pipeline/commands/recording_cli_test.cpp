@@ -201,6 +201,19 @@ TEST(RecordingCli, ProcessReportsBadFilesAndLeftovers) {
   r = run_cli("process -i " + (d / "rec") + " -o " + (d / "x.jsonl"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("checksum mismatch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rec.sigmf-data"), std::string::npos) << r.out;
+  // The data is read once, so the mismatch shows after the CPI was processed: its report is
+  // there, and the last line says the output is incomplete and why.
+  std::istringstream lines(read(d / "x.jsonl"));
+  std::vector<nlohmann::json> js;
+  for (std::string line; std::getline(lines, line);) js.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(js.size(), 2u);
+  EXPECT_EQ(js[0]["cpi"], 0);
+  ASSERT_TRUE(js[1].contains("incomplete")) << js[1];
+  EXPECT_EQ(js[1]["incomplete"]["cpis_written"], 1);
+  EXPECT_EQ(js[1]["incomplete"]["cpis_in_recording"], 1);
+  EXPECT_NE(js[1]["incomplete"]["error"].get<std::string>().find("checksum mismatch"),
+            std::string::npos);
 }
 
 // A 512 MiB recording (sparse: no disk is used) processed with 160 MB of address space beyond

@@ -1,0 +1,121 @@
+#include "pipeline/commands/recording_reader.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace radarpipe {
+
+namespace {
+// Conversion tasks per worker: enough to even out, few enough to stay in long runs.
+constexpr std::size_t kTasksPerWorker = 4;
+}  // namespace
+
+RecordingReader::RecordingReader(io::SigmfReader& reader, const io::RecordingCpiSource& source,
+                                 SampleFormat format, std::size_t threads)
+    : reader_(reader),
+      source_(source),
+      format_(format),
+      per_channel_(source.pulses() * source.gates()),
+      pool_(std::max<std::size_t>(1, threads)) {
+  if (format_ == SampleFormat::Ci16 && !reader_.stored_as_ci16())
+    throw std::invalid_argument("RecordingReader: ci16 output needs a ci16_le recording");
+  raw_.resize(per_channel_ * reader_.frame_bytes());
+  thread_ = std::thread([this] { run(); });
+}
+
+RecordingReader::~RecordingReader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+float RecordingReader::scale() const {
+  return reader_.meta().sample_scale();
+}
+
+std::size_t RecordingReader::cpi_bytes() const {
+  return reader_.channels() * per_channel_ * (format_ == SampleFormat::Ci16 ? 4 : sizeof(cf32));
+}
+
+void RecordingReader::start(std::size_t index, void* dst) {
+  if (index >= source_.slots().size())
+    throw std::out_of_range("RecordingReader::start: CPI " + std::to_string(index) +
+                            ", the recording holds " + std::to_string(source_.slots().size()));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (busy_) throw std::logic_error("RecordingReader::start: the last read was not waited for");
+  busy_ = true;
+  index_ = index;
+  dst_ = dst;
+  error_ = nullptr;
+  cv_.notify_all();
+}
+
+void RecordingReader::wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return !busy_; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+bool RecordingReader::finish() {
+  wait();
+  return reader_.finish_checksum();
+}
+
+void RecordingReader::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    cv_.wait(lock, [&] { return quit_ || (busy_ && dst_); });
+    if (quit_) return;
+    const std::size_t index = index_;
+    void* dst = dst_;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      read_one(index, dst);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    error_ = error;
+    dst_ = nullptr;
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
+void RecordingReader::read_one(std::size_t index, void* dst) {
+  const io::CpiSlot& slot = source_.slots().at(index);
+  const std::size_t n = per_channel_;
+  reader_.read_raw(slot.first_sample, n, raw_.data());
+  // Task 0 hashes the whole block (sequential by nature); the others convert their runs of
+  // samples, so the hash and the conversion overlap.
+  const std::size_t frame = reader_.frame_bytes();
+  const std::size_t runs = pool_.size() * kTasksPerWorker;
+  std::exception_ptr hash_error;
+  auto task = [&](std::size_t t, std::size_t) {
+    if (t == 0) {
+      try {
+        reader_.checksum_feed(slot.first_sample, n, raw_.data());
+      } catch (...) {
+        hash_error = std::current_exception();
+      }
+      return;
+    }
+    const std::size_t r = t - 1, i0 = n * r / runs, i1 = n * (r + 1) / runs;
+    if (i1 <= i0) return;
+    const std::uint8_t* raw = raw_.data() + i0 * frame;
+    if (format_ == SampleFormat::Ci16)
+      reader_.split_ci16(raw, i1 - i0, static_cast<std::int16_t*>(dst) + 2 * i0, n);
+    else
+      reader_.convert(raw, i1 - i0, static_cast<cf32*>(dst) + i0, n);
+  };
+  pool_.parallel_for(runs + 1, task);
+  if (hash_error) std::rethrow_exception(hash_error);
+}
+
+}  // namespace radarpipe
