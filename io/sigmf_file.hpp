@@ -74,7 +74,8 @@ class SigmfReader {
                   std::size_t channel_stride) const;
   /// With checksum_while_reading: hashes samples [start, start + count), whose stored bytes
   /// are `raw`, if they continue the bytes hashed so far (first reading the data in between
-  /// when they lie beyond; bytes before it were hashed already). Not concurrent with reads.
+  /// when they lie beyond, through a file handle of its own; bytes before it were hashed
+  /// already). May run on another thread than read_raw(), one call at a time.
   void checksum_feed(std::uint64_t start, std::size_t count, const std::uint8_t* raw);
   /// With checksum_while_reading: hashes the rest of the data and compares it with
   /// core:sha512; throws SigmfError naming the data file and both digests on a mismatch.
@@ -90,6 +91,7 @@ class SigmfReader {
   bool checksum_verified_ = false;
   bool checksum_pending_ = false;  ///< checksum_while_reading, not finished yet
   Sha512 hash_;
+  std::ifstream hash_in_;           ///< the hash's own handle on the data (gaps, the tail)
   std::uint64_t hashed_bytes_ = 0;  ///< the data's first bytes hashed so far
   void hash_data_until(std::uint64_t byte);
   void compare_checksum(Sha512& h);

@@ -97,10 +97,12 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
     const ProcessSummary s = process_recording(opt, std::cerr);
     std::fprintf(stderr,
                  "radarpipe process: %llu CPIs, %llu detections, %.3g samples in %.2f s "
-                 "(%.1f M samples/s) on %s\n  mode: %s%s\n",
+                 "(%.1f M samples/s; set-up %.2f s, first report at %.2f s) on %s\n"
+                 "  mode: %s%s\n",
                  static_cast<unsigned long long>(s.cpis),
                  static_cast<unsigned long long>(s.detections), static_cast<double>(s.samples),
-                 s.seconds, s.samples_per_s() / 1e6, s.backend.c_str(), s.mode_origin.c_str(),
+                 s.seconds, s.samples_per_s() / 1e6, s.setup_seconds, s.first_report_seconds,
+                 s.backend.c_str(), s.mode_origin.c_str(),
                  s.checksum_verified ? "; core:sha512 verified" : "");
     if (!opt.asterix_output.empty())
       std::fprintf(stderr,

@@ -223,6 +223,9 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
         ast.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
       if (!ast) throw std::runtime_error(opt.asterix_output + ": write error (disk full?)");
     }
+    if (sum.cpis == 0)
+      sum.first_report_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     ++sum.cpis;
     sum.detections += r.detections.size();
     sum.samples += samples_per_cpi;
@@ -296,6 +299,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   const auto t_end = std::chrono::steady_clock::now();
   sum.seconds = std::chrono::duration<double>(t_end - t_start).count();
   sum.loop_seconds = std::chrono::duration<double>(t_end - t_loop).count();
+  sum.setup_seconds = std::chrono::duration<double>(t_loop - t_start).count();
   return sum;
 }
 

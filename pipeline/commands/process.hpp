@@ -45,8 +45,8 @@ struct ProcessOptions {
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
   std::string fft_wisdom;  ///< FFT wisdom file overriding the mode's ("none": none)
-  /// Threads reading ahead (hash and conversion); 0: 2 beside a chain that computes on the
-  /// host, half the cores beside one that computes on a device.
+  /// Threads converting ahead (the hash has one of its own); 0: 1 beside a chain that computes
+  /// on the host, half the cores beside one that computes on a device.
   std::size_t reader_threads = 0;
 };
 
@@ -55,9 +55,11 @@ struct ProcessSummary {
   std::string backend;  ///< "cpu (reason)"
   std::uint64_t cpis = 0;
   std::uint64_t detections = 0;
-  std::uint64_t samples = 0;            ///< complex samples processed, all channels
-  double seconds = 0;                   ///< wall time, opening the recording and planning included
-  double loop_seconds = 0;              ///< wall time of the CPI loop: reading, processing, writing
+  std::uint64_t samples = 0;  ///< complex samples processed, all channels
+  double seconds = 0;         ///< wall time, opening the recording and planning included
+  double loop_seconds = 0;    ///< wall time of the CPI loop: reading, processing, writing
+  double setup_seconds = 0;   ///< from the call to the CPI loop: opening, mode, planning, buffers
+  double first_report_seconds = 0;      ///< from the call to the first report written
   std::uint64_t asterix_datagrams = 0;  ///< data blocks written to asterix_output
   std::uint64_t asterix_plots = 0;
   std::uint64_t asterix_plots_dropped = 0;  ///< detections no CAT048 record could carry

@@ -21,8 +21,11 @@ RecordingReader::RecordingReader(io::SigmfReader& reader, const io::RecordingCpi
       pool_(std::max<std::size_t>(1, threads)) {
   if (format_ == SampleFormat::Ci16 && !reader_.stored_as_ci16())
     throw std::invalid_argument("RecordingReader: ci16 output needs a ci16_le recording");
-  raw_.resize(per_channel_ * reader_.frame_bytes());
+  // Not zero-filled: every byte is read into before it is used (and the pages are faulted in
+  // by that first read).
+  for (auto& r : raw_) r.reset(new std::uint8_t[per_channel_ * reader_.frame_bytes()]);
   thread_ = std::thread([this] { run(); });
+  hash_thread_ = std::thread([this] { hash_run(); });
 }
 
 RecordingReader::~RecordingReader() {
@@ -31,7 +34,9 @@ RecordingReader::~RecordingReader() {
     quit_ = true;
   }
   cv_.notify_all();
+  hash_cv_.notify_all();
   thread_.join();
+  hash_thread_.join();
 }
 
 float RecordingReader::scale() const {
@@ -63,7 +68,38 @@ void RecordingReader::wait() {
 
 bool RecordingReader::finish() {
   wait();
+  wait_hashed(0);
+  wait_hashed(1);
   return reader_.finish_checksum();
+}
+
+void RecordingReader::wait_hashed(int b) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  hash_cv_.wait(lock, [&] { return !hash_jobs_[b].pending || hash_error_; });
+  if (hash_error_) std::rethrow_exception(hash_error_);
+}
+
+// Hashes the blocks in the order they were read, each once the reader has filled it.
+void RecordingReader::hash_run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    hash_cv_.wait(lock, [&] { return quit_ || hash_jobs_[hash_next_].pending; });
+    if (quit_) return;
+    const int b = hash_next_;
+    const std::uint64_t start = hash_jobs_[b].start;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      reader_.checksum_feed(start, per_channel_, raw_[b].get());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    if (error && !hash_error_) hash_error_ = error;
+    hash_jobs_[b].pending = false;
+    hash_next_ = 1 - b;
+    hash_cv_.notify_all();
+  }
 }
 
 void RecordingReader::run() {
@@ -91,31 +127,30 @@ void RecordingReader::run() {
 void RecordingReader::read_one(std::size_t index, void* dst) {
   const io::CpiSlot& slot = source_.slots().at(index);
   const std::size_t n = per_channel_;
-  reader_.read_raw(slot.first_sample, n, raw_.data());
-  // Task 0 hashes the whole block (sequential by nature); the others convert their runs of
-  // samples, so the hash and the conversion overlap.
+  // The buffer the hash took two reads ago must be hashed before it is read into again.
+  const int b = next_raw_;
+  wait_hashed(b);
+  std::uint8_t* raw = raw_[b].get();
+  reader_.read_raw(slot.first_sample, n, raw);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hash_jobs_[b] = HashJob{true, slot.first_sample};
+  }
+  hash_cv_.notify_all();
+  next_raw_ = 1 - b;
+  // The conversion, in runs over the reader's workers, while the hash runs on its own thread.
   const std::size_t frame = reader_.frame_bytes();
   const std::size_t runs = pool_.size() * kTasksPerWorker;
-  std::exception_ptr hash_error;
-  auto task = [&](std::size_t t, std::size_t) {
-    if (t == 0) {
-      try {
-        reader_.checksum_feed(slot.first_sample, n, raw_.data());
-      } catch (...) {
-        hash_error = std::current_exception();
-      }
-      return;
-    }
-    const std::size_t r = t - 1, i0 = n * r / runs, i1 = n * (r + 1) / runs;
+  auto task = [&](std::size_t r, std::size_t) {
+    const std::size_t i0 = n * r / runs, i1 = n * (r + 1) / runs;
     if (i1 <= i0) return;
-    const std::uint8_t* raw = raw_.data() + i0 * frame;
+    const std::uint8_t* part = raw + i0 * frame;
     if (format_ == SampleFormat::Ci16)
-      reader_.split_ci16(raw, i1 - i0, static_cast<std::int16_t*>(dst) + 2 * i0, n);
+      reader_.split_ci16(part, i1 - i0, static_cast<std::int16_t*>(dst) + 2 * i0, n);
     else
-      reader_.convert(raw, i1 - i0, static_cast<cf32*>(dst) + i0, n);
+      reader_.convert(part, i1 - i0, static_cast<cf32*>(dst) + i0, n);
   };
-  pool_.parallel_for(runs + 1, task);
-  if (hash_error) std::rethrow_exception(hash_error);
+  pool_.parallel_for(runs, task);
 }
 
 }  // namespace radarpipe

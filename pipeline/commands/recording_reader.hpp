@@ -1,12 +1,14 @@
 // A recording's CPIs read ahead of the chain (docs/recordings.md "Reading"): while the chain
-// computes CPI k, a thread of its own reads CPI k + 1 once from the file and, in the same
-// pass over the bytes, hashes them for core:sha512 and converts them into the layout the chain
-// takes: ci16 as stored when the recording is ci16_le (the chain scales it, on the device for
-// the CUDA chain), else cf32. Conversion is split over the reader's workers; the hash, which
-// is sequential by nature, runs beside the conversion on one of them.
+// computes CPI k, a thread of its own reads CPI k + 1 once from the file and converts it into
+// the layout the chain takes: ci16 as stored when the recording is ci16_le (the chain scales
+// it, on the device for the CUDA chain), else cf32, the conversion split over the reader's
+// workers. The same bytes are hashed for core:sha512 by a third thread that may lag one CPI
+// behind: the hash is sequential by nature and the slowest step (about 750 MB/s), so neither
+// the chain nor the first report waits for it; only the end of the run does.
 //
-// Memory stays bounded by one CPI's stored bytes plus the destinations the caller hands in
-// (the chain's own input buffer, or two buffers the caller alternates).
+// Memory stays bounded by two CPIs' stored bytes (one being read, one being hashed) plus the
+// destinations the caller hands in (the chain's own input buffer, or two buffers the caller
+// alternates).
 #pragma once
 
 #include <condition_variable>
@@ -53,13 +55,17 @@ class RecordingReader {
  private:
   void run();
   void read_one(std::size_t index, void* dst);
+  void hash_run();
+  /// Waits until the hash is done with raw buffer `b`; rethrows the hash's error.
+  void wait_hashed(int b);
 
   io::SigmfReader& reader_;
   const io::RecordingCpiSource& source_;
   SampleFormat format_;
   std::size_t per_channel_;  ///< samples of one channel in one CPI
   WorkerPool pool_;
-  std::vector<std::uint8_t> raw_;
+  std::unique_ptr<std::uint8_t[]> raw_[2];  ///< stored bytes: one being read, one being hashed
+  int next_raw_ = 0;
 
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -67,7 +73,18 @@ class RecordingReader {
   std::size_t index_ = 0;
   void* dst_ = nullptr;
   std::exception_ptr error_;
-  std::thread thread_;
+
+  // The hash's queue: at most one block per raw buffer.
+  struct HashJob {
+    bool pending = false;
+    std::uint64_t start = 0;
+  };
+  HashJob hash_jobs_[2];
+  int hash_next_ = 0;  ///< the buffer the hash takes next (blocks are hashed in read order)
+  std::exception_ptr hash_error_;
+  std::condition_variable hash_cv_;
+
+  std::thread thread_, hash_thread_;
 };
 
 }  // namespace radarpipe

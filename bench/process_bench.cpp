@@ -1,0 +1,135 @@
+// The whole job beside the chain, in the same run (docs/performance.md "The whole job"):
+//
+//   BM_ProcessOverChain/<mode>/<cpis>: `radarpipe process` (process_recording, output to
+//   /dev/null) on a ci16 recording of <cpis> CPIs of bench-small (0) or bench-matx (1), with
+//   core:sha512 verified and the mode's measured FFT planning served from wisdom made
+//   beforehand; then, in the same iteration, the chain alone on the same CPIs through the chain
+//   interface (the CPIs already in memory). Time: the job's. Counters: process_Msps and
+//   chain_Msps (M samples/s), process_over_chain (their ratio, the figure),
+//   first_report_s (from the call to the first CPI's report: opening, planning, reading),
+//   skip_checksum: 1 when the run skipped verification (the second family).
+//
+// The recordings are made once into $TMPDIR/radarpipe-bench/ (noise, ci16_le with a scale;
+// bench-matx's 16 CPIs take 1.2 GB).
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "bench/bench_common.hpp"
+#include "io/sigmf_file.hpp"
+#include "pipeline/chain/backend.hpp"
+#include "pipeline/chain/signal_chain.hpp"
+#include "pipeline/commands/plan.hpp"
+#include "pipeline/commands/process.hpp"
+
+namespace radarpipe::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string bench_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp") + "/radarpipe-bench";
+}
+
+// A noise recording of `cpis` CPIs of the mode (made once; reused while its size fits).
+std::string bench_recording(int mode_index, const Mode& m, std::size_t cpis) {
+  const std::string base =
+      bench_dir() + "/" + kModes[mode_index] + "-" + std::to_string(cpis) + "cpi";
+  const std::size_t per_channel = m.processing.pulses * m.radar.range_gates;
+  const std::uintmax_t bytes =
+      static_cast<std::uintmax_t>(cpis) * per_channel * 4 * m.radar.channels;
+  std::error_code ec;
+  if (fs::exists(base + ".sigmf-meta") && fs::file_size(base + ".sigmf-data", ec) == bytes)
+    return base;
+  fs::create_directories(bench_dir());
+  io::SigmfMeta meta;
+  meta.sample_rate_hz = m.radar.sample_rate_hz;
+  meta.num_channels = m.radar.channels;
+  meta.captures.push_back(io::SigmfCapture{});
+  meta.captures.back().sample_start = 0;
+  io::SigmfWriteOptions wo;
+  wo.datatype = "ci16_le";
+  wo.scale = 1.0 / 2048.0;
+  io::SigmfWriter w(base, meta, wo);
+  for (std::size_t k = 0; k < cpis; ++k) {
+    const Cpi cpi = random_cpi(m, 100 + k);
+    w.write(cpi.samples.data(), per_channel, per_channel);
+  }
+  w.close();
+  return base;
+}
+
+void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
+  using clock = std::chrono::steady_clock;
+  const int mode_index = static_cast<int>(state.range(0));
+  const std::size_t cpis = static_cast<std::size_t>(state.range(1));
+  const std::string mode_path =
+      std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + kModes[mode_index] + ".yaml";
+  const Mode m = load_bench_mode(mode_index);
+  const std::string rec = bench_recording(mode_index, m, cpis);
+  const std::string wisdom = bench_dir() + "/fftw-wisdom";
+  std::ostringstream quiet;
+  if (m.processing.fft_planning != FftPlanning::Estimate) plan_ffts(m, wisdom, quiet);
+
+  ProcessOptions po;
+  po.input = rec;
+  po.mode_path = mode_path;
+  po.output = "/dev/null";
+  po.verify_checksum = !skip_checksum;
+  po.fft_wisdom = wisdom;
+  ChainOptions co;
+  co.fft_wisdom = wisdom;
+  co.log = &quiet;
+  const std::unique_ptr<SignalChain> chain = make_chain(m, resolve_backend(m.backend), co);
+  std::vector<Cpi> in;
+  for (std::size_t k = 0; k < std::min<std::size_t>(cpis, 2); ++k) in.push_back(random_cpi(m, k));
+
+  const double samples = double(cpis) * double(in[0].shape.size());
+  double process_s = 0.0, chain_s = 0.0, first_s = 0.0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    const ProcessSummary sum = process_recording(po, quiet);
+    const auto t1 = clock::now();
+    std::size_t detections = 0;
+    for (std::size_t k = 0; k < cpis; ++k)
+      detections += chain->process(in[k % in.size()]).detections.size();
+    const auto t2 = clock::now();
+    benchmark::DoNotOptimize(detections);
+    const double p = std::chrono::duration<double>(t1 - t0).count();
+    process_s += p;
+    chain_s += std::chrono::duration<double>(t2 - t1).count();
+    first_s += sum.first_report_seconds;
+    state.SetIterationTime(p);
+  }
+  const double n = double(state.iterations());
+  set_rates(state, samples, 4.0 * samples);
+  state.SetLabel(std::string(kModes[mode_index]) +
+                 (skip_checksum ? " skip-checksum" : " checksum"));
+  state.counters["process_Msps"] = samples * n / process_s / 1e6;
+  state.counters["chain_Msps"] = samples * n / chain_s / 1e6;
+  state.counters["process_over_chain"] = chain_s / process_s;
+  state.counters["first_report_s"] = first_s / n;
+  state.counters["skip_checksum"] = skip_checksum ? 1 : 0;
+}
+
+BENCHMARK_CAPTURE(BM_ProcessOverChain, checksum, false)
+    ->Args({0, 2})
+    ->Args({0, 16})
+    ->Args({1, 2})
+    ->Args({1, 16})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_ProcessOverChain, skip_checksum, true)
+    ->Args({0, 16})
+    ->Args({1, 16})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+
+}  // namespace
+}  // namespace radarpipe::bench
