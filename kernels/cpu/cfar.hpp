@@ -101,13 +101,27 @@ class Cfar {
 
  private:
   struct Workspace {
-    std::vector<double> lead_col;                   ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
-    std::vector<double> guard_col;                  ///< sum over |dd| <= g_d
-    std::vector<double> lag_col;                    ///< sum over dd in [g_d+1, D]
-    std::vector<double> prefix_full, prefix_guard;  ///< range prefix sums of full / guard columns
-    std::vector<float> os_values;                   ///< training values of one cell (OS)
+    std::vector<double> lead_col;                     ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
+    std::vector<double> guard_col;                    ///< sum over |dd| <= g_d
+    std::vector<double> lag_col;                      ///< sum over dd in [g_d+1, D]
+    std::vector<double> prefix_full, prefix_guard;    ///< range prefix sums of full / guard columns
+    std::vector<std::uint32_t> os_keys;               ///< OS: one cell's training values as keys
+    std::vector<float> min_lead, min_guard, min_lag;  ///< OS: per column, each band's minimum
+    std::vector<std::int32_t> os_below;               ///< OS: the bound, for a block of CUTs
+    std::vector<float> os_threshold;                  ///< OS: P / alpha rounded up, per CUT
+    std::vector<std::int32_t> os_col, os_gcol;        ///< OS: window / guard rows below t0
+    std::vector<std::int32_t> os_prefix;              ///< OS: range prefix sums of the two
+    std::vector<float> os_sample;                     ///< OS: cells whose median is t0
+    std::vector<std::uint8_t> os_flags;               ///< OS: cells to count / to sample
+    std::vector<const float*> band_rows;              ///< OS: the rows of one band
   };
+  /// OS: CUTs bounded at a time (their group counts stay in L1).
+  static constexpr std::size_t kOsBoundBlock = 512;
+
   float os_select(const float* map, std::size_t d, std::size_t m, Workspace& ws) const noexcept;
+  /// process_rows for OS (bounds, then counting where they do not settle the cell).
+  CfarStats os_rows(const float* map, std::size_t d_begin, std::size_t d_end, CfarCrossing* out,
+                    std::size_t capacity, Workspace& ws) const noexcept;
   /// OS decision at (d, m): at least os_k_[m] training cells x with alpha x < power.
   bool os_hit(const float* map, std::size_t d, std::size_t m, float alpha,
               float power) const noexcept;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 
@@ -168,6 +169,59 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, CfarBruteForce,
                          });
 
 // Training counts at the range edge follow from the window geometry.
+// OS settles most cells with two upper bounds before counting (kernels/cpu/cfar.cpp os_rows:
+// a level t0 with sliding counts, and per-column group minima); every decision must still be
+// the brute force's. Maps that push cells to each path: noise; a clutter patch 30 dB up (its
+// CUTs above the level, its windows below it); a region 20 dB down (windows all below the
+// level: level 1 cannot settle, the group bound and the count must); zeros and many ties at
+// exactly representable values (thresholds landing on cell values); a constant row. Several
+// row blocks (t0 is chosen per block) and one worker count per block split.
+TEST(Cfar, OsBoundsNeverChangeADecision) {
+  const std::size_t md = 48, n = 700;
+  std::vector<float> map = test::exponential_map(md * n, 77);
+  std::mt19937 rng(78);
+  for (std::size_t d = 0; d < md; ++d)
+    for (std::size_t m = 0; m < n; ++m) {
+      float& v = map[d * n + m];
+      if (m >= 100 && m < 160 && d >= 10 && d < 30) v *= 1000.0f;  // clutter
+      if (m >= 300 && m < 420) v *= 0.01f;                         // a quieter stretch
+      if (m >= 500 && m < 540) v = std::round(v * 4.0f) / 4.0f;    // ties and zeros
+      if (d == 40) v = 2.0f;                                       // a constant row
+      if (rng() % 97 == 0) v *= 200.0f;                            // targets
+    }
+  for (double pfa : {1e-2, 1e-4}) {
+    for (const CfarConfig& c :
+         {cfar(CfarType::Os, 2, 1, 8, 4, pfa), cfar(CfarType::Os, 0, 0, 6, 0, pfa),
+          cfar(CfarType::Os, 1, 2, 4, 3, pfa, 0.5)}) {
+      cpu::CfarStageConfig sc{c, md, n, 1, 0};
+      sc.workers = 3;
+      cpu::Cfar stage(sc);
+      std::vector<double> alpha(n);
+      std::vector<std::size_t> k(n);
+      for (std::size_t m = 0; m < n; ++m) {
+        alpha[m] = stage.alpha_at(m);
+        k[m] = stage.os_rank_at(m);
+      }
+      auto want = test::brute_force_cfar(map, md, n, c, alpha, k);
+      std::sort(want.begin(), want.end());
+      std::vector<cpu::CfarCrossing> got(map.size());
+      std::size_t count = 0;
+      for (auto [d0, d1, w] : {std::array<std::size_t, 3>{0, 17, 0}, {17, 40, 1}, {40, md, 2}}) {
+        const cpu::CfarStats st =
+            stage.process_rows(map.data(), d0, d1, got.data() + count, got.size() - count, w);
+        count += st.stored;
+      }
+      ASSERT_EQ(count, want.size()) << "pfa " << pfa << ", window " << c.train_range;
+      ASSERT_GT(count, 10u);
+      for (std::size_t i = 0; i < count; ++i) {
+        ASSERT_EQ(got[i].doppler_bin, want[i].d) << i;
+        ASSERT_EQ(got[i].range_bin, want[i].m) << i;
+        EXPECT_EQ(got[i].noise, static_cast<float>(want[i].z)) << i;
+      }
+    }
+  }
+}
+
 TEST(Cfar, EdgeTrainingCountsAndSplitRowBlocks) {
   cpu::Cfar cf({cfar(CfarType::Ca, 2, 1, 8, 4, 1e-6), 32, 100, 2});
   EXPECT_EQ(cf.leading_cells_at(50) + cf.lagging_cells_at(50), 216u);

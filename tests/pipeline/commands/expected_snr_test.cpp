@@ -40,7 +40,9 @@ TEST_P(ExpectedSnrCase, MatchesTheChainsMeasuredSnr) {
   mode.processing.range_window = WindowConfig{c.range_window};
   mode.processing.doppler_window = WindowConfig{c.doppler_window, 4, 35.0};
   mode.processing.cfar.pfa = 1e-3;
-  CpuChain chain(mode, {1, 32});
+  ChainOptions one_worker;
+  one_worker.threads = 1;
+  CpuChain chain(mode, one_worker);
   const ModeGeometry g = derive_geometry(mode);
 
   // The echo alone, amplitude 0.1 (input SNR -20 dB against sigma^2 = 1): its peak cell.
