@@ -3,10 +3,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 
 #include "core/cpi.hpp"
+#include "io/sigmf_file.hpp"
 #include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe::bench {
@@ -28,6 +31,42 @@ inline Cpi random_cpi(const Mode& m, std::uint64_t seed) {
     z = cf32(re, g(rng));
   }
   return cpi;
+}
+
+inline std::string bench_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp") + "/radarpipe-bench";
+}
+
+/// A noise recording of `cpis` CPIs of bench mode `mode_index` (ci16_le, no radar extension:
+/// give the mode file), made once into $TMPDIR/radarpipe-bench/ and reused while its size fits
+/// (bench-matx's 16 CPIs take 1.2 GB).
+inline std::string bench_recording(int mode_index, const Mode& m, std::size_t cpis) {
+  const std::string base =
+      bench_dir() + "/" + kModes[mode_index] + "-" + std::to_string(cpis) + "cpi";
+  const std::size_t per_channel = m.processing.pulses * m.radar.range_gates;
+  const std::uintmax_t bytes =
+      static_cast<std::uintmax_t>(cpis) * per_channel * 4 * m.radar.channels;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(base + ".sigmf-meta") && fs::file_size(base + ".sigmf-data", ec) == bytes)
+    return base;
+  fs::create_directories(bench_dir());
+  io::SigmfMeta meta;
+  meta.sample_rate_hz = m.radar.sample_rate_hz;
+  meta.num_channels = m.radar.channels;
+  meta.captures.push_back(io::SigmfCapture{});
+  meta.captures.back().sample_start = 0;
+  io::SigmfWriteOptions wo;
+  wo.datatype = "ci16_le";
+  wo.scale = 1.0 / 2048.0;
+  io::SigmfWriter w(base, meta, wo);
+  for (std::size_t k = 0; k < cpis; ++k) {
+    const Cpi cpi = random_cpi(m, 100 + k);
+    w.write(cpi.samples.data(), per_channel, per_channel);
+  }
+  w.close();
+  return base;
 }
 
 /// Samples/s and bytes/s counters (bytes: what the stage must read plus write at least).

@@ -9,8 +9,7 @@
 //   first_report_s (from the call to the first CPI's report: opening, planning, reading),
 //   skip_checksum: 1 when the run skipped verification (the second family).
 //
-// The recordings are made once into $TMPDIR/radarpipe-bench/ (noise, ci16_le with a scale;
-// bench-matx's 16 CPIs take 1.2 GB).
+// The recordings are made once into $TMPDIR/radarpipe-bench/ (bench_recording).
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,7 +18,6 @@
 #include <sstream>
 
 #include "bench/bench_common.hpp"
-#include "io/sigmf_file.hpp"
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/commands/plan.hpp"
@@ -29,39 +27,6 @@ namespace radarpipe::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string bench_dir() {
-  const char* tmp = std::getenv("TMPDIR");
-  return std::string(tmp && *tmp ? tmp : "/tmp") + "/radarpipe-bench";
-}
-
-// A noise recording of `cpis` CPIs of the mode (made once; reused while its size fits).
-std::string bench_recording(int mode_index, const Mode& m, std::size_t cpis) {
-  const std::string base =
-      bench_dir() + "/" + kModes[mode_index] + "-" + std::to_string(cpis) + "cpi";
-  const std::size_t per_channel = m.processing.pulses * m.radar.range_gates;
-  const std::uintmax_t bytes =
-      static_cast<std::uintmax_t>(cpis) * per_channel * 4 * m.radar.channels;
-  std::error_code ec;
-  if (fs::exists(base + ".sigmf-meta") && fs::file_size(base + ".sigmf-data", ec) == bytes)
-    return base;
-  fs::create_directories(bench_dir());
-  io::SigmfMeta meta;
-  meta.sample_rate_hz = m.radar.sample_rate_hz;
-  meta.num_channels = m.radar.channels;
-  meta.captures.push_back(io::SigmfCapture{});
-  meta.captures.back().sample_start = 0;
-  io::SigmfWriteOptions wo;
-  wo.datatype = "ci16_le";
-  wo.scale = 1.0 / 2048.0;
-  io::SigmfWriter w(base, meta, wo);
-  for (std::size_t k = 0; k < cpis; ++k) {
-    const Cpi cpi = random_cpi(m, 100 + k);
-    w.write(cpi.samples.data(), per_channel, per_channel);
-  }
-  w.close();
-  return base;
-}
 
 void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   using clock = std::chrono::steady_clock;

@@ -7,6 +7,14 @@
 // same size, no header), measured in the same run. A receiver thread drains; each iteration
 // sends a batch and waits until the receiver has it all.
 //
+// BM_StreamCapacity/<mode>/<preload>: mode 0 bench-small, 1 bench-matx. The chain alone is
+// timed first (its real-time factor, CPIs per CPI duration), then `radarpipe run` is fed over
+// tcp loopback at fractions of that rate (0.5 .. 1.1), each trial a fresh replay of the CPIs;
+// counters: capacity_over_chain, the highest fraction with no CPI dropped (the figure;
+// 0 if none), chain_x_realtime, and the drops at the first failing fraction. preload 1 sends
+// frames encoded beforehand (ReplayOptions::preload), 0 reads and encodes while sending: on a
+// 2-core machine the sender shares the cores with the chain, so the two say which limit holds.
+//
 // BM_StreamEndToEnd/<mode>/<rate x 100>: mode 0 the demo, 1 bench-small; a simulated
 // recording is replayed over tcp at rate x real time into `radarpipe run` in this process (one
 // segment); counters: CPIs dropped, deadline misses, end-to-end latency p50/p99/max (ms) and
@@ -14,6 +22,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <filesystem>
 #include <thread>
 #include <zmq.hpp>
@@ -21,6 +31,7 @@
 #include "bench/bench_common.hpp"
 #include "io/iq_frame.hpp"
 #include "io/scenario.hpp"
+#include "pipeline/chain/cpu_chain.hpp"
 #include "pipeline/commands/simulate.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/replay.hpp"
@@ -163,6 +174,81 @@ void BM_StreamEndToEnd(benchmark::State& state) {
       rs.seconds > 0 ? cpis * derive_geometry(rec.mode).cpi_duration_s / rs.seconds : 0.0;
   state.SetLabel(state.range(0) == 0 ? "demo" : "bench-small");
 }
+
+void BM_StreamCapacity(benchmark::State& state) {
+  const int which = static_cast<int>(state.range(0));
+  const bool preload = state.range(1) == 1;
+  // Enough CPIs that a rate 10% over capacity overflows the ingest's buffers before the end.
+  const std::size_t cpis = which == 0 ? 48 : 24;
+  Mode mode = load_bench_mode(which);
+  mode.processing.fft_planning = FftPlanning::Estimate;  // no planning in every trial
+  const std::string mode_path = bench_dir() + "/" + kModes[which] + "-estimate.yaml";
+  std::ofstream(mode_path) << mode_file_json(mode).dump(2);
+  struct {
+    std::string path;
+    Mode mode;
+  } rec{bench_recording(which, mode, cpis), mode};
+  const double cpi_s = derive_geometry(rec.mode).cpi_duration_s;
+  double capacity = 0.0, chain_rf = 0.0, dropped_above = 0.0;
+  for (auto _ : state) {
+    {  // the chain alone, same mode, same machine, this moment
+      CpuChain chain(rec.mode);
+      const Cpi in = random_cpi(rec.mode, 9);
+      chain.process(in);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (std::size_t k = 0; k < cpis; ++k) chain.process(in);
+      const double per_cpi =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
+          double(cpis);
+      chain_rf = cpi_s / per_cpi;
+    }
+    capacity = 0.0;
+    for (double f : {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1}) {
+      zmq::context_t ctx(1);
+      stream::ReplayOptions ro;
+      ro.input = rec.path;
+      ro.mode_path = mode_path;
+      ro.verify_checksum = false;
+      ro.to = "tcp://127.0.0.1:*";
+      ro.rate = f * chain_rf;
+      ro.datatype = io::IqDatatype::Ci16Le;
+      ro.preload = preload;
+      stream::Replayer replayer(ctx, ro);
+      stream::RunOptions opt;
+      opt.mode = rec.mode;
+      opt.from = replayer.endpoint();
+      opt.publish = "tcp://127.0.0.1:*";
+      opt.exit_at_end = true;
+      stream::StreamRunner runner(ctx, opt);
+      std::atomic<bool> stop{false};
+      TelemetrySnapshot t;
+      std::thread run_thread([&] { t = runner.run(stop); });
+      replayer.run(stop);
+      run_thread.join();
+      if (t.cpis_dropped > 0) {
+        dropped_above = static_cast<double>(t.cpis_dropped);
+        for (const CauseCount& c : t.cpis_dropped_by_cause)
+          if (c.count) state.counters["dropped_" + c.cause] = static_cast<double>(c.count);
+        break;
+      }
+      capacity = f;
+      for (const LatencySummary& l : t.stage_latency)
+        state.counters[l.name + "_p99_ms"] = l.p99_ms;
+      state.counters["e2e_p99_ms"] = t.end_to_end.p99_ms;
+    }
+  }
+  state.counters["capacity_over_chain"] = capacity;
+  state.counters["chain_x_realtime"] = chain_rf;
+  state.counters["capacity_x_realtime"] = capacity * chain_rf;
+  state.counters["dropped_above"] = dropped_above;
+  state.SetLabel(std::string(kModes[which]) + (preload ? " preloaded sender" : " reading sender"));
+}
+
+BENCHMARK(BM_StreamCapacity)
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_StreamEndToEnd)
     ->ArgsProduct({{0}, {50, 100, 150, 200, 300, 400}})

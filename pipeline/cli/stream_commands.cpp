@@ -192,6 +192,9 @@ StreamCommands::StreamCommands(CLI::App& app) {
   replay_->add_option("--datatype", replay_datatype_, "cf32_le or ci16_le")
       ->check(CLI::IsMember({"cf32_le", "ci16_le"}));
   replay_->add_option("--cpis", replay_opt_.max_cpis, "stop after this many CPIs");
+  replay_->add_flag("--preload", replay_opt_.preload,
+                    "encode every frame before sending the first (for rates a reader could not "
+                    "feed; memory: the CPIs sent)");
   replay_->add_flag("--skip-checksum", replay_skip_checksum_, "do not verify core:sha512");
 
   run_ = app.add_subcommand("run", "Run the chain on a live IQ stream, publish detections");

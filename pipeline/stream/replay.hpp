@@ -29,6 +29,10 @@ struct ReplayOptions {
   std::uint64_t max_cpis =
       0;                  ///< stop after this many CPIs (0: the recording, or forever with loop)
   int linger_ms = 10000;  ///< time to deliver what is queued when done
+  /// Encode every frame of the CPIs to send before the first is sent (memory: those CPIs as
+  /// frames), so that sending costs only the pacing and the copy: a sender that a file reader
+  /// and encoder would hold back, e.g. to find a receiver's capacity on few cores.
+  bool preload = false;
 };
 
 struct ReplaySummary {
