@@ -23,8 +23,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <zmq.hpp>
 
@@ -135,28 +135,38 @@ const Recording& recording(int which) {
   return r;
 }
 
+// One trial: `ro` replayed over tcp loopback into `radarpipe run` (one segment, this process)
+// until the stream ends; the run's final telemetry (and the replay's summary into rs).
+TelemetrySnapshot replay_into_run(stream::ReplayOptions ro, const Mode& mode,
+                                  stream::ReplaySummary* rs) {
+  zmq::context_t ctx(1);
+  ro.to = "tcp://127.0.0.1:*";
+  stream::Replayer replayer(ctx, ro);
+  stream::RunOptions opt;
+  opt.mode = mode;
+  opt.from = replayer.endpoint();
+  opt.publish = "tcp://127.0.0.1:*";
+  opt.exit_at_end = true;
+  stream::StreamRunner runner(ctx, opt);
+  std::atomic<bool> stop{false};
+  TelemetrySnapshot t;
+  std::thread run_thread([&] { t = runner.run(stop); });
+  const stream::ReplaySummary sum = replayer.run(stop);
+  run_thread.join();
+  if (rs) *rs = sum;
+  return t;
+}
+
 void BM_StreamEndToEnd(benchmark::State& state) {
   const Recording& rec = recording(static_cast<int>(state.range(0)));
   const double rate = static_cast<double>(state.range(1)) / 100.0;
   TelemetrySnapshot t;
   stream::ReplaySummary rs;
   for (auto _ : state) {
-    zmq::context_t ctx(1);
     stream::ReplayOptions ro;
     ro.input = rec.path;
-    ro.to = "tcp://127.0.0.1:*";
     ro.rate = rate;
-    stream::Replayer replayer(ctx, ro);
-    stream::RunOptions opt;
-    opt.mode = rec.mode;
-    opt.from = replayer.endpoint();
-    opt.publish = "tcp://127.0.0.1:*";
-    opt.exit_at_end = true;
-    stream::StreamRunner runner(ctx, opt);
-    std::atomic<bool> stop{false};
-    std::thread run_thread([&] { t = runner.run(stop); });
-    rs = replayer.run(stop);
-    run_thread.join();
+    t = replay_into_run(ro, rec.mode, &rs);
   }
   const double cpis = static_cast<double>(t.cpis_processed + t.cpis_dropped);
   state.counters["rate_x_realtime"] = rate;
@@ -204,27 +214,14 @@ void BM_StreamCapacity(benchmark::State& state) {
     }
     capacity = 0.0;
     for (double f : {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1}) {
-      zmq::context_t ctx(1);
       stream::ReplayOptions ro;
       ro.input = rec.path;
       ro.mode_path = mode_path;
       ro.verify_checksum = false;
-      ro.to = "tcp://127.0.0.1:*";
       ro.rate = f * chain_rf;
       ro.datatype = io::IqDatatype::Ci16Le;
       ro.preload = preload;
-      stream::Replayer replayer(ctx, ro);
-      stream::RunOptions opt;
-      opt.mode = rec.mode;
-      opt.from = replayer.endpoint();
-      opt.publish = "tcp://127.0.0.1:*";
-      opt.exit_at_end = true;
-      stream::StreamRunner runner(ctx, opt);
-      std::atomic<bool> stop{false};
-      TelemetrySnapshot t;
-      std::thread run_thread([&] { t = runner.run(stop); });
-      replayer.run(stop);
-      run_thread.join();
+      const TelemetrySnapshot t = replay_into_run(ro, rec.mode, nullptr);
       if (t.cpis_dropped > 0) {
         dropped_above = static_cast<double>(t.cpis_dropped);
         for (const CauseCount& c : t.cpis_dropped_by_cause)
@@ -232,8 +229,7 @@ void BM_StreamCapacity(benchmark::State& state) {
         break;
       }
       capacity = f;
-      for (const LatencySummary& l : t.stage_latency)
-        state.counters[l.name + "_p99_ms"] = l.p99_ms;
+      for (const LatencySummary& l : t.stage_latency) state.counters[l.name + "_p99_ms"] = l.p99_ms;
       state.counters["e2e_p99_ms"] = t.end_to_end.p99_ms;
     }
   }
