@@ -50,8 +50,13 @@ SampleFormat parse_datatype(const std::string& name) {
   f.kind = name[1];
   if (f.kind != 'f' && f.kind != 'i' && f.kind != 'u') return fail("type must be f, i or u");
   std::size_t i = 2;
-  int bits = 0;
-  while (i < name.size() && name[i] >= '0' && name[i] <= '9') bits = bits * 10 + (name[i++] - '0');
+  // The width's digits as written: exactly 8, 16, 32 or 64 (no leading zeros, no long runs of
+  // digits to overflow on).
+  while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+  const std::string digits = name.substr(2, i - 2);
+  if (digits != "8" && digits != "16" && digits != "32" && digits != "64")
+    return fail("no such width for this type");
+  const int bits = std::stoi(digits);
   f.bits = bits;
   const bool float_ok = f.kind == 'f' && (bits == 32 || bits == 64);
   const bool int_ok = f.kind != 'f' && (bits == 8 || bits == 16 || bits == 32);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 namespace radarpipe::io {
@@ -108,6 +109,14 @@ std::int64_t parse_rfc3339_ns(const std::string& text) {
   const std::int64_t days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  // int64 nanoseconds reach from 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z;
+  // a time outside is refused rather than wrapped (signed overflow: undefined behaviour).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  if (secs > (kMax - frac_ns) / 1000000000LL || secs < kMin / 1000000000LL)
+    throw std::invalid_argument("'" + text +
+                                "': outside the times radarpipe represents (int64 nanoseconds "
+                                "since 1970: 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z)");
   return secs * 1000000000LL + frac_ns;
 }
 

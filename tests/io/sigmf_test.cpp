@@ -95,6 +95,10 @@ TEST(SigmfDatatype, AcceptsTheGrammarAndRejectsTheRest) {
   for (const char* t : {"rf32_le", "ri16_be", "ru8"}) EXPECT_FALSE(parse_datatype(t).is_complex);
   for (const char* t : {"cf16_le", "ci8_le", "ci16", "cf32", "xi16_le", "ci64_le", "cf32_me", ""})
     EXPECT_THROW(parse_datatype(t), std::invalid_argument) << t;
+  // Long runs of digits are a width that does not exist, not an int overflow (found by
+  // fuzz_sigmf_meta; its input is in tests/fuzz/corpus/sigmf_meta/).
+  for (const char* t : {"ci1888888888888_le", "cf0000000032_le", "ci016_le"})
+    EXPECT_THROW(parse_datatype(t), std::invalid_argument) << t;
 }
 
 class EveryDatatype : public ::testing::TestWithParam<std::tuple<std::string, std::size_t>> {};

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <stdexcept>
 
 using namespace radarpipe::io;
@@ -31,5 +32,26 @@ TEST(Time, RejectsMalformedText) {
     parse_rfc3339_ns("2026-11-21T12:00:00");
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("2026-11-21T12:00:00"), std::string::npos);
+  }
+}
+
+// The ends of int64 nanoseconds: the last and first representable seconds parse; a second
+// beyond either end is refused with the range named (it overflowed before: found by
+// fuzz_sigmf_meta, its input is in tests/fuzz/corpus/sigmf_meta/).
+TEST(Time, RefusesTimesOutsideInt64Nanoseconds) {
+  EXPECT_EQ(parse_rfc3339_ns("2262-04-11T23:47:16.854775807Z"),
+            std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(parse_rfc3339_ns("1677-09-21T00:12:44Z"), -9223372036000000000LL);
+  for (const char* far :
+       {"2262-04-11T23:47:17Z", "2262-04-11T23:47:16.854775808Z", "9999-12-31T23:59:59Z",
+        "1677-09-21T00:12:43Z", "0000-01-01T00:00:00Z", "2262-04-12T00:00:00-01:00"}) {
+    try {
+      parse_rfc3339_ns(far);
+      ADD_FAILURE() << far << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
