@@ -34,14 +34,34 @@ std::string field(const unsigned char* p, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(p), len);
 }
 
-/// pax records "LEN key=value\n": returns the value of `key`, or empty.
+/// A decimal number of digits only, at most `limit`; false for anything else (a sign, a space,
+/// no digits, overflow).
+bool parse_decimal(const std::string& text, std::uint64_t limit, std::uint64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+    if (v > (limit - d) / 10) return false;  // v * 10 + d > limit
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+/// pax records "LEN key=value\n" (LEN counts the whole record, its own digits included):
+/// returns the value of `key`, or empty. A record whose length is not a plain decimal number
+/// that fits what is left stops the scan (it used to be read as a huge unsigned number and
+/// send the scan backwards forever).
 std::string pax_value(const std::string& records, const std::string& key) {
   std::size_t pos = 0;
   while (pos < records.size()) {
     const std::size_t sp = records.find(' ', pos);
     if (sp == std::string::npos) break;
-    const std::size_t len = std::strtoull(records.c_str() + pos, nullptr, 10);
-    if (len == 0 || pos + len > records.size()) break;
+    std::uint64_t len = 0;
+    if (!parse_decimal(records.substr(pos, sp - pos), records.size() - pos, &len) ||
+        len < sp - pos + 2)  // the digits, the space and the newline at least
+      break;
     const std::string rec = records.substr(sp + 1, pos + len - sp - 2);
     const std::size_t eq = rec.find('=');
     if (eq != std::string::npos && rec.substr(0, eq) == key) return rec.substr(eq + 1);
@@ -88,7 +108,7 @@ std::vector<TarMember> list_tar(const std::string& path) {
       if (!prefix.empty()) name = prefix + "/" + name;
     }
     const std::uint64_t content = pos + 512;
-    if (content + size > file_size)
+    if (size > file_size - content)  // written so that no size can overflow the sum
       throw std::runtime_error(path + ": member '" + name + "' at byte " + std::to_string(pos) +
                                " runs past the end of the archive (truncated?)");
     if (type == 'x' || type == 'L') {
@@ -104,7 +124,11 @@ std::vector<TarMember> list_tar(const std::string& path) {
       }
     } else {
       if (!next_name.empty()) name = next_name;
-      if (!next_size.empty()) size = std::strtoull(next_size.c_str(), nullptr, 10);
+      if (!next_size.empty() && !parse_decimal(next_size, file_size - content, &size))
+        throw std::runtime_error(path + ": member '" + name + "' at byte " + std::to_string(pos) +
+                                 ": pax size '" + next_size.substr(0, 32) +
+                                 "' is not a size within the archive (" +
+                                 std::to_string(file_size - content) + " bytes left)");
       next_name.clear();
       next_size.clear();
       if (type == '0' || type == '7') members.push_back({name, content, size, type});
