@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "io/json_depth.hpp"
 #include "io/time.hpp"
 
 namespace radarpipe::io {
@@ -107,6 +108,8 @@ bool declares_radar(const json& global) {
 
 SigmfMeta parse_sigmf_meta(const std::string& text, const std::string& source) {
   const Ctx ctx{source};
+  if (const std::string deep = json_depth_error(text); !deep.empty())
+    throw SigmfError(source + ": " + deep + "; SigMF metadata nests a few levels");
   json doc;
   try {
     doc = json::parse(text);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "io/detection_json.hpp"
+#include "io/json_depth.hpp"
 #include "io/stream_messages.hpp"
 #include "io/time.hpp"
 #include "pipeline/commands/process.hpp"
@@ -167,14 +168,26 @@ int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& 
     (void)sub.recv(payload, zmq::recv_flags::none);
     while (payload.more()) (void)sub.recv(payload, zmq::recv_flags::none);
     last = std::chrono::steady_clock::now();
+    // A message that does not decode (malformed JSON or protobuf, a field of the wrong type)
+    // is dropped and said, and the subscription goes on.
     try {
       if (handle(topic.to_string(), payload.to_string())) return 0;
-    } catch (const io::MessageError& e) {
+    } catch (const std::exception& e) {
       std::cerr << "radarpipe " << who << ": dropped a message: " << e.what() << "\n";
     }
     std::cout.flush();
   }
   return 0;
+}
+
+// A JSON message from the stream: an object, nested at most io::kMaxJsonDepth deep, or
+// io::MessageError naming the topic.
+nlohmann::json parse_message_json(const std::string& topic, const std::string& payload) {
+  if (const std::string deep = io::json_depth_error(payload); !deep.empty())
+    throw io::MessageError(topic + ": " + deep);
+  nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw io::MessageError(topic + ": not a JSON object");
+  return j;
 }
 
 }  // namespace
@@ -342,7 +355,7 @@ int StreamCommands::listen() {
         if (topic.rfind(io::kTopicEnd, 0) == 0) {
           StreamEndInfo e;
           if (json_in) {
-            const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+            const nlohmann::json j = parse_message_json(topic, payload);
             e.stream_id = j.value("stream_id", 0u);
             e.cpis_processed = j.value("cpis_processed", 0ull);
             e.cpis_dropped = j.value("cpis_dropped", 0ull);
@@ -358,9 +371,7 @@ int StreamCommands::listen() {
         DetectionReport r;
         ReportEnvelope env;
         if (json_in) {
-          const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
-          if (j.is_discarded()) throw io::MessageError(topic + ": not JSON");
-          r = io::report_from_json(j, topic);
+          r = io::report_from_json(parse_message_json(topic, payload), topic);
         } else {
           r = io::decode_report_pb(payload, &env);
         }

@@ -174,6 +174,18 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   sum.mode_origin = rm.origin;
   sum.backend = std::string(to_string(backend.chosen)) + " (" + backend.reason + ")";
 
+  // Nothing is planned or allocated for a mode the data cannot fill: metadata that declares a
+  // huge CPI over a few bytes of data is refused here, before FFTW plans for minutes or the
+  // buffers take gigabytes.
+  const std::uint64_t per_cpi =
+      static_cast<std::uint64_t>(rm.mode.processing.pulses) * rm.mode.radar.range_gates;
+  if (reader.samples() < per_cpi)
+    throw ModeMismatch(reader.location().data_name + ": holds " + std::to_string(reader.samples()) +
+                       " samples per channel; one CPI of the mode (" + rm.origin + ") needs " +
+                       std::to_string(per_cpi) + " (processing.pulses " +
+                       std::to_string(rm.mode.processing.pulses) + " x radar.range_gates " +
+                       std::to_string(rm.mode.radar.range_gates) + "): nothing to process");
+
   ChainOptions co;
   co.threads = opt.threads;
   co.fft_wisdom = opt.fft_wisdom;

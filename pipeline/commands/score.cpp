@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "io/detection_json.hpp"
+#include "io/json_depth.hpp"
 
 namespace radarpipe {
 
@@ -22,6 +24,8 @@ std::vector<DetectionReport> read_detections_jsonl(const std::string& path) {
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(n);
+    if (const std::string deep = io::json_depth_error(line); !deep.empty())
+      throw std::runtime_error(where + ": " + deep);
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
@@ -30,6 +34,12 @@ std::vector<DetectionReport> read_detections_jsonl(const std::string& path) {
                                std::string(e.what()).substr(std::string(e.what()).rfind(':') + 2) +
                                ")");
     }
+    if (j.is_object() && j.contains("incomplete"))  // process failed after this many CPIs
+      throw std::runtime_error(where +
+                               ": the detections are incomplete (the run that wrote them "
+                               "failed: " +
+                               j["incomplete"].value("error", std::string("?")) +
+                               "); score a complete run");
     out.push_back(io::report_from_json(j, where));
   }
   return out;
@@ -38,9 +48,12 @@ std::vector<DetectionReport> read_detections_jsonl(const std::string& path) {
 io::TruthFile read_truth_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open the truth file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (const std::string deep = io::json_depth_error(text); !deep.empty())
+    throw std::runtime_error(path + ": " + deep);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw std::runtime_error(path + ": invalid JSON at byte " + std::to_string(e.byte));
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/json_depth.hpp"
 #include "io/recording_source.hpp"
 #include "io/sha512.hpp"
 #include "io/sigmf_file.hpp"
@@ -400,6 +401,25 @@ TEST(SigmfBadFiles, RadarKeysWithoutTheExtensionDeclared) {
   write_file(dir / "x.sigmf-data", "");
   const std::string e = error_of(dir / "x");
   EXPECT_NE(e.find("global.core:extensions"), std::string::npos) << e;
+}
+
+// Metadata nested 10^5 deep crashed the reader (a recursive free of the parsed document
+// overflowed the stack); it is refused before parsing, naming the depth. Brackets inside
+// strings do not count, and real metadata is far from the limit.
+TEST(SigmfBadFiles, DeeplyNestedMetadataIsRefusedBeforeParsing) {
+  TempDir dir;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  write_file(dir / "n.sigmf-meta", "{\"global\": " + deep + "}");
+  write_file(dir / "n.sigmf-data", "");
+  const std::string e = error_of(dir / "n");
+  EXPECT_NE(e.find("n.sigmf-meta: JSON nested more than 64 deep (at byte"), std::string::npos) << e;
+  EXPECT_EQ(json_depth_error(std::string(64, '[') + std::string(64, ']')), "");
+  EXPECT_NE(json_depth_error(std::string(65, '{')), "");
+  EXPECT_EQ(json_depth_error("{\"a\": \"[[[[\\\"{{{{\"}"), "");  // inside a string, escapes too
+  write_file(dir / "k.sigmf-meta",
+             meta_text("cf32_le", 1, {{"core:description", std::string(1000, '[')}}));
+  write_file(dir / "k.sigmf-data", std::string(64, 'x'));
+  EXPECT_EQ(error_of(dir / "k"), "(no error)");
 }
 
 TEST(SigmfBadFiles, CorruptArchive) {

@@ -4,13 +4,18 @@
 // Each step waits for the line a process prints when it is ready (its bound endpoint), never a
 // fixed sleep.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
+#include <vector>
+#include <zmq.hpp>
 
+#include "io/detection_json.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/stream_mode.hpp"
 
@@ -171,6 +176,56 @@ TEST_F(StreamingCli, BadArgumentsAreNamed) {
   const auto l = run_command(radarpipe_binary() + " listen tcp://127.0.0.1:1 --timeout 0.3");
   EXPECT_EQ(l.code, 1);
   EXPECT_NE(l.out.find("nothing from tcp://127.0.0.1:1 in 0.3 s"), std::string::npos) << l.out;
+}
+
+// `listen` against a publisher that sends garbage on the JSON topics: every bad message (not
+// JSON, not an object, nested 10^5 deep, fields of the wrong type, an end-of-stream that is an
+// array) is dropped and said, and the good report after them is printed (listen used to abort
+// on the first). The publisher is an XPUB in this test: it sends once listen's subscription
+// has arrived (the handshake), never after a fixed sleep.
+TEST(StreamingListen, MalformedJsonMessagesAreDroppedAndTheStreamGoesOn) {
+  zmq::context_t ctx(1);
+  zmq::socket_t pub(ctx, zmq::socket_type::xpub);
+  pub.set(zmq::sockopt::rcvtimeo, 30000);  // listen did not start: fail, do not hang
+  pub.bind("tcp://127.0.0.1:*");
+  const std::string ep = pub.get(zmq::sockopt::last_endpoint);
+  FILE* listen = popen(
+      (radarpipe_binary() + " listen " + ep + " --json --count 1 --timeout 30 2>&1").c_str(), "r");
+  ASSERT_NE(listen, nullptr);
+  int subscriptions = 0;
+  while (subscriptions < 2) {  // detections and end
+    zmq::message_t sub;
+    ASSERT_TRUE(pub.recv(sub, zmq::recv_flags::none)) << "no subscription from listen";
+    if (sub.size() > 0 && static_cast<const char*>(sub.data())[0] == 1) ++subscriptions;
+  }
+  auto send = [&](const std::string& topic, const std::string& payload) {
+    zmq::message_t t(topic.data(), topic.size()), p(payload.data(), payload.size());
+    pub.send(t, zmq::send_flags::sndmore);
+    pub.send(p, zmq::send_flags::none);
+  };
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"detections.json", "not json"}, {"detections.json", "[1, 2, 3]"},
+      {"detections.json", deep},       {"detections.json", R"({"cpi": "seven", "detections": 5})"},
+      {"end.json", "[\"stream_id\"]"}, {"end.json", deep},
+  };
+  for (const auto& [topic, payload] : bad) send(topic, payload);
+  radarpipe::DetectionReport good;
+  good.cpi = 41;
+  send("detections.json", radarpipe::io::report_to_json(good).dump());
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, listen)) > 0) out.append(buf, n);
+  const int status = pclose(listen);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0) << out;
+  std::size_t dropped = 0;
+  for (std::size_t at = out.find("dropped a message"); at != std::string::npos;
+       at = out.find("dropped a message", at + 1))
+    ++dropped;
+  EXPECT_EQ(dropped, bad.size()) << out;
+  EXPECT_NE(out.find("nested more than 64 deep"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"cpi\":41"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -216,6 +216,30 @@ TEST(RecordingCli, ProcessReportsBadFilesAndLeftovers) {
             std::string::npos);
 }
 
+// Metadata (or a mode) that declares a CPI far larger than the data: 2^24 gates x 128 pulses
+// over 8 KB. Refused at once, before FFTW plans anything or a cube is allocated (it used to plan
+// for minutes or end in bad_alloc), naming the data file and both sizes.
+TEST(RecordingCli, ACpiLargerThanTheDataIsRefusedBeforePlanning) {
+  Dir d("huge");
+  std::ofstream(d / "h.sigmf-meta") << nlohmann::json{
+      {"global",
+       {{"core:datatype", "ci16_le"}, {"core:version", "1.2.0"}, {"core:sample_rate", 20e6}}},
+      {"captures", nlohmann::json::array({{{"core:sample_start", 0}}})},
+      {"annotations",
+       nlohmann::json::array()}}.dump();
+  std::ofstream(d / "h.sigmf-data") << std::string(8192, '\0');
+  std::string mode = read(source_path("configs/demo.yaml"));
+  mode.replace(mode.find("pri_s: 100.0e-6"), 15, "pri_s: 1.0");
+  mode.replace(mode.find("range_gates: 1800"), 17, "range_gates: 16777216");
+  std::ofstream(d / "huge.yaml") << mode;
+  const CliRun r = run_cli("process -i " + (d / "h") + " --mode " + (d / "huge.yaml") + " -o " +
+                           (d / "x.jsonl"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("h.sigmf-data: holds 2048 samples per channel"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("needs 2147483648"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("planning FFTs"), std::string::npos) << r.out;  // refused before planning
+}
+
 // A 512 MiB recording (sparse: no disk is used) processed with 160 MB of address space beyond
 // what the shared libraries map.
 TEST(RecordingCli, ARecordingLargerThanTheMemoryLimitStreams) {
