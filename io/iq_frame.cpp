@@ -40,6 +40,8 @@ const char* to_string(FrameReject r) {
       return "shape";
     case FrameReject::Sequence:
       return "sequence";
+    case FrameReject::Timestamp:
+      return "timestamp";
   }
   return "?";
 }

@@ -72,8 +72,9 @@ enum class FrameReject {
   PayloadSize,  ///< payload length disagrees with pulses x channels x gates x sample size
   Shape,        ///< a valid frame whose gates or channels disagree with the mode
   Sequence,     ///< a sequence number at or before one already seen (duplicate, reordered)
+  Timestamp,    ///< a timestamp whose pulses would run past the times int64 ns can hold
 };
-inline constexpr int kFrameRejectCauses = 10;
+inline constexpr int kFrameRejectCauses = 11;
 const char* to_string(FrameReject r);
 
 struct FrameCheck {

@@ -75,6 +75,15 @@ CpiAssembler::Result CpiAssembler::push(const void* header, std::size_t header_s
                                              std::to_string(h.gates) + " gates, the mode has " +
                                              std::to_string(channels_) + " channels x " +
                                              std::to_string(gates_) + " gates"};
+  // The pulses' times are the frame's plus k PRIs: a timestamp near the end of int64 ns would
+  // overflow there (undefined behaviour), so such a frame is refused.
+  if (res.check.ok() &&
+      (static_cast<double>(h.timestamp_ns) + static_cast<double>(h.pulses) * pri_ns_ > 9.2e18 ||
+       static_cast<double>(h.timestamp_ns) < -9.2e18))
+    res.check = {io::FrameReject::Timestamp,
+                 "timestamp " + std::to_string(h.timestamp_ns) + " ns with " +
+                     std::to_string(h.pulses) +
+                     " pulses runs past the times radarpipe represents (int64 ns, year 2262)"};
   if (!res.check.ok()) {
     on_reject(res.check.reject);
     return res;

@@ -216,6 +216,29 @@ TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
   EXPECT_EQ(h.counters.frames_rejected.load(), 4u);  // payload, shape x2, sequence
 }
 
+// A frame stamped at the end of int64 nanoseconds would overflow its pulses' times (undefined
+// behaviour): it is rejected as `timestamp`, and the stream's next frames assemble as before.
+TEST(CpiAssembler, TimestampsAtTheEndOfInt64AreRejected) {
+  Harness h(small_mode(1));
+  for (std::int64_t t :
+       {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max() - 1000,
+        std::numeric_limits<std::int64_t>::min()}) {
+    Frame f = make_frame(h.mode, 0, 0, 4);
+    io::IqFrameHeader hdr;
+    ASSERT_TRUE(io::decode_iq_frame(f.header.data(), f.header.size(), f.payload.size(), hdr).ok());
+    hdr.timestamp_ns = t;
+    f.header = io::encode_iq_header(hdr);
+    const CpiAssembler::Result r = h.push(f);
+    EXPECT_EQ(r.check.reject, io::FrameReject::Timestamp) << t;
+    EXPECT_NE(r.check.message.find("runs past the times radarpipe represents"), std::string::npos)
+        << r.check.message;
+  }
+  EXPECT_EQ(h.counters.rejected[static_cast<int>(io::FrameReject::Timestamp)].load(), 3u);
+  h.push(make_frame(h.mode, 0, 0, 8));
+  ASSERT_EQ(h.out.size(), 1u);
+  h.expect_cpi(h.out[0], 0);
+}
+
 TEST(CpiAssembler, NoFreeBufferDropsTheCpiAsOverrun) {
   Harness h(small_mode(1), 2);
   for (std::uint64_t k = 0; k < 5; ++k) h.push(make_frame(h.mode, k, 8 * k, 8));
