@@ -42,6 +42,8 @@ const char* to_string(FrameReject r) {
       return "sequence";
     case FrameReject::Timestamp:
       return "timestamp";
+    case FrameReject::Stream:
+      return "stream";
   }
   return "?";
 }

@@ -71,10 +71,11 @@ enum class FrameReject {
   Dimensions,   ///< zero or absurd gates, channels or pulses, or a payload over 1 GiB
   PayloadSize,  ///< payload length disagrees with pulses x channels x gates x sample size
   Shape,        ///< a valid frame whose gates or channels disagree with the mode
-  Sequence,     ///< a sequence number at or before one already seen (duplicate, reordered)
+  Sequence,     ///< a sequence number behind the stream's, or far ahead of it
   Timestamp,    ///< a timestamp whose pulses would run past the times int64 ns can hold
+  Stream,       ///< a frame of another stream while one is being received
 };
-inline constexpr int kFrameRejectCauses = 11;
+inline constexpr int kFrameRejectCauses = 12;
 const char* to_string(FrameReject r);
 
 struct FrameCheck {

@@ -1,5 +1,6 @@
 #include "pipeline/stream/assembler.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -55,8 +56,10 @@ void CpiAssembler::abort(CpiDrop cause) {
 
 void CpiAssembler::on_reject(io::FrameReject cause) {
   counters_.reject(cause);
-  // The frame's pulses are lost, so the CPI they belong to cannot be whole.
-  drop(CpiDrop::RejectedFrame);
+  // Whose frame it was is unknown (it did not decode, or is not the mode's shape): the CPI in
+  // assembly is kept. If it was the stream's own, its sequence number is missing from what
+  // follows, and the gap drops the CPI then (cause rejected_frame).
+  ++rejected_since_accepted_;
 }
 
 void CpiAssembler::reject_parts(std::size_t) {
@@ -89,28 +92,63 @@ CpiAssembler::Result CpiAssembler::push(const void* header, std::size_t header_s
     return res;
   }
 
-  if (have_stream_ && h.stream_id != stream_id_) {
-    drop(CpiDrop::StreamChange);
-    have_sequence_ = false;
-  }
-  have_stream_ = true;
-  stream_id_ = h.stream_id;
-  res.stream_id = h.stream_id;
-  if (have_sequence_) {
-    if (h.sequence < next_sequence_) {
-      res.check = {io::FrameReject::Sequence, "sequence " + std::to_string(h.sequence) +
-                                                  " of stream " + std::to_string(h.stream_id) +
-                                                  " repeats or goes back (expected " +
-                                                  std::to_string(next_sequence_) + ")"};
-      counters_.reject(io::FrameReject::Sequence);  // its pulses were seen or are lost anyway
+  // One stream at a time: the first to arrive is locked in until it ends (an end-of-stream
+  // frame). A frame of another stream, or one whose sequence lies behind the stream's or more
+  // than kSequenceWindow ahead, is rejected and counted without touching the CPI being
+  // assembled: garbage or a stranger's frames cannot spoil the real stream, and one absurd
+  // sequence number cannot make every later frame look old. kResync such frames in a row, of
+  // one stream and in consecutive sequence, say the stream really moved (a sender restarted, or
+  // another took over after a silent end): the stream then follows them.
+  const bool ours = !have_stream_ || h.stream_id == stream_id_;
+  const bool in_window = !have_sequence_ || (h.sequence >= next_sequence_ &&
+                                             h.sequence - next_sequence_ <= kSequenceWindow);
+  if (!ours || !in_window) {
+    if (resync_count_ > 0 && h.stream_id == resync_stream_ && h.sequence == resync_next_)
+      ++resync_count_;
+    else
+      resync_count_ = 1;
+    resync_stream_ = h.stream_id;
+    resync_next_ = h.sequence + 1;
+    if (resync_count_ < kResync) {
+      const io::FrameReject cause = ours ? io::FrameReject::Sequence : io::FrameReject::Stream;
+      res.check = {cause, !ours ? "stream " + std::to_string(h.stream_id) + " while stream " +
+                                      std::to_string(stream_id_) + " is being received"
+                          : h.sequence < next_sequence_
+                              ? "sequence " + std::to_string(h.sequence) + " of stream " +
+                                    std::to_string(h.stream_id) +
+                                    " repeats or goes back (expected " +
+                                    std::to_string(next_sequence_) + ")"
+                              : "sequence " + std::to_string(h.sequence) + " of stream " +
+                                    std::to_string(h.stream_id) + " jumps more than " +
+                                    std::to_string(kSequenceWindow) + " frames ahead of " +
+                                    std::to_string(next_sequence_)};
+      counters_.reject(cause);
+      ++rejected_since_accepted_;
       return res;
     }
-    if (h.sequence > next_sequence_) {
-      counters_.sequence_gaps.fetch_add(1, std::memory_order_relaxed);
-      counters_.frames_missing.fetch_add(h.sequence - next_sequence_, std::memory_order_relaxed);
-      drop(CpiDrop::SequenceGap);
-    }
+    // The stream moved: follow it from this frame on.
+    counters_.sequence_gaps.fetch_add(1, std::memory_order_relaxed);
+    drop(ours ? CpiDrop::SequenceGap : CpiDrop::StreamChange);
+    resync_count_ = 0;
+    stream_id_ = h.stream_id;
+    have_stream_ = true;
+    next_sequence_ = h.sequence;
+    rejected_since_accepted_ = 0;
   }
+  resync_count_ = 0;
+  have_stream_ = true;
+  stream_id_ = h.stream_id;  // the stream's own, or the first: locked in
+  res.stream_id = h.stream_id;
+  if (have_sequence_ && h.sequence > next_sequence_) {
+    // Frames missing: rejected ones (the CPI's drop is theirs) or lost on the way.
+    const std::uint64_t gap = h.sequence - next_sequence_;
+    const std::uint64_t rejected = std::min<std::uint64_t>(gap, rejected_since_accepted_);
+    counters_.sequence_gaps.fetch_add(1, std::memory_order_relaxed);
+    if (gap > rejected)
+      counters_.frames_missing.fetch_add(gap - rejected, std::memory_order_relaxed);
+    drop(rejected > 0 ? CpiDrop::RejectedFrame : CpiDrop::SequenceGap);
+  }
+  rejected_since_accepted_ = 0;
   have_sequence_ = true;
   next_sequence_ = h.sequence + 1;
 
@@ -148,6 +186,7 @@ CpiAssembler::Result CpiAssembler::push(const void* header, std::size_t header_s
   if (h.end_of_stream()) {
     drop(CpiDrop::StreamEnd);
     have_sequence_ = false;
+    have_stream_ = false;  // the lock ends with the stream
     res.end_of_stream = true;
   }
   return res;

@@ -1,7 +1,9 @@
 // CPIs from IQ frames (docs/streaming.md "Assembly"). Pulse k of a stream belongs to CPI k / P
 // at row k mod P; a CPI is emitted when its P pulses have arrived in order, and dropped whole,
-// and counted by cause, when anything breaks it: a sequence gap, a pulse-index jump, a rejected
-// frame, a change of stream, the end of the stream or no free buffer (the chain is behind).
+// and counted by cause, when anything breaks it: a sequence gap (frames lost, or rejected), a
+// pulse-index jump, a change of stream, the end of the stream or no free buffer (the chain is
+// behind). One stream is received at a time, and frames that are not its own (another stream
+// id, a sequence far off) are rejected without breaking its CPI (see push()).
 // After a drop nothing is patched: the pulses up to the next CPI boundary are discarded and the
 // next CPI starts clean. No sockets and no threads here; the ingest thread drives it.
 #pragma once
@@ -95,9 +97,18 @@ class CpiAssembler {
   Release release_;
   Emit emit_;
 
+  /// Frames a sequence number may jump ahead and still count as the stream's (a gap); beyond,
+  /// the frame is rejected unless kResync in a row confirm the jump.
+  static constexpr std::uint64_t kSequenceWindow = 4096;
+  static constexpr int kResync = 8;
+
   bool have_stream_ = false, have_sequence_ = false;
-  std::uint32_t stream_id_ = 0;
+  std::uint32_t stream_id_ = 0;  ///< the stream locked in (until its end-of-stream frame)
   std::uint64_t next_sequence_ = 0;
+  std::uint64_t rejected_since_accepted_ = 0;  ///< frames rejected since the last accepted one
+  int resync_count_ = 0;  ///< consecutive out-of-stream frames of resync_stream_, in sequence
+  std::uint32_t resync_stream_ = 0;
+  std::uint64_t resync_next_ = 0;
   void* buffer_ = nullptr;  ///< the CPI being assembled
   std::uint64_t next_pulse_ = 0;
   AssembledCpi current_;

@@ -169,7 +169,11 @@ TEST(CpiAssembler, ASkippedFrameDropsItsCpiOnly) {
   EXPECT_EQ(g.counters.pulses_discarded.load(), 6u);  // 10..15 of CPI 1
 }
 
-TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
+// A pulse-index jump drops its CPI. A frame of the stream that is rejected (truncated) drops
+// its CPI when the next frame shows its sequence number missing (cause rejected_frame, not
+// counted as lost on the way); a rejected frame of no known stream (wrong shape) leaves the CPI
+// in assembly alone.
+TEST(CpiAssembler, PulseJumpsAndRejectedFrames) {
   Harness h(small_mode(1));
   h.push(make_frame(h.mode, 0, 0, 4));
   h.push(make_frame(h.mode, 1, 5, 3));  // in sequence, but pulse 4 is missing
@@ -177,22 +181,50 @@ TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
   h.push(make_frame(h.mode, 2, 8, 4));
   Frame bad = make_frame(h.mode, 3, 12, 4);
   bad.payload.pop_back();  // truncated
-  const auto r = h.push(bad);
-  EXPECT_EQ(r.check.reject, io::FrameReject::PayloadSize);
+  EXPECT_EQ(h.push(bad).check.reject, io::FrameReject::PayloadSize);
+  EXPECT_EQ(h.counters.cpis_dropped.load(), 1u);     // CPI 1 waits: whose frame was it?
+  h.push(make_frame(h.mode, 4, 16, 8));              // frame 3 missing: it was ours
   EXPECT_EQ(h.dropped(CpiDrop::RejectedFrame), 1u);  // CPI 1
-  h.push(make_frame(h.mode, 4, 16, 8));              // CPI 2 whole
+  EXPECT_EQ(h.counters.frames_missing.load(), 0u);
+  ASSERT_EQ(h.out.size(), 1u);
+  h.expect_cpi(h.out[0], 2);
   h.push(make_frame(h.mode, 5, 24, 4));
-  h.push(make_frame(h.mode, 0, 0, 8, io::IqDatatype::Cf32Le, 2));  // another stream begins
-  EXPECT_EQ(h.dropped(CpiDrop::StreamChange), 1u);
-  Frame wrong = make_frame(small_mode(2), 1, 8, 8, io::IqDatatype::Cf32Le, 2);
+  Frame wrong = make_frame(small_mode(2), 1, 8, 8);
   EXPECT_EQ(h.push(wrong).check.reject, io::FrameReject::Shape);
   EXPECT_NE(h.push(wrong).check.message.find("frame of 2 channels x 48 gates, the mode has 1"),
             std::string::npos);
-  h.push(make_frame(h.mode, 3, 16, 3, io::IqDatatype::Cf32Le, 2));
+  h.push(make_frame(h.mode, 6, 28, 4));  // CPI 3 completes: the stranger's frames broke nothing
+  ASSERT_EQ(h.out.size(), 2u);
+  h.expect_cpi(h.out[1], 3);
+  EXPECT_EQ(h.counters.cpis_dropped.load(), 2u);
+  EXPECT_EQ(h.counters.frames_rejected.load(), 3u);  // payload, shape x2
+}
+
+// One stream at a time (docs/streaming.md "Assembly"): a stranger's frames (another stream id)
+// and an absurd sequence number are rejected, counted, and change nothing for the stream being
+// received; after its end-of-stream another stream may start; a restarted sender (sequence back
+// to 0) is followed once eight of its frames in a row confirm it; repeats are rejected.
+TEST(CpiAssembler, OneStreamAtATime) {
+  Harness h(small_mode(1));
+  h.push(make_frame(h.mode, 0, 0, 4));
+  EXPECT_EQ(h.push(make_frame(h.mode, 0, 0, 8, io::IqDatatype::Cf32Le, 2)).check.reject,
+            io::FrameReject::Stream);
+  EXPECT_EQ(h.push(make_frame(h.mode, std::uint64_t{1} << 62, 4, 4)).check.reject,
+            io::FrameReject::Sequence);
+  h.push(make_frame(h.mode, 1, 4, 4));  // the real stream goes on: CPI 0 whole
+  h.push(make_frame(h.mode, 2, 8, 8));  // CPI 1 whole: the absurd sequence moved nothing
+  ASSERT_EQ(h.out.size(), 2u);
+  h.expect_cpi(h.out[0], 0);
+  h.expect_cpi(h.out[1], 1);
+  EXPECT_EQ(h.counters.cpis_dropped.load(), 0u);
+  EXPECT_EQ(h.counters.rejected[static_cast<int>(io::FrameReject::Stream)].load(), 1u);
+  EXPECT_EQ(h.counters.rejected[static_cast<int>(io::FrameReject::Sequence)].load(), 1u);
+
+  // Stream 1 ends; stream 2 may begin.
   io::IqFrameHeader end;
-  end.stream_id = 2;
-  end.sequence = 4;
-  end.first_pulse = 19;
+  end.stream_id = 1;
+  end.sequence = 3;
+  end.first_pulse = 16;
   end.gates = 48;
   end.channels = 1;
   end.flags = io::kIqEndOfStream;
@@ -200,20 +232,30 @@ TEST(CpiAssembler, PulseJumpsRejectedFramesStreamChangesAndEnds) {
   const auto er = h.assembler.push(eh.data(), eh.size(), nullptr, 0);
   EXPECT_TRUE(er.check.ok());
   EXPECT_TRUE(er.end_of_stream);
-  EXPECT_EQ(h.dropped(CpiDrop::StreamEnd), 1u);
-  ASSERT_EQ(h.out.size(), 2u);
-  h.expect_cpi(h.out[0], 2);
-  h.expect_cpi(h.out[1], 0);
-  EXPECT_EQ(h.out[1].stream_id, 2u);
-  // A repeated sequence number is rejected without touching the CPI in assembly.
-  h.push(make_frame(h.mode, 0, 0, 4, io::IqDatatype::Cf32Le, 3));
-  EXPECT_EQ(h.push(make_frame(h.mode, 0, 0, 4, io::IqDatatype::Cf32Le, 3)).check.reject,
-            io::FrameReject::Sequence);
-  h.push(make_frame(h.mode, 1, 4, 4, io::IqDatatype::Cf32Le, 3));
+  EXPECT_TRUE(h.push(make_frame(h.mode, 100, 0, 8, io::IqDatatype::Cf32Le, 2)).check.ok());
   ASSERT_EQ(h.out.size(), 3u);
+  EXPECT_EQ(h.out[2].stream_id, 2u);
   h.expect_cpi(h.out[2], 0);
-  EXPECT_EQ(h.counters.rejected[static_cast<int>(io::FrameReject::Sequence)].load(), 1u);
-  EXPECT_EQ(h.counters.frames_rejected.load(), 4u);  // payload, shape x2, sequence
+
+  // Stream 2's sender restarts from sequence 0: its first seven frames are rejected as old, the
+  // eighth in a row is followed, and from the next CPI boundary on its CPIs are whole.
+  h.push(make_frame(h.mode, 101, 8, 4, io::IqDatatype::Cf32Le, 2));  // CPI 1 half done
+  for (std::uint64_t k = 0; k < 7; ++k)
+    EXPECT_EQ(h.push(make_frame(h.mode, k, 2 * k, 2, io::IqDatatype::Cf32Le, 2)).check.reject,
+              io::FrameReject::Sequence)
+        << k;
+  EXPECT_TRUE(h.push(make_frame(h.mode, 7, 14, 2, io::IqDatatype::Cf32Le, 2)).check.ok());
+  EXPECT_EQ(h.dropped(CpiDrop::SequenceGap), 1u);  // the half-done CPI 1 of before the restart
+  h.push(make_frame(h.mode, 8, 16, 8, io::IqDatatype::Cf32Le, 2));
+  ASSERT_EQ(h.out.size(), 4u);
+  h.expect_cpi(h.out[3], 2);
+  // A repeated sequence number is still rejected, the CPI in assembly untouched.
+  h.push(make_frame(h.mode, 9, 24, 4, io::IqDatatype::Cf32Le, 2));
+  EXPECT_EQ(h.push(make_frame(h.mode, 9, 24, 4, io::IqDatatype::Cf32Le, 2)).check.reject,
+            io::FrameReject::Sequence);
+  h.push(make_frame(h.mode, 10, 28, 4, io::IqDatatype::Cf32Le, 2));
+  ASSERT_EQ(h.out.size(), 5u);
+  h.expect_cpi(h.out[4], 3);
 }
 
 // A frame stamped at the end of int64 nanoseconds would overflow its pulses' times (undefined
