@@ -14,6 +14,7 @@
 
 #include "core/radar_math.hpp"
 #include "kernels/cpu/window.hpp"
+#include "tests/support/chain_options.hpp"
 #include "tests/support/reference.hpp"
 
 // Allocation counter for the "process() never allocates" test: every operator new in this test
@@ -37,13 +38,7 @@ void operator delete(void* p, std::size_t) noexcept {
 namespace radarpipe {
 namespace {
 
-// Chain options with `threads` workers and Doppler tiles of `tile` gates.
-ChainOptions workers(std::size_t threads, std::size_t tile) {
-  ChainOptions o;
-  o.threads = threads;
-  o.doppler_tile_gates = tile;
-  return o;
-}
+using test::workers;
 
 using test::Target;
 

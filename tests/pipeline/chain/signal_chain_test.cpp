@@ -20,18 +20,13 @@
 
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/chain/cpu_chain.hpp"
+#include "tests/support/chain_options.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
 namespace {
 
-// Chain options with `threads` workers and Doppler tiles of `tile` gates.
-ChainOptions workers(std::size_t threads, std::size_t tile) {
-  ChainOptions o;
-  o.threads = threads;
-  o.doppler_tile_gates = tile;
-  return o;
-}
+using test::workers;
 
 Mode small_mode(std::size_t channels = 2) {
   Mode m = test::example_mode();
