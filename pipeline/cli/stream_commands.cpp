@@ -142,6 +142,9 @@ int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& 
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::linger, 0);
+  // A publisher that announces a message over 256 MiB is dropped by ZeroMQ before anything is
+  // allocated (a report of 65536 detections is about 15 MB of JSON).
+  sub.set(zmq::sockopt::maxmsgsize, std::int64_t{256} << 20);
   for (const std::string& t : topics) sub.set(zmq::sockopt::subscribe, t);
   try {
     stream::attach(sub, stream::parse_endpoint(endpoint, false, who), who);

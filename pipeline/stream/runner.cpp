@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "io/iq_frame.hpp"
 #include "io/link_message.hpp"
 #include "io/stream_messages.hpp"
 #include "pipeline/chain/backend.hpp"
@@ -191,6 +192,12 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     s.in = zmq::socket_t(ctx, zmq::socket_type::pull);
     s.in.set(zmq::sockopt::rcvhwm, hwm);
     s.in.set(zmq::sockopt::linger, 0);
+    // No message part larger than a link message can be: a header, or the segment's cube or
+    // maps. ZeroMQ drops a peer that announces more, before anything is allocated for it, so a
+    // peer cannot make this process hold more than the high-water mark of such messages.
+    s.in.set(zmq::sockopt::maxmsgsize,
+             static_cast<std::int64_t>(std::max<std::size_t>(
+                 io::kLinkHeaderBytes, s.in_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes)));
     if (s.index == 0) {
       const std::string ep = inproc_endpoint(this, "ingest");
       s.in.bind(ep);
@@ -235,6 +242,10 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.iq_in = zmq::socket_t(ctx, zmq::socket_type::pull);
     m.iq_in.set(zmq::sockopt::rcvhwm, 64);
     m.iq_in.set(zmq::sockopt::linger, 0);
+    // A frame part is at most a header, or the pulses of one CPI in cf32: a peer announcing a
+    // larger part is dropped by ZeroMQ before anything is allocated (64 parts at most queued).
+    m.iq_in.set(zmq::sockopt::maxmsgsize,
+                static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, m.cube_bytes)));
     const Endpoint e = parse_endpoint(opt.from, false, "--from");
     const std::string where = attach(m.iq_in, e, "--from (IQ stream)");
     if (e.bind) bound_["iq"] = where;
@@ -244,6 +255,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.pub.set(zmq::sockopt::xpub_verbose, 1);
     m.pub.set(zmq::sockopt::xpub_nodrop, 1);
     m.pub.set(zmq::sockopt::sndhwm, 10000);
+    m.pub.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});  // subscriptions: topic names
     m.pub.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");
     const std::string where = attach(m.pub, e, "--publish");
@@ -258,6 +270,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     // A process without the last segment may still publish telemetry on --publish.
     m.pub = zmq::socket_t(ctx, zmq::socket_type::xpub);
     m.pub.set(zmq::sockopt::xpub_verbose, 1);
+    m.pub.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});
     m.pub.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");
     bound_["publish"] = attach(m.pub, e, "--publish");

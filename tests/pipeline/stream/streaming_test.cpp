@@ -206,16 +206,42 @@ TEST_F(Streaming, TwoSegmentsOverInprocAndThreeOverInprocAndIpcEqualProcess) {
 // The test's own digitizer: the recording's CPIs as frames, with whatever the test does to them.
 class Sender {
  public:
-  Sender(zmq::context_t& ctx, const std::string& recording, const Mode& mode)
+  /// Binds a tcp endpoint of its own, or connects to `connect_to` (a runner's bound input).
+  Sender(zmq::context_t& ctx, const std::string& recording, const Mode& mode,
+         const std::string& connect_to = {})
       : sock_(ctx, zmq::socket_type::push),
         reader_(recording),
         mode_(mode),
         source_(reader_, mode.processing.pulses, mode.radar.range_gates, mode.radar.pri_s) {
     sock_.set(zmq::sockopt::linger, 5000);
+    // Connection events of this socket, for tests that need to know a peer came back.
+    const std::string monitor = "inproc://sender-monitor-" + std::to_string(++instances_);
+    zmq_socket_monitor(sock_.handle(), monitor.c_str(),
+                       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED);
+    events_ = zmq::socket_t(ctx, zmq::socket_type::pair);
+    events_.set(zmq::sockopt::rcvtimeo, 30000);
+    events_.connect(monitor);
+    if (!connect_to.empty()) {
+      sock_.connect(connect_to);
+      endpoint_ = connect_to;
+      return;
+    }
     sock_.bind("tcp://127.0.0.1:*");
     endpoint_ = sock_.get(zmq::sockopt::last_endpoint);
   }
   const std::string& endpoint() const { return endpoint_; }
+  /// Waits for the next connection event `event` (ZMQ_EVENT_ACCEPTED, ZMQ_EVENT_CONNECTED,
+  /// ZMQ_EVENT_DISCONNECTED); false after 30 s without it.
+  bool await_event(int event) {
+    for (;;) {
+      zmq::message_t head, address;
+      if (!events_.recv(head, zmq::recv_flags::none)) return false;
+      (void)events_.recv(address, zmq::recv_flags::none);
+      std::uint16_t got;
+      std::memcpy(&got, head.data(), 2);
+      if (got == event) return true;
+    }
+  }
 
   void send_parts(const std::vector<std::string>& parts) {
     for (std::size_t i = 0; i < parts.size(); ++i)
@@ -260,7 +286,8 @@ class Sender {
   }
 
  private:
-  zmq::socket_t sock_;
+  zmq::socket_t sock_, events_;
+  static inline int instances_ = 0;
   io::SigmfReader reader_;
   Mode mode_;
   io::RecordingCpiSource source_;
@@ -291,6 +318,48 @@ RunResult with_sender(const Mode& mode, const std::string& recording,
   send_thread.join();
   run_thread.join();
   return res;
+}
+
+// `run` binding its IQ input: a stranger connects and sends a message part larger than any
+// frame can be (one CPI in cf32); ZeroMQ drops that peer before the part is allocated
+// (ZMQ_MAXMSGSIZE) and the input stays open: the digitizer that connects next streams every CPI
+// through, and the oversized part never counts as received.
+TEST_F(Streaming, AnOversizedMessageDropsItsPeerNotTheInput) {
+  zmq::context_t ctx(1);
+  RunOptions opt;
+  opt.mode = mode_;
+  opt.from = "@tcp://127.0.0.1:*";
+  opt.publish = "tcp://127.0.0.1:*";
+  opt.threads = kThreads;
+  opt.wait_subscribers = 1;
+  opt.exit_at_end = true;
+  StreamRunner runner(ctx, opt);
+  std::atomic<bool> stop{false};
+  RunResult r;
+  std::thread run_thread([&] { r.telemetry = runner.run(stop); });
+  zmq::socket_t sub = subscribe(ctx, runner);
+  const std::string input = runner.bound().at("iq");
+  const std::string rec = (dir_ / "rec").string();
+  const std::size_t cube_bytes =
+      mode_.radar.channels * mode_.processing.pulses * mode_.radar.range_gates * sizeof(cf32);
+  Sender stranger(ctx, rec, mode_, input);
+  ASSERT_TRUE(stranger.await_event(ZMQ_EVENT_CONNECTED));
+  stranger.send_parts({stranger.frames_of(0, 8)[0][0], std::string(cube_bytes + 1, 'x')});
+  EXPECT_TRUE(stranger.await_event(ZMQ_EVENT_DISCONNECTED));
+  std::thread send_thread([&] {
+    Sender digitizer(ctx, rec, mode_, input);
+    for (std::size_t k = 0; k < kCpis; ++k)
+      for (const auto& f : digitizer.frames_of(k, 8)) digitizer.send_parts(f);
+    digitizer.end();
+  });
+  r.got = collect(sub);
+  stop = true;
+  send_thread.join();
+  run_thread.join();
+  EXPECT_EQ(r.got.reports, reference_);
+  EXPECT_EQ(r.telemetry.cpis_dropped, 0u);
+  EXPECT_EQ(r.telemetry.frames_rejected, 0u);
+  EXPECT_EQ(r.telemetry.frames_received, kCpis * 4 + 1);  // the oversized one never arrived
 }
 
 TEST_F(Streaming, ASkippedFrameDropsThatCpiAndLaterCpisAreRight) {
