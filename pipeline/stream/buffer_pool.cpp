@@ -54,4 +54,21 @@ void BufferPool::release_fn(void* data, void* hint) {
   static_cast<BufferPool*>(hint)->release(data);
 }
 
+void* BufferPool::shared_hint(const std::shared_ptr<BufferPool>& pool) {
+  return new std::shared_ptr<BufferPool>(pool);
+}
+
+void BufferPool::release_shared_fn(void* data, void* hint) noexcept {
+  auto* keep = static_cast<std::shared_ptr<BufferPool>*>(hint);
+  BufferPool& pool = **keep;
+  if (pool.owns(data)) {  // always, for a message made with shared_hint of this pool
+    {
+      std::lock_guard<std::mutex> lock(pool.mutex_);
+      pool.free_.push_back(data);
+    }
+    pool.cv_.notify_one();
+  }
+  delete keep;  // the pool goes with its last holder
+}
+
 }  // namespace radarpipe::stream

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -32,8 +33,14 @@ class BufferPool {
   std::size_t bytes() const { return bytes_; }
   std::size_t available() const;
 
-  /// zmq_free_fn: `hint` is the pool.
+  /// zmq_free_fn: `hint` is the pool, which must outlive the message.
   static void release_fn(void* data, void* hint);
+  /// zmq_free_fn for a message that keeps its pool alive: `hint` is a heap-allocated
+  /// std::shared_ptr<BufferPool> (shared_hint()), deleted here. A message still queued when its
+  /// socket closes is freed by ZeroMQ later, from its own thread (a socket's linger), after the
+  /// runtime that owned the pool may be gone: the pool lives until its last message is freed.
+  static void release_shared_fn(void* data, void* hint) noexcept;
+  static void* shared_hint(const std::shared_ptr<BufferPool>& pool);
 
  private:
   std::size_t bytes_;

@@ -12,7 +12,9 @@ using io::LinkHeader;
 using io::LinkKind;
 
 void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& ingest_out,
-                 BufferPool& pool, AssemblerCounters& counters, const std::atomic<bool>& stopping) {
+                 const std::shared_ptr<BufferPool>& shared_pool, AssemblerCounters& counters,
+                 const std::atomic<bool>& stopping) {
+  BufferPool& pool = *shared_pool;
   auto emit = [&](const AssembledCpi& a) {
     LinkHeader h;
     h.kind = LinkKind::Cube;
@@ -29,7 +31,7 @@ void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& ingest_o
     // The queue holds every buffer of the pool, so this never waits; if it ever could not take
     // the CPI, the CPI is dropped (and its buffer returned) rather than block the ingest.
     std::atomic<bool> now{true};
-    if (!send_link(ingest_out, h, a.buffer, &pool, now)) counters.drop(CpiDrop::Overrun);
+    if (!send_link(ingest_out, h, a.buffer, shared_pool, now)) counters.drop(CpiDrop::Overrun);
   };
   CpiAssembler assembler(
       mode, counters, [&] { return pool.try_acquire(); }, [&](void* b) { pool.release(b); }, emit);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <zmq.hpp>
 
 #include "core/mode.hpp"
@@ -15,7 +16,8 @@
 namespace radarpipe::stream {
 
 /// Runs until `stopping`: frames from `iq_in`, CPIs (and markers) out on `to_chain`.
-void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& to_chain, BufferPool& pool,
-                 AssemblerCounters& counters, const std::atomic<bool>& stopping);
+void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& to_chain,
+                 const std::shared_ptr<BufferPool>& pool, AssemblerCounters& counters,
+                 const std::atomic<bool>& stopping);
 
 }  // namespace radarpipe::stream

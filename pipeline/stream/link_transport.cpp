@@ -15,11 +15,13 @@ std::int64_t utc_now_ns() {
       .count();
 }
 
-bool send_link(zmq::socket_t& s, const io::LinkHeader& h, void* buffer, BufferPool* pool,
-               const std::atomic<bool>& give_up) {
+bool send_link(zmq::socket_t& s, const io::LinkHeader& h, void* buffer,
+               const std::shared_ptr<BufferPool>& pool, const std::atomic<bool>& give_up) {
   const auto bytes = io::encode_link_header(h);
   zmq::message_t payload;
-  if (buffer) payload = zmq::message_t(buffer, h.payload_bytes(), &BufferPool::release_fn, pool);
+  if (buffer)
+    payload = zmq::message_t(buffer, h.payload_bytes(), &BufferPool::release_shared_fn,
+                             BufferPool::shared_hint(pool));
   for (;;) {
     zmq::message_t head(bytes.data(), bytes.size());
     if (s.send(head, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {

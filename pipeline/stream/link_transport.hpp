@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -20,10 +21,12 @@ namespace radarpipe::stream {
 std::int64_t utc_now_ns();
 
 /// Sends a link message: header, then the payload as a zero-copy message that returns `buffer`
-/// to `pool` once ZeroMQ is done with it. Retries while the peer is at its high-water mark
-/// until `give_up` is set; returns false (the buffer back in its pool) if it gave up.
-bool send_link(zmq::socket_t& s, const io::LinkHeader& h, void* buffer, BufferPool* pool,
-               const std::atomic<bool>& give_up);
+/// to `pool` once ZeroMQ is done with it (the message holds the pool: a message still queued
+/// when the runtime is gone frees into a live pool). Retries while the peer is at its
+/// high-water mark until `give_up` is set; returns false (the buffer back in its pool) if it
+/// gave up.
+bool send_link(zmq::socket_t& s, const io::LinkHeader& h, void* buffer,
+               const std::shared_ptr<BufferPool>& pool, const std::atomic<bool>& give_up);
 
 /// Receives one whole multipart message without waiting; false if none is there.
 bool recv_message(zmq::socket_t& s, std::vector<zmq::message_t>& parts);

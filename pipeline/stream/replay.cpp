@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <vector>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "io/le.hpp"
 #include "io/recording_source.hpp"
@@ -153,8 +153,8 @@ ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
   std::vector<std::vector<unsigned char>> preloaded;
   std::vector<float> preloaded_scale;
   if (m.opt.preload) {
-    const std::size_t cpis = m.opt.max_cpis ? std::min<std::size_t>(m.opt.max_cpis, slots.size())
-                                            : slots.size();
+    const std::size_t cpis =
+        m.opt.max_cpis ? std::min<std::size_t>(m.opt.max_cpis, slots.size()) : slots.size();
     for (std::size_t k = 0; k < cpis && !stop.load(); ++k) {
       m.source->read(k, cpi);
       const float scale = scale_of(cpi);

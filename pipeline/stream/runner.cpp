@@ -40,7 +40,7 @@ struct StreamRunner::Impl {
 
   zmq::socket_t iq_in, ingest_out, collector_in, pub, tel;
   std::string collector_ep;
-  std::unique_ptr<BufferPool> ingest_pool;
+  std::shared_ptr<BufferPool> ingest_pool;  // the messages in flight hold it too
   std::thread ingest;
 
   std::atomic<bool> stopping{false};  // the ingest stops, segments finish and exit
@@ -160,7 +160,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     if (s->cfg.last != Stage::Detection) {
       s->out_kind = s->cfg.last == Stage::Doppler ? LinkKind::Maps : LinkKind::Cube;
       dims_of(s->out_kind, s->out_dims);
-      s->out_pool = std::make_unique<BufferPool>(
+      s->out_pool = std::make_shared<BufferPool>(
           mode.pipeline.link_queue + 2, s->out_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes);
     }
     // Over inproc:// from this process the payload is the sender's own pooled buffer; over
@@ -232,7 +232,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     if (mine.bind) bound_["link " + next.name] = where;
   }
   if (m.has_ingest) {
-    m.ingest_pool = std::make_unique<BufferPool>(mode.pipeline.cpis_in_flight, m.cube_bytes);
+    m.ingest_pool = std::make_shared<BufferPool>(mode.pipeline.cpis_in_flight, m.cube_bytes);
     m.segs.front()->upstream_pool = m.ingest_pool.get();
     m.segs.front()->upstream_done = &m.ingest_done;
     m.ingest_out = zmq::socket_t(ctx, zmq::socket_type::push);
@@ -364,7 +364,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   if (m.has_ingest)
     m.ingest = std::thread([&m] {
       try {
-        ingest_loop(m.opt.mode, m.iq_in, m.ingest_out, *m.ingest_pool, m.counters.assembler,
+        ingest_loop(m.opt.mode, m.iq_in, m.ingest_out, m.ingest_pool, m.counters.assembler,
                     m.stopping);
       } catch (const std::exception& e) {
         std::cerr << "radarpipe run: ingest stopped: " << e.what() << "\n";

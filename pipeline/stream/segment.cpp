@@ -56,7 +56,7 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     LinkHeader oh = h;
     oh.kind = s.out_kind;
     std::copy(s.out_dims, s.out_dims + 3, oh.dims);
-    if (!send_link(s.out, oh, r.out, s.out_pool.get(), stopping))
+    if (!send_link(s.out, oh, r.out, s.out_pool, stopping))
       counters.assembler.drop(CpiDrop::Shutdown);
   };
   auto drain = [&] {

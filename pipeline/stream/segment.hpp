@@ -32,7 +32,7 @@ struct Segment {
   bool last_local = false;
   bool last_in_mode = false;
   BufferPool* upstream_pool = nullptr;   ///< the local sender's pool: payloads are used in place
-  std::unique_ptr<BufferPool> out_pool;  ///< for a cube or maps output
+  std::shared_ptr<BufferPool> out_pool;  ///< for a cube or maps output (messages hold it too)
   AlignedBuffer<unsigned char> in_copy;  ///< payloads from another process land here
   io::LinkKind in_kind = io::LinkKind::Cube, out_kind = io::LinkKind::Cube;
   const std::atomic<bool>* upstream_done = nullptr;  ///< the local sender has exited

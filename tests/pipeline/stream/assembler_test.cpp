@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
+#include <zmq.hpp>
 
 #include "pipeline/stream/buffer_pool.hpp"
 
@@ -316,6 +318,31 @@ TEST(BufferPool, AcquireReleaseOwnsAndWaits) {
   });
   EXPECT_EQ(pool.acquire(std::chrono::seconds(10)), a);
   t.join();
+}
+
+// A link message holds its pool (BufferPool::shared_hint): a message still queued in a socket
+// when the runtime that owned the pool is gone (a dead or stopped downstream, a socket's
+// linger) frees its buffer into a live pool, which goes with its last message. Before, the
+// free landed in a destroyed pool and the process aborted ("not a buffer of this pool").
+TEST(BufferPool, AQueuedMessageKeepsItsPoolAlive) {
+  auto pool = std::make_shared<BufferPool>(2, 4096);
+  std::weak_ptr<BufferPool> watch = pool;
+  void* buf = pool->try_acquire();
+  ASSERT_NE(buf, nullptr);
+  auto message = std::make_unique<zmq::message_t>(buf, 4096, &BufferPool::release_shared_fn,
+                                                  BufferPool::shared_hint(pool));
+  EXPECT_EQ(pool->available(), 1u);
+  pool.reset();  // the runtime is gone
+  ASSERT_FALSE(watch.expired()) << "the queued message must keep the pool";
+  EXPECT_EQ(watch.lock()->available(), 1u);
+  message.reset();  // ZeroMQ frees the message later
+  EXPECT_TRUE(watch.expired()) << "the pool goes with its last message";
+
+  // While the pool lives, the free returns the buffer.
+  auto live = std::make_shared<BufferPool>(1, 64);
+  void* b = live->try_acquire();
+  { zmq::message_t m(b, 64, &BufferPool::release_shared_fn, BufferPool::shared_hint(live)); }
+  EXPECT_EQ(live->available(), 1u);
 }
 
 }  // namespace
