@@ -98,8 +98,8 @@ struct ProcessingConfig {
   /// Where FFTW wisdom is kept for this mode's CPU chain: "" the per-user cache
   /// ($XDG_CACHE_HOME/radarpipe/fftw-wisdom), "none" no wisdom file, else a file path.
   std::string fft_wisdom;
-  std::size_t max_crossings = 1u << 20;             ///< crossings clustered per map per CPI, >= 1
-  std::size_t max_detections = 65536;               ///< detections reported per CPI, >= 1
+  std::size_t max_crossings = 1u << 20;  ///< crossings clustered per map per CPI, >= 1
+  std::size_t max_detections = 65536;    ///< detections reported per CPI, >= 1
 };
 
 enum class Backend { Auto, Cpu, Cuda };

@@ -1,11 +1,11 @@
 // The CUDA error reporting (kernels/cuda/check.cuh), on the host: built with the CUDA backend
 // and run without a device (CTest label cpu), since naming an error needs no GPU.
-#include "kernels/cuda/check.cuh"
-
 #include <cufft.h>
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "kernels/cuda/check.cuh"
 
 namespace radarpipe {
 namespace {

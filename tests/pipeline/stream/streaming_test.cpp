@@ -295,19 +295,24 @@ class Sender {
   std::uint64_t seq_ = 0;
 };
 
+// One segment fed from `from`, publishing on loopback, until the stream ends.
+RunOptions one_segment(const Mode& mode, const std::string& from) {
+  RunOptions opt;
+  opt.mode = mode;
+  opt.from = from;
+  opt.publish = "tcp://127.0.0.1:*";
+  opt.threads = kThreads;
+  opt.wait_subscribers = 1;
+  opt.exit_at_end = true;
+  return opt;
+}
+
 // Runs `send` against a runner; returns what a subscriber got and the final telemetry.
 RunResult with_sender(const Mode& mode, const std::string& recording,
                       const std::function<void(Sender&)>& send) {
   zmq::context_t ctx(1);
   Sender sender(ctx, recording, mode);
-  RunOptions opt;
-  opt.mode = mode;
-  opt.from = sender.endpoint();
-  opt.publish = "tcp://127.0.0.1:*";
-  opt.threads = kThreads;
-  opt.wait_subscribers = 1;
-  opt.exit_at_end = true;
-  StreamRunner runner(ctx, opt);
+  StreamRunner runner(ctx, one_segment(mode, sender.endpoint()));
   std::atomic<bool> stop{false};
   RunResult res;
   std::thread run_thread([&] { res.telemetry = runner.run(stop); });
@@ -326,14 +331,7 @@ RunResult with_sender(const Mode& mode, const std::string& recording,
 // through, and the oversized part never counts as received.
 TEST_F(Streaming, AnOversizedMessageDropsItsPeerNotTheInput) {
   zmq::context_t ctx(1);
-  RunOptions opt;
-  opt.mode = mode_;
-  opt.from = "@tcp://127.0.0.1:*";
-  opt.publish = "tcp://127.0.0.1:*";
-  opt.threads = kThreads;
-  opt.wait_subscribers = 1;
-  opt.exit_at_end = true;
-  StreamRunner runner(ctx, opt);
+  StreamRunner runner(ctx, one_segment(mode_, "@tcp://127.0.0.1:*"));
   std::atomic<bool> stop{false};
   RunResult r;
   std::thread run_thread([&] { r.telemetry = runner.run(stop); });
