@@ -180,6 +180,22 @@ float select_kth(const std::uint32_t* keys, std::size_t n, std::size_t k) {
   return x;
 }
 
+// Row d of an M x N map, d taken mod M (Doppler wraps).
+inline const float* wrapped_row(const float* map, long d, long md, std::size_t n) {
+  long r = d % md;
+  if (r < 0) r += md;
+  return map + r * static_cast<long>(n);
+}
+
+// A crossing into out (in (d, m) order, the first `capacity` kept); every one counted.
+inline void emit_crossing(CfarStats& st, CfarCrossing* out, std::size_t capacity, std::size_t d,
+                          std::size_t m, float p, double z) {
+  if (st.stored < capacity)
+    out[st.stored++] = CfarCrossing{static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(m), p,
+                                    static_cast<float>(z)};
+  ++st.crossings;
+}
+
 // OS level 1: acc[m] += sign where row[m] < level (vectorised).
 RADARPIPE_AVX2_CLONE void add_below(std::int32_t* __restrict acc, const float* __restrict row,
                                     float level, std::size_t n, int sign) {
@@ -491,16 +507,9 @@ CfarStats Cfar::os_rows(const float* map, std::size_t d_begin, std::size_t d_end
   const long big_d = gd + static_cast<long>(cfg_.train_doppler);
   const std::size_t gr = cfg_.guard_range, big_r = gr + cfg_.train_range;
   const std::size_t td = cfg_.train_doppler, guard_rows = 2 * cfg_.guard_doppler + 1;
-  auto row_of = [&](long d) {
-    long r = d % md;
-    if (r < 0) r += md;
-    return map + r * static_cast<long>(n);
-  };
+  auto row_of = [&](long d) { return wrapped_row(map, d, md, n); };
   auto emit = [&](std::size_t d, std::size_t m, float p, double z) {
-    if (st.stored < capacity)
-      out[st.stored++] = CfarCrossing{static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(m),
-                                      p, static_cast<float>(z)};
-    ++st.crossings;
+    emit_crossing(st, out, capacity, d, m, p, z);
   };
 
   // 1. The level: the median of a sample of these rows' cells (any level is correct; this one
@@ -627,27 +636,18 @@ CfarStats Cfar::os_rows(const float* map, std::size_t d_begin, std::size_t d_end
 CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t d_end,
                              CfarCrossing* out, std::size_t capacity, std::size_t worker) noexcept {
   Workspace& ws = workspaces_[worker];
+  if (cfg_.type == CfarType::Os) return os_rows(map, d_begin, d_end, out, capacity, ws);
   CfarStats st;
   const std::size_t n = gates_;
   const long md = static_cast<long>(doppler_bins_);
   const long gd = static_cast<long>(cfg_.guard_doppler);
   const long big_d = gd + static_cast<long>(cfg_.train_doppler);
   const std::size_t gr = cfg_.guard_range, big_r = gr + cfg_.train_range;
-  const bool os = cfg_.type == CfarType::Os;
-
-  if (os) return os_rows(map, d_begin, d_end, out, capacity, ws);
 
   auto emit = [&](std::size_t d, std::size_t m, float p, double z) {
-    if (st.stored < capacity)
-      out[st.stored++] = CfarCrossing{static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(m),
-                                      p, static_cast<float>(z)};
-    ++st.crossings;
+    emit_crossing(st, out, capacity, d, m, p, z);
   };
-  auto row_of = [&](long d) {
-    long r = d % md;
-    if (r < 0) r += md;
-    return map + r * static_cast<long>(n);
-  };
+  auto row_of = [&](long d) { return wrapped_row(map, d, md, n); };
 
   for (std::size_t d = d_begin; d < d_end; ++d) {
     const float* cut_row = map + d * n;

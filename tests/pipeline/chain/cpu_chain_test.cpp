@@ -14,7 +14,7 @@
 
 #include "core/radar_math.hpp"
 #include "kernels/cpu/window.hpp"
-#include "tests/support/chain_options.hpp"
+#include "tests/support/chain_helpers.hpp"
 #include "tests/support/reference.hpp"
 
 // Allocation counter for the "process() never allocates" test: every operator new in this test
@@ -44,13 +44,7 @@ using test::Target;
 
 // A small X-band mode: 600 gates at 20 MHz (7.5 m bins), 100-sample LFM, 64 pulses, M = 64.
 Mode small_mode() {
-  Mode m = test::example_mode();
-  m.radar.range_gates = 600;
-  m.radar.waveform.pulse_width_s = 5e-6;
-  m.radar.waveform.bandwidth_hz = 10e6;
-  m.processing.pulses = 64;
-  m.processing.doppler_fft_size = 64;
-  return m;
+  return test::small_chain_mode();
 }
 
 double amplitude_for_snr_db(double snr_db) {

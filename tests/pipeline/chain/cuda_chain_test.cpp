@@ -19,6 +19,7 @@
 #include "kernels/cuda/device.cuh"
 #include "pipeline/chain/cpu_chain.hpp"
 #include "pipeline/config/mode_file.hpp"
+#include "tests/support/chain_helpers.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -36,15 +37,7 @@ class CudaChainTest : public ::testing::Test {
 
 // 600 gates (7.5 m bins), 100-sample LFM, 64 pulses, M = 64; options below vary it.
 Mode small_mode(std::size_t channels = 1, std::size_t gates = 600) {
-  Mode m = test::example_mode();
-  m.radar.channels = channels;
-  m.radar.range_gates = gates;
-  m.radar.waveform.pulse_width_s = 5e-6;
-  m.radar.waveform.bandwidth_hz = 10e6;
-  m.processing.pulses = 64;
-  m.processing.doppler_fft_size = 64;
-  m.processing.fft_planning = FftPlanning::Estimate;
-  return m;
+  return test::small_chain_mode(channels, gates);
 }
 
 Cpi random_cpi(const Mode& m, std::uint64_t seed) {

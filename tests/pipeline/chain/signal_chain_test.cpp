@@ -20,7 +20,7 @@
 
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/chain/cpu_chain.hpp"
-#include "tests/support/chain_options.hpp"
+#include "tests/support/chain_helpers.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -29,14 +29,7 @@ namespace {
 using test::workers;
 
 Mode small_mode(std::size_t channels = 2) {
-  Mode m = test::example_mode();
-  m.radar.channels = channels;
-  m.radar.range_gates = 600;
-  m.radar.waveform.pulse_width_s = 5e-6;
-  m.radar.waveform.bandwidth_hz = 10e6;
-  m.processing.pulses = 64;
-  m.processing.doppler_fft_size = 64;
-  return m;
+  return test::small_chain_mode(channels);
 }
 
 Cpi scene(const Mode& m, std::uint64_t seed) {
