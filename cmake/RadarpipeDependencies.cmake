@@ -10,6 +10,7 @@ add_library(radarpipe_fftw INTERFACE)
 target_link_libraries(radarpipe_fftw INTERFACE ${FFTW3F_THREADS_LIBRARY} PkgConfig::FFTW3F Threads::Threads)
 
 find_package(yaml-cpp REQUIRED)
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.2 REQUIRED)
 # ZeroMQ streaming: libzmq through cppzmq's CMake config (cppzmq-dev), protobuf for reports.

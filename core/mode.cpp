@@ -366,6 +366,15 @@ const char* to_string(FftPlanning v) {
   }
   return "?";
 }
+const char* to_string(CfarThreshold v) {
+  switch (v) {
+    case CfarThreshold::Calibrated:
+      return "calibrated";
+    case CfarThreshold::Textbook:
+      return "textbook";
+  }
+  return "?";
+}
 const char* to_string(Backend v) {
   switch (v) {
     case Backend::Auto:

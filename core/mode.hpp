@@ -71,6 +71,9 @@ enum class MtiMode { None, TwoPulse, ThreePulse };
 enum class ChannelCombine { Noncoherent, PerChannel };
 enum class CfarType { Ca, Go, So, Os };
 enum class FftPlanning { Estimate, Measure, Patient };
+/// CFAR threshold factors: solved for the correlation the chain's stages put between cells
+/// (calibrated), or for independent cells (textbook). RADAR-MODEL.md "CFAR".
+enum class CfarThreshold { Calibrated, Textbook };
 
 struct CfarConfig {
   CfarType type = CfarType::Ca;
@@ -80,6 +83,7 @@ struct CfarConfig {
   std::size_t train_doppler = 4;  ///< training cells each side beyond the guard in Doppler, >= 0
   double pfa = 1.0e-6;            ///< design probability of false alarm, 0 < pfa < 1
   double os_rank = 0.75;          ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
+  CfarThreshold threshold = CfarThreshold::Calibrated;
 
   /// Training cells of the full (interior) window: the (2(g_r+t_r)+1) x (2(g_d+t_d)+1) rectangle
   /// minus the (2g_r+1) x (2g_d+1) guard rectangle.
@@ -205,6 +209,7 @@ const char* to_string(MtiMode);
 const char* to_string(ChannelCombine);
 const char* to_string(CfarType);
 const char* to_string(FftPlanning);
+const char* to_string(CfarThreshold);
 const char* to_string(Backend);
 const char* to_string(Stage);
 const char* to_string(ScanType);

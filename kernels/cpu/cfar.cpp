@@ -407,11 +407,26 @@ Cfar::Cfar(const CfarStageConfig& config)
                .first;
     }
     alpha_[m] = it->second.first;
-    alpha_f_[m] = static_cast<float>(it->second.first);
     os_k_[m] = static_cast<std::uint32_t>(it->second.second);
     lead_[m] = static_cast<std::uint32_t>(n1);
     lag_[m] = static_cast<std::uint32_t>(n2);
   }
+  textbook_alpha_ = alpha_;
+  row_factor_.assign(doppler_bins_, 1.0);
+  calibration_.effective_cells = static_cast<double>(cfg_.interior_training_cells());
+  if (cfg_.threshold == CfarThreshold::Calibrated && !config.correlation.empty()) {
+    const CfarFactorTable t = calibrated_factors(cfg_, doppler_bins_, gates_, looks_,
+                                                 config.correlation, textbook_alpha_, os_k_);
+    alpha_ = t.range_alpha;
+    row_factor_ = t.row_factor;
+    calibration_.calibrated = true;
+    calibration_.exact = t.exact;
+    calibration_.solves = t.solves;
+    calibration_.seconds = t.seconds;
+    if (t.effective_cells > 0) calibration_.effective_cells = t.effective_cells;
+    for (double f : row_factor_) calibration_.rows_vary |= f != 1.0;
+  }
+  for (std::size_t m = 0; m < gates_; ++m) alpha_f_[m] = static_cast<float>(alpha_[m]);
   // OS's noise statistic needs a selection per cell (about 2 us for the default window); it is
   // sampled on a grid of about 256 cells per map, which puts its standard error near 0.03 dB on
   // noise (Z's spread is about 9% of its mean for the default window) and costs some 0.5 ms
@@ -441,7 +456,25 @@ Cfar::Cfar(const CfarStageConfig& config)
       ws.os_flags.resize(kOsBoundBlock);
       ws.band_rows.resize(std::max(cfg_.train_doppler, 2 * gd + 1));
     }
+    if (calibration_.rows_vary) {
+      ws.row_alpha.resize(gates_);
+      if (cfg_.type == CfarType::Os) ws.row_alpha_f.resize(gates_);
+    }
   }
+}
+
+const double* Cfar::row_alpha(std::size_t d, Workspace& ws) const noexcept {
+  if (!calibration_.rows_vary) return alpha_.data();
+  const double f = row_factor_[d];
+  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha[m] = alpha_[m] * f;
+  return ws.row_alpha.data();
+}
+
+const float* Cfar::row_alpha_f(std::size_t d, Workspace& ws) const noexcept {
+  if (!calibration_.rows_vary) return alpha_f_.data();
+  const double f = row_factor_[d];
+  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha_f[m] = static_cast<float>(alpha_[m] * f);
+  return ws.row_alpha_f.data();
 }
 
 // Visits the training cells of (d, m): calls f(row pointer, m_lo, m_hi) for each contiguous
@@ -545,6 +578,7 @@ CfarStats Cfar::os_rows(const float* map, std::size_t d_begin, std::size_t d_end
     const long dl = static_cast<long>(d);
     const float* cut_row = map + d * n;
     st.cells += n;
+    const float* alpha_f = row_alpha_f(d, ws);
     // Level 1's column counts: direct at the first row, then slid by a row.
     if (d == d_begin) {
       std::fill(col, col + n, 0);
@@ -576,7 +610,7 @@ CfarStats Cfar::os_rows(const float* map, std::size_t d_begin, std::size_t d_end
       if (b0 < b1) {
         const std::size_t c = b1 - b0;
         std::uint8_t* fl = flag + (b0 - block0);
-        threshold_up(t, cut_row + b0, alpha_f_.data() + b0, c);
+        threshold_up(t, cut_row + b0, alpha_f + b0, c);
         // Interior CUTs have the interior k (os_k_ varies at the range edges only).
         const std::size_t open =  // interior CUTs level 1 leaves open
             level1_flags(fl, pc + b0 + big_r + 1, pc + b0 - big_r, pg + b0 + gr + 1, pg + b0 - gr,
@@ -617,7 +651,7 @@ CfarStats Cfar::os_rows(const float* map, std::size_t d_begin, std::size_t d_end
         if (!flag[i]) continue;
         const std::size_t m = block0 + i;
         const float p = cut_row[m];
-        const bool hit = (flag[i] & 1) && os_hit(map, d, m, alpha_f_[m], p);
+        const bool hit = (flag[i] & 1) && os_hit(map, d, m, alpha_f[m], p);
         const bool noise = (flag[i] & 2) && m < noise_gates_;
         if (hit || noise) {
           const float z = os_select(map, d, m, ws);
@@ -652,6 +686,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
   for (std::size_t d = d_begin; d < d_end; ++d) {
     const float* cut_row = map + d * n;
     st.cells += n;
+    const double* alpha = row_alpha(d, ws);
 
     // Doppler column sums for this row, in double: leading part, guard band, lagging part.
     // Computed directly at the block's first row, then slid by one row (add the row entering,
@@ -722,7 +757,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       }
       if (m < noise_gates_) st.noise_sum += z;
       const float p = cut_row[m];
-      if (static_cast<double>(p) > alpha_[m] * z) emit(d, m, p, z);
+      if (static_cast<double>(p) > alpha[m] * z) emit(d, m, p, z);
     };
     const std::size_t interior_end = n - big_r;  // 2R+1 <= N, so big_r <= interior_end
     for (std::size_t m = 0; m < big_r; ++m)
@@ -730,7 +765,6 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
     if (cfg_.type == CfarType::Ca) {
       // Interior CA: the whole window minus the guard rectangle, one expression per cell.
       const double inv_n = 1.0 / static_cast<double>(lead_[big_r] + lag_[big_r]);
-      const double alpha = interior_end > big_r ? alpha_[big_r] : 0.0;
       auto z_at = [&](std::size_t m) {
         return ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
       };
@@ -741,7 +775,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       auto cells = [&](std::size_t m0, std::size_t m1, bool noise) {
         std::size_t m = m0;
 #if defined(__SSE2__)
-        const __m128d inv = _mm_set1_pd(inv_n), al = _mm_set1_pd(alpha);
+        const __m128d inv = _mm_set1_pd(inv_n);
         __m128d acc[kBlock / 2];
         for (std::size_t k = 0; k < kBlock / 2; ++k) acc[k] = _mm_loadu_pd(partial + 2 * k);
         for (; m + kBlock <= m1; m += kBlock) {
@@ -756,7 +790,8 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
             z[k] = _mm_mul_pd(_mm_sub_pd(full, inner), inv);
             const __m128d p = _mm_cvtps_pd(_mm_castpd_ps(
                 _mm_load_sd(reinterpret_cast<const double*>(cut_row + c))));  // cells c, c+1
-            hits |= _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(al, z[k]))) << (2 * k);
+            hits |= _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(_mm_loadu_pd(alpha + c), z[k])))
+                    << (2 * k);
           }
           if (noise)
             for (std::size_t k = 0; k < kBlock / 2; ++k) acc[k] = _mm_add_pd(acc[k], z[k]);
@@ -774,20 +809,20 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
           int hits = 0;
           for (std::size_t k = 0; k < kBlock; ++k) {
             z[k] = z_at(m + k);
-            hits |= static_cast<double>(cut_row[m + k]) > alpha * z[k];
+            hits |= static_cast<double>(cut_row[m + k]) > alpha[m + k] * z[k];
           }
           if (noise)
             for (std::size_t k = 0; k < kBlock; ++k) partial[k] += z[k];
           if (hits)
             for (std::size_t k = 0; k < kBlock; ++k)
-              if (static_cast<double>(cut_row[m + k]) > alpha * z[k])
+              if (static_cast<double>(cut_row[m + k]) > alpha[m + k] * z[k])
                 emit(d, m + k, cut_row[m + k], z[k]);
         }
 #endif
         for (; m < m1; ++m) {
           const double z = z_at(m);
           if (noise) partial[0] += z;
-          if (static_cast<double>(cut_row[m]) > alpha * z) emit(d, m, cut_row[m], z);
+          if (static_cast<double>(cut_row[m]) > alpha[m] * z) emit(d, m, cut_row[m], z);
         }
       };
       const std::size_t split = std::clamp(noise_gates_, big_r, interior_end);
@@ -804,7 +839,6 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       if (interior_end > big_r && n1 > 0.0 && n2 > 0.0) {
         const bool go = cfg_.type == CfarType::Go;
         const __m128d vn1 = _mm_set1_pd(n1), vn2 = _mm_set1_pd(n2);
-        const __m128d al = _mm_set1_pd(alpha_[big_r]);
         const std::size_t split = std::clamp(noise_gates_, big_r, interior_end);
         __m128d noise = _mm_setzero_pd();
         double noise_tail = 0.0;
@@ -824,7 +858,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
             noise_tail += _mm_cvtsd_f64(z);
           const __m128d p = _mm_cvtps_pd(
               _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(cut_row + m))));
-          const int hits = _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(al, z)));
+          const int hits = _mm_movemask_pd(_mm_cmpgt_pd(p, _mm_mul_pd(at(alpha, m), z)));
           if (hits) {
             double zs[2];
             _mm_storeu_pd(zs, z);

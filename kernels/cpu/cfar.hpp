@@ -11,8 +11,15 @@
 // If an edge leaves a half empty, GO and SO use the other half alone (CA on it).
 // OS: k = round(rank * N_eff), clamped to [1, N_eff].
 //
-// Decision: detect when P(CUT) > alpha * Z. CA/GO/SO evaluate Z and the product in double;
+// Decision: detect when P(CUT) > alpha(d, m) * Z. CA/GO/SO evaluate Z and the product in double;
 // OS compares in float (alpha_f * x < P), the same arithmetic as its reference.
+//
+// Threshold factors (CfarConfig::threshold): `textbook` solves the formulas above for
+// independent exponential cells; `calibrated` (the default) solves them for the correlation the
+// chain's linear stages put between the cells (CfarStageConfig::correlation,
+// kernels/cpu/cfar_calibration.hpp). alpha(d, m) = range factor alpha_at(m) times the Doppler
+// row's factor row_factor_at(d) (1 except with MTI), one double multiplication, formed the
+// same way by the CUDA kernel; OS's float factor is that product rounded to float.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +28,7 @@
 
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
+#include "kernels/cpu/cfar_calibration.hpp"
 
 namespace radarpipe::cpu {
 
@@ -72,6 +80,19 @@ struct CfarStageConfig {
   /// Independent exponential powers summed in each map cell (>= 1): the channel count for
   /// noncoherent combining, 1 otherwise. The threshold factors hold the design Pfa for it.
   std::size_t looks = 1;
+  /// The chain's linear stages on white noise, for cfar.threshold = calibrated. Empty: the
+  /// cells are independent (calibrated and textbook factors are then the same).
+  CellCorrelation correlation{};
+};
+
+/// How the factors of a Cfar were made (config check reports it).
+struct CfarCalibration {
+  bool calibrated = false;     ///< factors solved for correlated cells
+  bool exact = false;          ///< CA by eigenvalues (else conditional Monte Carlo)
+  std::size_t solves = 0;      ///< windows solved
+  double seconds = 0;          ///< the solve's wall time
+  double effective_cells = 0;  ///< interior training cells' (tr K)^2 / tr(K^2); N if independent
+  bool rows_vary = false;      ///< Doppler rows have their own factors (MTI)
 };
 
 class Cfar {
@@ -85,7 +106,13 @@ class Cfar {
   std::size_t noise_gates() const { return noise_gates_; }
   std::size_t workers() const { return workspaces_.size(); }
   /// Threshold factor, training cells (leading, lagging) and OS rank used at range bin m.
+  /// alpha_at(m) is the range factor; the factor at (d, m) is alpha_at(m) * row_factor_at(d).
   double alpha_at(std::size_t m) const { return alpha_[m]; }
+  double alpha_at(std::size_t d, std::size_t m) const { return alpha_[m] * row_factor_[d]; }
+  double row_factor_at(std::size_t d) const { return row_factor_[d]; }
+  /// The independent-cell factor at range bin m (what `textbook` uses).
+  double textbook_alpha_at(std::size_t m) const { return textbook_alpha_[m]; }
+  const CfarCalibration& calibration() const { return calibration_; }
   std::size_t leading_cells_at(std::size_t m) const { return lead_[m]; }
   std::size_t lagging_cells_at(std::size_t m) const { return lag_[m]; }
   std::size_t os_rank_at(std::size_t m) const { return os_k_[m]; }
@@ -114,7 +141,12 @@ class Cfar {
     std::vector<float> os_sample;                     ///< OS: cells whose median is t0
     std::vector<std::uint8_t> os_flags;               ///< OS: cells to count / to sample
     std::vector<const float*> band_rows;              ///< OS: the rows of one band
+    std::vector<double> row_alpha;                    ///< alpha(d, m) of one row (MTI)
+    std::vector<float> row_alpha_f;                   ///< the same, rounded to float (OS)
   };
+  /// alpha(d, .) for row d: alpha_ itself unless the rows have factors of their own.
+  const double* row_alpha(std::size_t d, Workspace& ws) const noexcept;
+  const float* row_alpha_f(std::size_t d, Workspace& ws) const noexcept;
   /// OS: CUTs bounded at a time (their group counts stay in L1).
   static constexpr std::size_t kOsBoundBlock = 512;
 
@@ -128,8 +160,9 @@ class Cfar {
 
   CfarConfig cfg_;
   std::size_t doppler_bins_, gates_;
-  std::vector<double> alpha_;
+  std::vector<double> alpha_, textbook_alpha_, row_factor_;
   std::vector<float> alpha_f_;
+  CfarCalibration calibration_;
   std::vector<std::uint32_t> lead_, lag_, os_k_;
   std::size_t os_noise_stride_ = 1;
   std::size_t noise_gates_;

@@ -21,8 +21,8 @@ struct CfarArgs {
   int doppler_bins, gates, words_per_row, noise_gates;
   CfarWindow w;
   int kind, rows_per_block, os_stride;
-  const double* alpha;
-  const float* alpha_f;
+  const double* alpha;       // per range bin
+  const double* row_factor;  // per Doppler bin
   const double* n_lead;
   const double* n_lag;
   const int* os_k;
@@ -88,13 +88,15 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
                                 lag0, a.w, &s1, &s2);
         const double z = stage_math::cfar_noise(a.kind, s1, s2, a.n_lead[m], a.n_lag[m]);
         if (m < a.noise_gates) noise += z;
-        hit = stage_math::cfar_hit(p, a.alpha[m], z);
+        hit = stage_math::cfar_hit(p, stage_math::cfar_alpha(a.alpha[m], a.row_factor[d]), z);
         if (hit)
           a.noise_map[(static_cast<size_t>(map) * a.doppler_bins + d) * a.gates + m] =
               static_cast<float>(z);
       } else {
         auto at = [&](int dd, int c) { return tile[(r + big_d + dd) * tw + (c - m0 + big_r)]; };
-        hit = stage_math::os_count_below(at, m, a.gates, a.w, a.alpha_f[m], p) >= a.os_k[m];
+        const float alpha_f =
+            static_cast<float>(stage_math::cfar_alpha(a.alpha[m], a.row_factor[d]));
+        hit = stage_math::os_count_below(at, m, a.gates, a.w, alpha_f, p) >= a.os_k[m];
         const bool sample = d % a.os_stride == 0 && m % a.os_stride == 0 && m < a.noise_gates;
         if (hit || sample) {
           const float z = stage_math::os_select(at, m, a.gates, a.w, a.os_k[m]);
@@ -171,13 +173,13 @@ Cfar::Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps)
   RP_CUDA_CHECK(cudaFuncSetAttribute(cfar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      static_cast<int>(shared_bytes_)));
 
-  std::vector<double> alpha(gates_), n1(gates_), n2(gates_);
-  // The thresholds are the CPU stage's, read once; the device tables are this stage's own.
-  std::vector<float> alpha_f(gates_);
+  std::vector<double> alpha(gates_), n1(gates_), n2(gates_), rows(doppler_bins_);
+  // The thresholds are the CPU stage's (calibrated or textbook), read once; the device tables
+  // are this stage's own.
   std::vector<int> k(gates_);
+  for (std::size_t d = 0; d < doppler_bins_; ++d) rows[d] = reference_->row_factor_at(d);
   for (std::size_t m = 0; m < gates_; ++m) {
     alpha[m] = reference_->alpha_at(m);
-    alpha_f[m] = static_cast<float>(alpha[m]);
     n1[m] = static_cast<double>(reference_->leading_cells_at(m));
     n2[m] = static_cast<double>(reference_->lagging_cells_at(m));
     k[m] = static_cast<int>(reference_->os_rank_at(m));
@@ -188,7 +190,7 @@ Cfar::Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps)
     RP_CUDA_CHECK(cudaMemcpy(buf.data(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
   };
   upload(alpha_, alpha);
-  upload(alpha_f_, alpha_f);
+  upload(row_factor_, rows);
   upload(n_lead_, n1);
   upload(n_lag_, n2);
   upload(os_k_, k);
@@ -224,7 +226,7 @@ void Cfar::process(const float* d_maps, cudaStream_t s) {
   a.rows_per_block = rows_per_block_;
   a.os_stride = os_stride_;
   a.alpha = alpha_.data();
-  a.alpha_f = alpha_f_.data();
+  a.row_factor = row_factor_.data();
   a.n_lead = n_lead_.data();
   a.n_lag = n_lag_.data();
   a.os_k = os_k_.data();

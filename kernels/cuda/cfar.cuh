@@ -64,8 +64,8 @@ class Cfar {
   std::size_t shared_bytes_;
   std::uint64_t noise_cells_per_map_ = 0;
   std::shared_ptr<const cpu::Cfar> reference_;
-  DeviceBuffer<double> alpha_;   ///< per range bin
-  DeviceBuffer<float> alpha_f_;  ///< per range bin (OS compares in float)
+  DeviceBuffer<double> alpha_;       ///< per range bin
+  DeviceBuffer<double> row_factor_;  ///< per Doppler bin: alpha(d, m) = alpha_[m] * this
   DeviceBuffer<double> n_lead_, n_lag_;
   DeviceBuffer<int> os_k_;
   DeviceBuffer<std::uint32_t> masks_;

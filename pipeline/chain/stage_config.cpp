@@ -3,6 +3,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/radar_math.hpp"
+#include "kernels/cpu/doppler.hpp"
+#include "kernels/cpu/mti.hpp"
+#include "kernels/cpu/pulse_compression.hpp"
+#include "kernels/cpu/waveform.hpp"
+
 namespace radarpipe {
 
 cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry) {
@@ -12,7 +18,25 @@ cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geo
   cc.gates = mode.radar.range_gates;
   cc.noise_gates = geometry.first_eclipsed_bin;
   cc.looks = geometry.cfar_looks;
+  cc.correlation = cell_correlation(mode, geometry);
   return cc;
+}
+
+cpu::CellCorrelation cell_correlation(const Mode& mode, const ModeGeometry& geometry) {
+  const ProcessingConfig& p = mode.processing;
+  cpu::CellCorrelation c;
+  // The coefficients the stages use, as they use them (float).
+  for (const cf32& h : cpu::unit_energy_reference(
+           cpu::sample_waveform(mode.radar.waveform, mode.radar.sample_rate_hz), p.range_window))
+    c.range_reference.emplace_back(h.real(), h.imag());
+  float taps[3];
+  const int order = mti_taps(cpu::mti_code(p.mti), taps);
+  c.mti_taps.assign(taps, taps + order + 1);
+  for (float w : cpu::unit_energy_doppler_window(p.doppler_window, geometry.pulses_after_mti))
+    c.doppler_window.push_back(w);
+  c.doppler_fft_size = p.doppler_fft_size;
+  c.gates = mode.radar.range_gates;
+  return c;
 }
 
 cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry) {

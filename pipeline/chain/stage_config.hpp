@@ -11,6 +11,9 @@ namespace radarpipe {
 
 /// The CFAR and plot stage configurations a mode implies (shared by the CPU and CUDA chains).
 cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geometry);
+/// The chain's linear stages on white noise (the calibrated CFAR's model): the matched filter's
+/// reference, the MTI taps and the Doppler window, exactly as the stages build them.
+cpu::CellCorrelation cell_correlation(const Mode& mode, const ModeGeometry& geometry);
 cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry);
 
 /// std::invalid_argument naming the CPI, its shape and the mode's, unless they agree.

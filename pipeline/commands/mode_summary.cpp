@@ -1,5 +1,6 @@
 #include "pipeline/commands/mode_summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -7,6 +8,7 @@
 #include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/window.hpp"
+#include "pipeline/chain/stage_config.hpp"
 #include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe {
@@ -30,10 +32,22 @@ nlohmann::json mode_summary(const Mode& mode) {
                   {"duration_s", r.waveform.duration_s()},
                   {"samples", g.waveform_samples},
                   {"resolution_bandwidth_hz", r.waveform.resolution_bandwidth_hz()}}}};
-  const std::size_t half = c.interior_training_cells() / 2;
   const long k = std::lround(c.os_rank * static_cast<double>(c.interior_training_cells()));
-  const double alpha = cpu::cfar_alpha(c.type, c.pfa, half, c.interior_training_cells() - half,
-                                       static_cast<std::size_t>(std::max(1L, k)), g.cfar_looks);
+  // Both factors of the interior window (the reference Doppler row's), whatever the mode uses:
+  // the CFAR stage as the chains build it, with calibrated thresholds.
+  cpu::CfarStageConfig cc = cfar_stage_config(mode, g);
+  cc.cfar.threshold = CfarThreshold::Calibrated;
+  const cpu::Cfar cfar(cc);
+  const std::size_t interior = std::min(c.guard_range + c.train_range, r.range_gates - 1);
+  const double textbook = cfar.textbook_alpha_at(interior);
+  const double calibrated = cfar.alpha_at(interior);
+  const double alpha = c.threshold == CfarThreshold::Calibrated ? calibrated : textbook;
+  const cpu::CfarCalibration& cal = cfar.calibration();
+  double row_min = 1.0, row_max = 1.0;
+  for (std::size_t d = 0; d < p.doppler_fft_size; ++d) {
+    row_min = std::min(row_min, cfar.row_factor_at(d));
+    row_max = std::max(row_max, cfar.row_factor_at(d));
+  }
   // Coherent integration gain: pulse compression (sum |w s|)^2 / sum |w s|^2 <= L, times the
   // Doppler window's (sum w)^2 / sum w^2 <= P'. Losses against L and P' are the window losses.
   auto gain = [](const std::vector<double>& w) {
@@ -43,28 +57,40 @@ nlohmann::json mode_summary(const Mode& mode) {
   };
   const double pc_gain = gain(cpu::make_window(p.range_window, g.waveform_samples));
   const double dop_gain = gain(cpu::make_window(p.doppler_window, g.pulses_after_mti));
-  j["processing"] = {{"pulses", p.pulses},
-                     {"pulses_after_mti", g.pulses_after_mti},
-                     {"mti", to_string(p.mti)},
-                     {"range_window", to_string(p.range_window.type)},
-                     {"doppler_window", to_string(p.doppler_window.type)},
-                     {"doppler_window_normalisation", "unit_energy"},
-                     {"doppler_fft_size", p.doppler_fft_size},
-                     {"pulse_compression_fft_size",
-                      cpu::next_fast_fft_size(r.range_gates + g.waveform_samples - 1)},
-                     {"channel_combine", to_string(p.channel_combine)},
-                     {"maps", g.maps},
-                     {"cells_per_cpi", g.cells_per_cpi},
-                     {"fft_planning", to_string(p.fft_planning)},
-                     {"integration_gain_db", 10.0 * std::log10(pc_gain * dop_gain)},
-                     {"cfar",
-                      {{"type", to_string(c.type)},
-                       {"pfa", c.pfa},
-                       {"guard_cells", {{"range", c.guard_range}, {"doppler", c.guard_doppler}}},
-                       {"training_cells", {{"range", c.train_range}, {"doppler", c.train_doppler}}},
-                       {"interior_training_cells", c.interior_training_cells()},
-                       {"threshold_factor", alpha},
-                       {"threshold_factor_db", 10.0 * std::log10(alpha)}}}};
+  j["processing"] = {
+      {"pulses", p.pulses},
+      {"pulses_after_mti", g.pulses_after_mti},
+      {"mti", to_string(p.mti)},
+      {"range_window", to_string(p.range_window.type)},
+      {"doppler_window", to_string(p.doppler_window.type)},
+      {"doppler_window_normalisation", "unit_energy"},
+      {"doppler_fft_size", p.doppler_fft_size},
+      {"pulse_compression_fft_size",
+       cpu::next_fast_fft_size(r.range_gates + g.waveform_samples - 1)},
+      {"channel_combine", to_string(p.channel_combine)},
+      {"maps", g.maps},
+      {"cells_per_cpi", g.cells_per_cpi},
+      {"fft_planning", to_string(p.fft_planning)},
+      {"integration_gain_db", 10.0 * std::log10(pc_gain * dop_gain)},
+      {"cfar",
+       {{"type", to_string(c.type)},
+        {"pfa", c.pfa},
+        {"guard_cells", {{"range", c.guard_range}, {"doppler", c.guard_doppler}}},
+        {"training_cells", {{"range", c.train_range}, {"doppler", c.train_doppler}}},
+        {"interior_training_cells", c.interior_training_cells()},
+        {"effective_training_cells", cal.effective_cells},
+        {"threshold", to_string(c.threshold)},
+        {"threshold_factor", alpha},
+        {"threshold_factor_db", 10.0 * std::log10(alpha)},
+        {"textbook_threshold_factor", textbook},
+        {"calibrated_threshold_factor", calibrated},
+        {"calibration",
+         {{"method", cal.exact ? "exact" : "monte_carlo"},
+          {"windows_solved", cal.solves},
+          {"seconds", cal.seconds},
+          {"doppler_row_factor_min", row_min},
+          {"doppler_row_factor_max", row_max}}},
+        {"expected_false_alarms_per_cpi", c.pfa * static_cast<double>(g.cells_per_cpi)}}}};
   if (c.type == CfarType::Os) j["processing"]["cfar"]["os_rank_k"] = std::max(1L, k);
   j["derived"] = {{"range_bin_m", g.range_bin_m},
                   {"range_resolution_m", g.range_resolution_m},
@@ -145,8 +171,27 @@ std::string format_mode_summary(const nlohmann::json& j) {
   line("CFAR", c["type"].get<std::string>() + fmt(", Pfa %.3g", c["pfa"].get<double>()) + ", " +
                    std::to_string(c["interior_training_cells"].get<std::size_t>()) +
                    " training cells");
-  line("CFAR threshold factor", fmt2("alpha = %.6g (%.3f dB)", c["threshold_factor"].get<double>(),
-                                     c["threshold_factor_db"].get<double>()));
+  line("CFAR threshold factor",
+       fmt2("alpha = %.6g (%.3f dB), ", c["threshold_factor"].get<double>(),
+            c["threshold_factor_db"].get<double>()) +
+           c["threshold"].get<std::string>());
+  const auto& cal = c["calibration"];
+  line("  textbook / calibrated", fmt2("%.6g / %.6g", c["textbook_threshold_factor"].get<double>(),
+                                       c["calibrated_threshold_factor"].get<double>()) +
+                                      " (interior window)");
+  line("  effective training cells",
+       fmt2("%.1f of %.0f", c["effective_training_cells"].get<double>(),
+            c["interior_training_cells"].get<double>()));
+  if (cal["doppler_row_factor_min"].get<double>() != 1.0 ||
+      cal["doppler_row_factor_max"].get<double>() != 1.0)
+    line("  Doppler row factors",
+         fmt2("%.4g .. %.4g (MTI)", cal["doppler_row_factor_min"].get<double>(),
+              cal["doppler_row_factor_max"].get<double>()));
+  line("  calibration solve", fmt("%.3f s, ", cal["seconds"].get<double>()) +
+                                  std::to_string(cal["windows_solved"].get<std::size_t>()) +
+                                  " windows, " + cal["method"].get<std::string>());
+  line("expected false alarms",
+       fmt("%.4g per CPI (Pfa x cells)", c["expected_false_alarms_per_cpi"].get<double>()));
   s += "derived\n";
   line("range bin spacing", fmt("%.4f m", d["range_bin_m"].get<double>()));
   line("range resolution", fmt("%.4f m", d["range_resolution_m"].get<double>()));

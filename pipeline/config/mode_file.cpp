@@ -318,7 +318,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 
   const YAML::Node cfar = rd.child(proc, "processing", "cfar", true);
   const std::string ck = "processing.cfar";
-  rd.expect_map(cfar, ck, {"type", "guard_cells", "training_cells", "pfa", "os_rank"});
+  rd.expect_map(cfar, ck, {"type", "guard_cells", "training_cells", "pfa", "os_rank", "threshold"});
   CfarConfig& c = p.cfar;
   const std::string t =
       rd.word(rd.child(cfar, ck, "type", true), ck + ".type", {"ca", "go", "so", "os"});
@@ -340,6 +340,10 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
                              ck + ".training_cells.doppler");
   c.pfa = rd.number(rd.child(cfar, ck, "pfa", true), ck + ".pfa");
   if (auto o = rd.child(cfar, ck, "os_rank", false)) c.os_rank = rd.number(o, ck + ".os_rank");
+  if (auto o = rd.child(cfar, ck, "threshold", false))
+    c.threshold = rd.word(o, ck + ".threshold", {"calibrated", "textbook"}) == "calibrated"
+                      ? CfarThreshold::Calibrated
+                      : CfarThreshold::Textbook;
 
   if (auto b = rd.child(root, "", "backend", false)) {
     const std::string s = rd.word(b, "backend", {"auto", "cpu", "cuda"});
@@ -408,7 +412,8 @@ nlohmann::json mode_file_json(const Mode& mode) {
       {"guard_cells", {{"range", c.guard_range}, {"doppler", c.guard_doppler}}},
       {"training_cells", {{"range", c.train_range}, {"doppler", c.train_doppler}}},
       {"pfa", c.pfa},
-      {"os_rank", c.os_rank}};
+      {"os_rank", c.os_rank},
+      {"threshold", to_string(c.threshold)}};
   nlohmann::json proc = {{"pulses", p.pulses},
                          {"range_window", window_json(p.range_window)},
                          {"mti", to_string(p.mti)},

@@ -88,8 +88,8 @@ void expect_targets(const CpuChain& chain, const DetectionReport& rep,
     EXPECT_EQ(found, 1) << "target at " << t.range_m << " m, " << t.range_rate_mps << " m/s";
     matched += found == 1;
   }
-  // Anything else is a noise false alarm: at most one (the modes run Pfa 1e-6 on ~4e4 cells, and
-  // window-correlated training cells raise the real rate to ~2x design, docs/signal-chain.md).
+  // Anything else is a noise false alarm: at most one (the modes run Pfa 1e-6 on ~4e4 cells,
+  // with thresholds calibrated for the window-correlated cells, docs/signal-chain.md).
   // A split or sidelobe detection near a target would have matched above and failed found == 1.
   std::size_t on_channel = 0;
   for (const Detection& d : rep.detections) on_channel += d.channel == channel;

@@ -38,7 +38,17 @@ TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
   EXPECT_NEAR(d["input_bytes_per_s_cf32"].get<double>(), 8 * 1800 / pri, 1e-3);
   EXPECT_EQ(d["first_eclipsed_bin"].get<int>(), 1800 - 200 + 1);
   const double n = 216, alpha = n * (std::pow(1e-6, -1 / n) - 1);
-  EXPECT_NEAR(j["processing"]["cfar"]["threshold_factor"].get<double>(), alpha, 1e-9 * alpha);
+  const auto& cf = j["processing"]["cfar"];
+  EXPECT_NEAR(cf["textbook_threshold_factor"].get<double>(), alpha, 1e-9 * alpha);
+  // Calibrated (the default): the window-correlated cells need a higher factor for CA, solved
+  // exactly; the effective number of independent training cells is far below the 216.
+  EXPECT_EQ(cf["threshold"], "calibrated");
+  EXPECT_EQ(cf["threshold_factor"].get<double>(), cf["calibrated_threshold_factor"].get<double>());
+  EXPECT_GT(cf["calibrated_threshold_factor"].get<double>(), 1.02 * alpha);
+  EXPECT_LT(cf["effective_training_cells"].get<double>(), 150.0);
+  EXPECT_GT(cf["effective_training_cells"].get<double>(), 10.0);
+  EXPECT_EQ(cf["calibration"]["method"], "exact");
+  EXPECT_NEAR(cf["expected_false_alarms_per_cpi"].get<double>(), 1e-6 * 1800 * 128, 1e-9);
   // auto: CUDA where this build has it and a device is present, the CPU elsewhere.
   const radarpipe::BackendChoice here = radarpipe::resolve_backend(radarpipe::Backend::Auto);
   EXPECT_EQ(j["backend_resolved"]["chosen"], radarpipe::to_string(here.chosen));

@@ -125,6 +125,15 @@ TEST(ModeFile, WrongTypesAndUnknownWords) {
   EXPECT_NE(error_of(replace(kValid, "type: ca", "type: xx"))
                 .find("processing.cfar.type: 'xx' is not one of ca, go, so, os"),
             std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "type: ca", "type: ca, threshold: exact"))
+                .find("processing.cfar.threshold: 'exact' is not one of calibrated, textbook"),
+            std::string::npos);
+  EXPECT_EQ(parse_mode_yaml(kValid, "mode.yaml").processing.cfar.threshold,
+            CfarThreshold::Calibrated);
+  EXPECT_EQ(
+      parse_mode_yaml(replace(kValid, "type: ca", "type: ca, threshold: textbook"), "mode.yaml")
+          .processing.cfar.threshold,
+      CfarThreshold::Textbook);
   EXPECT_NE(error_of(replace(kValid, "pri_s: 100.0e-6", "pri_s: [1, 2]"))
                 .find("radar.pri_s: expected a number, got a list"),
             std::string::npos);
