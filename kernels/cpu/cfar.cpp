@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "kernels/cpu/log_sum.hpp"
 #include "kernels/cpu/simd.hpp"
 
 #if defined(__SSE2__)
@@ -21,21 +22,6 @@ namespace {
 // Every map cell is a sum of L = `looks` independent exponential powers (L = 1 for one channel,
 // L = C for C channels combined noncoherently): Gamma(L). Q_L(x) = P(Gamma(L) > x)
 // = e^-x sum_{i<L} x^i / i!. Derivations in docs/signal-chain.md ("CFAR with L looks").
-
-// log-sum-exp accumulator.
-struct LogSum {
-  double max = -INFINITY, acc = 0.0;
-  void add(double lt) {
-    if (lt == -INFINITY) return;
-    if (lt > max) {
-      acc = acc * std::exp(max - lt) + 1.0;
-      max = lt;
-    } else {
-      acc += std::exp(lt - max);
-    }
-  }
-  double log() const { return acc > 0.0 ? max + std::log(acc) : -INFINITY; }
-};
 
 // CA: Pfa = P(X > t Y), X ~ Gamma(L), Y ~ Gamma(N L), t = alpha / N
 //   = sum_{j<L} C(NL+j-1, j) t^j (1+t)^-(NL+j).

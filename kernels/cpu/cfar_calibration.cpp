@@ -11,25 +11,12 @@
 #include <stdexcept>
 #include <utility>
 
+#include "kernels/cpu/log_sum.hpp"
+
 namespace radarpipe::cpu {
 namespace {
 
 using cd = std::complex<double>;
-
-// log-sum-exp accumulator.
-struct LogSum {
-  double max = -INFINITY, acc = 0.0;
-  void add(double lt) {
-    if (lt == -INFINITY) return;
-    if (lt > max) {
-      acc = acc * std::exp(max - lt) + 1.0;
-      max = lt;
-    } else {
-      acc += std::exp(lt - max);
-    }
-  }
-  double log() const { return acc > 0.0 ? max + std::log(acc) : -INFINITY; }
-};
 
 // log Q_L(x) = log P(Gamma(L) > x) = log(e^-x sum_{i<L} x^i / i!).
 double log_q(double x, std::size_t looks) {
