@@ -23,6 +23,14 @@ RP_HD inline float mul_rn(float a, float b) {
 #endif
 }
 
+RP_HD inline double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
 RP_HD inline float add_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fadd_rn(a, b);

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "core/hd.hpp"
 #include "kernels/cpu/log_sum.hpp"
 #include "kernels/cpu/simd.hpp"
 
@@ -452,14 +453,15 @@ Cfar::Cfar(const CfarStageConfig& config)
 const double* Cfar::row_alpha(std::size_t d, Workspace& ws) const noexcept {
   if (!calibration_.rows_vary) return alpha_.data();
   const double f = row_factor_[d];
-  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha[m] = alpha_[m] * f;
+  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha[m] = mul_rn(alpha_[m], f);
   return ws.row_alpha.data();
 }
 
 const float* Cfar::row_alpha_f(std::size_t d, Workspace& ws) const noexcept {
   if (!calibration_.rows_vary) return alpha_f_.data();
   const double f = row_factor_[d];
-  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha_f[m] = static_cast<float>(alpha_[m] * f);
+  for (std::size_t m = 0; m < gates_; ++m)
+    ws.row_alpha_f[m] = static_cast<float>(mul_rn(alpha_[m], f));
   return ws.row_alpha_f.data();
 }
 

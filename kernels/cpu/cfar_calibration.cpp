@@ -472,6 +472,7 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
   const std::size_t big_r = cfar.guard_range + cfar.train_range;
   const std::size_t big_d = cfar.guard_doppler + cfar.train_doppler;
   CfarFactorTable table;
+  table.exact = true;
   table.range_alpha.assign(gates, 0.0);
   table.row_factor.assign(doppler_bins, 1.0);
 
@@ -488,7 +489,7 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
     const CalibratedAlpha a =
         solve_calibrated_alpha(cfar.type, cfar.pfa, looks, os_k[m], w, kd, kr, textbook_alpha[m]);
     ++table.solves;
-    table.exact = a.exact;
+    table.exact = table.exact && a.exact;
     return a;
   };
   // Range: each reduced window at the edges (m < R, m > N - 1 - R) and the interior window

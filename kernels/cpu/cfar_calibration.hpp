@@ -83,7 +83,7 @@ struct CfarFactorTable {
   double effective_cells = 0;       ///< interior window, reference row
   std::size_t solves = 0;           ///< windows solved (the rest interpolated or shared)
   double seconds = 0;               ///< wall time of the whole table
-  bool exact = false;               ///< CA by eigenvalues (false: Monte Carlo)
+  bool exact = false;               ///< every window solved exactly (CA by eigenvalues)
 };
 
 /// The calibrated table. textbook_alpha and os_k per range bin as cfar.cpp computed them.

@@ -195,11 +195,7 @@ RP_HD inline void cfar_tile_source(int i, const CfarWindow& w, int d0, int m0, i
 /// The threshold factor at (d, m): the range factor times the Doppler row's factor (1 except
 /// for calibrated thresholds with MTI), one double multiplication as cpu::Cfar forms it.
 RP_HD inline double cfar_alpha(double range_alpha, double row_factor) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(range_alpha, row_factor);
-#else
-  return range_alpha * row_factor;
-#endif
+  return mul_rn(range_alpha, row_factor);
 }
 
 /// CA / GO / SO decision: P(CUT) > alpha * Z, in double.

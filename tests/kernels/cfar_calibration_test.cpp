@@ -171,6 +171,20 @@ TEST(CfarCalibration, DopplerCovarianceIsStationaryWithoutMtiAndNotchedWithIt) {
   EXPECT_NEAR(peak, direct, 1e-9 * direct);
 }
 
+// The solver's windows are the stage's: the same training cells in each half at every range bin
+// of a map whose edges overlap (the stage counts them by its own formula, cfar.cpp).
+TEST(CfarCalibration, WindowsHoldTheStagesTrainingCells) {
+  for (CfarConfig c : {small_cfar(CfarType::So, 1e-3), CfarConfig{}}) {
+    const cpu::Cfar stage({c, 16, 23, 1});
+    for (std::size_t m = 0; m < 23; ++m) {
+      const cpu::WindowCells w = cpu::window_cells(c, m, 23);
+      EXPECT_EQ(w.n_lead, stage.leading_cells_at(m)) << m;
+      EXPECT_EQ(w.n_lag, stage.lagging_cells_at(m)) << m;
+      EXPECT_EQ(w.label[w.cut_row * w.cols + w.cut_col], 0) << m;
+    }
+  }
+}
+
 TEST(CfarCalibration, IndependentCellsGiveTheTextbookFactors) {
   const cpu::WindowCells w = cpu::window_cells(small_cfar(CfarType::Ca, 1e-3), 10, 40);
   std::vector<cd> kd(w.rows * w.rows, 0.0), kr(w.cols * w.cols, 0.0);

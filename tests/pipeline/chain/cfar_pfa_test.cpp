@@ -7,9 +7,9 @@
 // are measured and documented separately (docs/signal-chain.md, "Calibrated thresholds").
 //
 // Sizing: about 9.5 x 10^5 full-gain cells per case at 1e-3 (950 expected crossings; binomial
-// sd 3.2%). Crossings of correlated cells come in small clusters, which widens the spread of
-// the count by about sqrt(cluster size) (measured ~1.5); the band +-12% is about 2.5 of those
-// widened sd, and the textbook factors fall outside it for SO and for CA/OS with tapers.
+// sd 3.2%, so +-12% is 3.7 sd). Crossings of correlated cells come in small clusters, which
+// widens the count's spread beyond the binomial (by the square root of the mean cluster size);
+// the textbook factors fall outside the band for SO and for CA/OS with tapers.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -50,12 +50,13 @@ double measured_over_design(const PfaCase& pc, CfarThreshold threshold) {
   const std::size_t big_r = m.processing.cfar.guard_range + m.processing.cfar.train_range;
   const std::size_t full = chain.geometry().first_eclipsed_bin - big_r;  // windows inside
   std::vector<cpu::CfarCrossing> out(1u << 16);
+  // The chain's own CFAR stage, run again on its map to see where each crossing lies.
+  cpu::Cfar counter(cfar_stage_config(m, chain.geometry()));
   double cells = 0, hits = 0;
   for (int i = 0; i < pc.cpis; ++i) {
     Cpi cpi(CpiShape{pc.channels, 64, 600});
     test::add_noise(cpi, 1.0, 9000 + static_cast<std::uint64_t>(i));
     chain.process(cpi);
-    cpu::Cfar counter(cfar_stage_config(m, chain.geometry()));
     const cpu::CfarStats st = counter.process(chain.power().map(0), out.data(), out.size());
     EXPECT_EQ(st.stored, st.crossings);
     for (std::size_t j = 0; j < st.stored; ++j)
