@@ -14,6 +14,12 @@ std::string num(double v) {
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
+// Exact (round-trip) text of a double, for fingerprints.
+std::string num17(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
 std::string num(std::size_t v) {
   return std::to_string(v);
 }
@@ -54,6 +60,28 @@ void validate_window(const std::string& key, const WindowConfig& w, std::size_t 
   }
 }
 
+// processing.cfar.factors: the factor and its evidence as `radarpipe calibrate` wrote them.
+void validate_factors(const CfarFactors& f, const std::string& fingerprint) {
+  const std::string k = "processing.cfar.factors";
+  require_positive(k + ".alpha", f.alpha);
+  if (f.alpha > 1.0e9) fail(k + ".alpha", num(f.alpha) + " is not in (0, 1e9]");
+  if (f.fingerprint != fingerprint)
+    fail(k + ".fingerprint",
+         "'" + f.fingerprint + "' was measured for another map; this mode's is '" + fingerprint +
+             "' (the waveform, sample rate, gates, channels, pulses, windows, MTI, Doppler size "
+             "or a CFAR key changed): run radarpipe calibrate again or remove the factors");
+  if (f.crossings > f.cells)
+    fail(k + ".crossings", num(static_cast<double>(f.crossings)) + " is more than the " +
+                               num(static_cast<double>(f.cells)) + " cells");
+  require_in(k + ".measured_pfa", f.measured_pfa, 0.0, 1.0);
+  require_in(k + ".pfa_low", f.pfa_low, 0.0, f.measured_pfa);
+  require_in(k + ".pfa_high", f.pfa_high, f.measured_pfa, 1.0);
+  if (f.alpha_low != 0 || f.alpha_high != 0) {
+    require_in(k + ".alpha_low", f.alpha_low, 0.0, f.alpha);
+    require_in(k + ".alpha_high", f.alpha_high, f.alpha, 1.0e9);
+  }
+}
+
 std::size_t round_samples(double seconds, double fs) {
   return static_cast<std::size_t>(std::llround(seconds * fs));
 }
@@ -78,6 +106,38 @@ double WaveformConfig::resolution_bandwidth_hz() const {
 
 double RadarConfig::wavelength_m() const {
   return kSpeedOfLight_mps / center_frequency_hz;
+}
+
+std::string Mode::cfar_fingerprint() const {
+  const RadarConfig& r = radar;
+  const ProcessingConfig& p = processing;
+  const CfarConfig& c = p.cfar;
+  const WaveformConfig& w = r.waveform;
+  auto window = [](const WindowConfig& x) {
+    return std::string(to_string(x.type)) + "/" + std::to_string(x.nbar) + "/" + num17(x.sll_db) +
+           "/" + num17(x.attenuation_db);
+  };
+  const std::string text =
+      "fs=" + num17(r.sample_rate_hz) + " gates=" + std::to_string(r.range_gates) +
+      " channels=" + std::to_string(r.channels) + " waveform=" + to_string(w.type) + "/" +
+      num17(w.pulse_width_s) + "/" + num17(w.bandwidth_hz) + "/" + std::to_string(w.direction) +
+      "/" + std::to_string(w.barker_length) + "/" + num17(w.chip_width_s) +
+      " pulses=" + std::to_string(p.pulses) + " range_window=" + window(p.range_window) +
+      " mti=" + to_string(p.mti) + " doppler_window=" + window(p.doppler_window) +
+      " fft=" + std::to_string(p.doppler_fft_size) + " combine=" + to_string(p.channel_combine) +
+      " cfar=" + to_string(c.type) + "/" + std::to_string(c.guard_range) + "/" +
+      std::to_string(c.guard_doppler) + "/" + std::to_string(c.train_range) + "/" +
+      std::to_string(c.train_doppler) + "/" + num17(c.pfa) + "/" + num17(c.os_rank) + "/" +
+      to_string(c.threshold);
+  // FNV-1a, 64 bits: enough to tell one mode from another; nothing here is a secret.
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : text) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 std::size_t CfarConfig::interior_training_cells() const {
@@ -183,6 +243,7 @@ void Mode::validate() const {
       std::llround(c.os_rank * static_cast<double>(c.interior_training_cells())) < 1)
     fail("processing.cfar.os_rank", num(c.os_rank) + " x " + num(c.interior_training_cells()) +
                                         " training cells rounds to rank 0; it must select >= 1");
+  if (c.factors.present()) validate_factors(c.factors, cfar_fingerprint());
   require_count("processing.max_crossings", p.max_crossings, 1, std::size_t{1} << 30);
   require_count("processing.max_detections", p.max_detections, 1, std::size_t{1} << 24);
 

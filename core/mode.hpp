@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -75,6 +76,24 @@ enum class FftPlanning { Estimate, Measure, Patient };
 /// (calibrated), or for independent cells (textbook). RADAR-MODEL.md "CFAR".
 enum class CfarThreshold { Calibrated, Textbook };
 
+/// A threshold factor measured on a noise recording by `radarpipe calibrate` (docs/modes.md
+/// "processing.cfar.factors"): the interior window's factor on the reference Doppler row. The
+/// chain scales its whole table (every range-edge window and Doppler row, from `threshold`) by
+/// alpha / the table's interior factor, so the shape stays the model's and the level is measured.
+/// fingerprint: Mode::cfar_fingerprint() of the mode it was measured for; a mode whose map or
+/// CFAR differs rejects it. The measured_* fields are the evidence, carried and checked.
+struct CfarFactors {
+  double alpha = 0;  ///< > 0 when present
+  std::string fingerprint;
+  double measured_pfa = 0;                   ///< crossings / cells at alpha over the recording
+  std::uint64_t cells = 0;                   ///< interior cells measured
+  std::uint64_t crossings = 0;               ///< of them above alpha
+  double pfa_low = 0, pfa_high = 0;          ///< 95% binomial interval of measured_pfa
+  double alpha_low = 0, alpha_high = 0;      ///< 95% interval of alpha (order statistics)
+  std::string source;                        ///< the recording it was measured on
+  bool present() const { return alpha > 0; }
+};
+
 struct CfarConfig {
   CfarType type = CfarType::Ca;
   std::size_t guard_range = 2;    ///< guard cells each side in range, >= 0
@@ -84,6 +103,7 @@ struct CfarConfig {
   double pfa = 1.0e-6;            ///< design probability of false alarm, 0 < pfa < 1
   double os_rank = 0.75;          ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
   CfarThreshold threshold = CfarThreshold::Calibrated;
+  CfarFactors factors;  ///< measured override; absent unless present()
 
   /// Training cells of the full (interior) window: the (2(g_r+t_r)+1) x (2(g_d+t_d)+1) rectangle
   /// minus the (2g_r+1) x (2g_d+1) guard rectangle.
@@ -175,6 +195,10 @@ struct Mode {
 
   /// Throws ConfigError naming the first key path that is out of range or inconsistent.
   void validate() const;
+  /// 16 hex digits naming what a measured CFAR factor depends on: the sample rate, gates,
+  /// channels, waveform, pulses, windows, MTI, Doppler size, channel combining and every CFAR key
+  /// but `factors` (a staleness check for processing.cfar.factors, not a security measure).
+  std::string cfar_fingerprint() const;
 };
 
 /// Quantities a mode implies (RADAR-MODEL.md), computed once from a valid mode.

@@ -40,6 +40,11 @@ struct Scenario {
   std::int64_t start_ns = 1767225600000000000LL;    ///< the same, parsed
   std::uint64_t seed = 1;                           ///< everything random derives from it
   double noise_power = 1.0;                         ///< sigma^2 per complex sample, >= 0
+  /// The receiver noise's bandwidth (Hz): 0 white (the default); else fs/64 <= B <= fs/4, white
+  /// noise through a Gaussian IF filter of -3 dB two-sided bandwidth B (sigma^2 kept): samples
+  /// t apart correlate as exp(-pi^2 (B t / fs)^2 / (4 ln 2)), as behind a real receiver whose
+  /// filter is narrower than the digitizer's rate. Targets and clutter are not filtered.
+  double noise_bandwidth_hz = 0;
   std::vector<std::complex<double>> channel_gains;  ///< g_c, empty = 1 for every channel
   std::vector<ScenarioTarget> targets;
   std::vector<ClutterPatch> clutter;

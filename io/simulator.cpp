@@ -30,6 +30,11 @@ void Scenario::validate(const Mode& mode) const {
   auto fail = [](const std::string& key, const std::string& msg) { throw ConfigError(key, msg); };
   if (!(noise_power >= 0) || !std::isfinite(noise_power))
     fail("noise_power", std::to_string(noise_power) + " is not >= 0");
+  const double fs = mode.radar.sample_rate_hz;
+  if (!(noise_bandwidth_hz == 0 || (noise_bandwidth_hz >= fs / 64 && noise_bandwidth_hz <= fs / 4)))
+    fail("noise_bandwidth_hz", std::to_string(noise_bandwidth_hz) +
+                                   " is neither 0 (white) nor in [fs/64, fs/4] = [" +
+                                   std::to_string(fs / 64) + ", " + std::to_string(fs / 4) + "]");
   if (!channel_gains.empty() && channel_gains.size() != mode.radar.channels)
     fail("channel_gains",
          "has " + std::to_string(channel_gains.size()) +
@@ -75,6 +80,22 @@ Simulator::Simulator(const Mode& mode, const Scenario& scenario)
   for (std::size_t k = 0; k < pulse_.size(); ++k)
     pulse_[k] = pulse_at(mode_.radar.waveform, static_cast<double>(k) / mode_.radar.sample_rate_hz,
                          mode_.radar.sample_rate_hz);
+  if (scenario_.noise_bandwidth_hz > 0) {
+    // A Gaussian IF filter of -3 dB (two-sided) bandwidth B: |H(f)|^2 = exp(-4 ln2 f^2 / B^2),
+    // impulse response h(t) ~ exp(-t^2 / (2 s^2)) with s = sqrt(ln 2) / (pi B), taken over
+    // +-6 s (the tails below 1e-8 of the peak), scaled to unit energy so the noise keeps sigma^2.
+    const double s_samples = std::sqrt(std::log(2.0)) / (kPi * scenario_.noise_bandwidth_hz) *
+                             mode_.radar.sample_rate_hz;
+    const std::size_t half = static_cast<std::size_t>(std::ceil(6.0 * s_samples));
+    noise_filter_.resize(2 * half + 1);
+    double energy = 0;
+    for (std::size_t t = 0; t < noise_filter_.size(); ++t) {
+      const double u = (static_cast<double>(t) - static_cast<double>(half)) / s_samples;
+      noise_filter_[t] = std::exp(-0.5 * u * u);
+      energy += noise_filter_[t] * noise_filter_[t];
+    }
+    for (double& h : noise_filter_) h /= std::sqrt(energy);
+  }
 }
 
 CpiShape Simulator::shape() const {
@@ -126,10 +147,26 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
 
-  // Noise: circular complex Gaussian, variance sigma^2 per complex sample.
+  // Noise: circular complex Gaussian, variance sigma^2 per complex sample; through the
+  // receiver filter when it has a bandwidth (each row filtered from samples of its own that
+  // start before it, so every sample of the row is a steady-state output).
   const double sn = std::sqrt(scenario_.noise_power / 2.0);
-  for (cf32& x : cpi.samples)
-    x = cf32(static_cast<float>(sn * normal(rng)), static_cast<float>(sn * normal(rng)));
+  if (noise_filter_.empty()) {
+    for (cf32& x : cpi.samples)
+      x = cf32(static_cast<float>(sn * normal(rng)), static_cast<float>(sn * normal(rng)));
+  } else {
+    const std::size_t taps = noise_filter_.size();
+    std::vector<cd> white(N + taps - 1);
+    for (std::size_t row = 0; row < C * P; ++row) {
+      for (cd& w : white) w = cd(sn * normal(rng), sn * normal(rng));
+      cf32* x = cpi.samples.data() + row * N;
+      for (std::size_t n = 0; n < N; ++n) {
+        cd acc = 0;
+        for (std::size_t t = 0; t < taps; ++t) acc += noise_filter_[t] * white[n + t];
+        x[n] = cf32(static_cast<float>(acc.real()), static_cast<float>(acc.imag()));
+      }
+    }
+  }
 
   std::vector<cd> row(N);
   // Targets: x[c][p][n] += A s(t0 + n/fs - t_d) exp(j 2 pi f_D (p PRI + t0 + n/fs)) e^{j phi} g_c.

@@ -413,6 +413,14 @@ Cfar::Cfar(const CfarStageConfig& config)
     if (t.effective_cells > 0) calibration_.effective_cells = t.effective_cells;
     for (double f : row_factor_) calibration_.rows_vary |= f != 1.0;
   }
+  if (cfg_.factors.present()) {
+    // A measured interior factor (radarpipe calibrate): the table keeps its shape (edges, rows)
+    // and takes the measured level.
+    if (!std::isfinite(cfg_.factors.alpha))
+      throw std::invalid_argument("cfar: factors.alpha is not finite");
+    calibration_.measured_scale = cfg_.factors.alpha / alpha_[big_r];
+    for (double& a : alpha_) a *= calibration_.measured_scale;
+  }
   for (std::size_t m = 0; m < gates_; ++m) alpha_f_[m] = static_cast<float>(alpha_[m]);
   // OS's noise statistic needs a selection per cell (about 2 us for the default window); it is
   // sampled on a grid of about 256 cells per map, which puts its standard error near 0.03 dB on

@@ -19,7 +19,9 @@
 // chain's linear stages put between the cells (CfarStageConfig::correlation,
 // kernels/cpu/cfar_calibration.hpp). alpha(d, m) = range factor alpha_at(m) times the Doppler
 // row's factor row_factor_at(d) (1 except with MTI), one double multiplication, formed the
-// same way by the CUDA kernel; OS's float factor is that product rounded to float.
+// same way by the CUDA kernel; OS's float factor is that product rounded to float. A measured
+// factor (CfarConfig::factors, from `radarpipe calibrate`) scales the whole table so that its
+// interior factor (range bin R, reference row) is the measured one.
 #pragma once
 
 #include <cstddef>
@@ -93,6 +95,8 @@ struct CfarCalibration {
   double seconds = 0;          ///< the solve's wall time
   double effective_cells = 0;  ///< interior training cells' (tr K)^2 / tr(K^2); N if independent
   bool rows_vary = false;      ///< Doppler rows have their own factors (MTI)
+  /// cfar.factors present: the measured interior factor over the table's (1 otherwise).
+  double measured_scale = 1;
 };
 
 class Cfar {

@@ -18,6 +18,7 @@
 #include "pipeline/commands/mode_summary.hpp"
 #include "pipeline/commands/plan.hpp"
 #include "pipeline/commands/process.hpp"
+#include "pipeline/commands/calibrate.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/commands/simulate.hpp"
 #include "pipeline/config/mode_file.hpp"
@@ -122,6 +123,32 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "radarpipe process: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int calibrate(const radarpipe::CalibrateOptions& opt) {
+  using namespace radarpipe;
+  try {
+    const CalibrateResult r = calibrate_recording(opt, std::cerr);
+    const CfarFactors& f = r.mode.processing.cfar.factors;
+    std::fprintf(stderr,
+                 "radarpipe calibrate: %s CFAR, design Pfa %.3g: measured factor %.6g (95%%: "
+                 "%.6g to %.6g) over %llu interior cells of %llu CPIs in %.1f s; crossings' "
+                 "dispersion %.3g\n"
+                 "  the mode's %s factor %.6g gave %.3g x the design on this noise; textbook "
+                 "%.6g\n  written to %s\n",
+                 to_string(r.mode.processing.cfar.type), r.mode.processing.cfar.pfa, f.alpha,
+                 f.alpha_low, f.alpha_high, static_cast<unsigned long long>(f.cells),
+                 static_cast<unsigned long long>(r.cpis), r.seconds, r.dispersion,
+                 to_string(r.mode.processing.cfar.threshold), r.model_alpha,
+                 r.model_rate_over_design, r.textbook_alpha, opt.output.c_str());
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe calibrate: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe calibrate: " << e.what() << "\n";
     return 1;
   }
   return 0;
@@ -319,6 +346,19 @@ int main(int argc, char** argv) {
                    "FFT wisdom file (none: none; default: the mode's, else the per-user cache)");
   proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
 
+  CLI::App* cal = app.add_subcommand(
+      "calibrate", "Measure the CFAR factor on a noise recording; write the mode with it");
+  radarpipe::CalibrateOptions cal_opt;
+  double cal_pfa = 0;
+  bool cal_skip = false;
+  cal->add_option("-i,--input", cal_opt.input, "noise recording (receiver noise only)")
+      ->required();
+  cal->add_option("--mode", cal_opt.mode_path, "mode file (YAML)")->required();
+  cal->add_option("--pfa", cal_pfa, "design Pfa (default: the mode's processing.cfar.pfa)");
+  cal->add_option("-o,--output", cal_opt.output, "mode file to write, - for stdout")->required();
+  cal->add_option("--threads", cal_opt.threads, "worker threads (0: all cores)");
+  cal->add_flag("--skip-checksum", cal_skip, "do not verify core:sha512");
+
   CLI::App* plan = app.add_subcommand(
       "plan", "Plan a mode's FFTs for this machine ahead of time (kept as FFTW wisdom)");
   std::string plan_mode, plan_wisdom;
@@ -365,6 +405,11 @@ int main(int argc, char** argv) {
     if (!proc_mode.empty()) proc_opt.mode_path = proc_mode;
     proc_opt.verify_checksum = !skip_checksum;
     return process(proc_opt, proc_backend);
+  }
+  if (cal->parsed()) {
+    if (cal->count("--pfa")) cal_opt.pfa = cal_pfa;
+    cal_opt.verify_checksum = !cal_skip;
+    return calibrate(cal_opt);
   }
   if (plan->parsed()) return plan_command(plan_mode, plan_wisdom);
   if (insp->parsed()) return inspect(insp_path, insp_json, !insp_skip);

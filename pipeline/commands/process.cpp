@@ -124,6 +124,15 @@ void retune_range_rates(DetectionReport& report, double tuned_hz, double mode_hz
     d.range_rate_mps = range_rate_of_doppler_mps(d.doppler_hz, kSpeedOfLight_mps / tuned_hz);
 }
 
+ResolvedMode mode_for_recording(const io::SigmfReader& rec, const Mode& mode,
+                                const std::string& origin) {
+  ResolvedMode out;
+  out.mode = mode;
+  out.origin = origin;
+  check_against(out.mode, origin, rec);
+  return out;
+}
+
 ResolvedMode mode_for_recording(const io::SigmfReader& rec,
                                 const std::optional<std::string>& mode_path) {
   ResolvedMode out;
@@ -165,7 +174,8 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   ro.verify_checksum = opt.verify_checksum;
   ro.checksum_while_reading = true;  // one pass over the data: hashed as the CPIs are read
   io::SigmfReader reader(opt.input, ro);
-  ResolvedMode rm = mode_for_recording(reader, opt.mode_path);
+  ResolvedMode rm = opt.mode ? mode_for_recording(reader, *opt.mode, opt.mode_path.value_or("mode"))
+                             : mode_for_recording(reader, opt.mode_path);
   if (opt.backend) rm.mode.backend = *opt.backend;
   const BackendChoice backend = resolve_backend(rm.mode.backend);
   if (!rm.note.empty()) log << "radarpipe: note: " << rm.note << "\n";
@@ -198,7 +208,9 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
 
   std::ofstream file;
   std::ostream* out = &std::cout;
-  if (opt.output != "-") {
+  if (opt.output.empty()) {
+    out = nullptr;
+  } else if (opt.output != "-") {
     file.open(opt.output, std::ios::trunc);
     if (!file) throw std::runtime_error(opt.output + ": cannot create the output file");
     out = &file;
@@ -227,8 +239,10 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     r = report;
     annotate.apply(r, slot.frequency_hz ? *slot.frequency_hz : 0.0);
     if (observer) observer(r, slot, *chain);
-    *out << io::report_to_json(r).dump() << "\n";
-    if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");
+    if (out) {
+      *out << io::report_to_json(r).dump() << "\n";
+      if (!*out) throw std::runtime_error(opt.output + ": write error (disk full?)");
+    }
     if (encoder) {
       encoder->encode(r, datagrams);
       for (const auto& d : datagrams)
@@ -290,7 +304,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   } catch (const std::exception& e) {
     // The reports written so far stay; the last line says they are not the whole recording
     // (docs/detections.md "Incomplete output").
-    if (out->good()) {
+    if (out && out->good()) {
       nlohmann::json last;
       last["incomplete"] = {
           {"cpis_written", sum.cpis}, {"cpis_in_recording", slots.size()}, {"error", e.what()}};
@@ -299,7 +313,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     }
     throw;
   }
-  out->flush();
+  if (out) out->flush();
   if (encoder) {
     ast.flush();
     if (!ast) throw std::runtime_error(opt.asterix_output + ": write error (disk full?)");

@@ -34,12 +34,19 @@ struct ResolvedMode {
 /// recording's radar extension plus its radar:processing (or the default processing).
 ResolvedMode mode_for_recording(const io::SigmfReader& rec,
                                 const std::optional<std::string>& mode_path);
+/// A loaded mode (named `origin`) checked against the recording.
+ResolvedMode mode_for_recording(const io::SigmfReader& rec, const Mode& mode,
+                                const std::string& origin);
 
 struct ProcessOptions {
   std::string input;
   std::optional<std::string> mode_path;
   std::optional<Backend> backend;  ///< overrides the mode's backend
-  std::string output = "-";        ///< JSON Lines file, "-" = stdout
+  std::string output = "-";        ///< JSON Lines file, "-" = stdout, "" = none
+  /// A mode already loaded (calibrate's, with its Pfa and without a measured factor): used
+  /// instead of mode_path's file, checked against the recording the same way, named by
+  /// mode_path in messages.
+  std::optional<Mode> mode;
   std::string asterix_output;      ///< ASTERIX data blocks, concatenated (.ast); empty: none
   bool verify_checksum = true;
   bool progress = false;  ///< progress bar on stderr

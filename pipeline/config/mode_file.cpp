@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -243,6 +244,34 @@ void read_asterix(Reader& rd, const YAML::Node& n, AsterixConfig& x) {
   x.cat034 = flag("cat034", true);
 }
 
+// processing.cfar.factors: {alpha, fingerprint, measured_pfa, cells, crossings, pfa_low,
+// pfa_high, alpha_low, alpha_high, source} as radarpipe calibrate writes it.
+void read_factors(Reader& rd, const YAML::Node& n, CfarFactors& f) {
+  const std::string k = "processing.cfar.factors";
+  rd.expect_map(n, k,
+                {"alpha", "fingerprint", "measured_pfa", "cells", "crossings", "pfa_low",
+                 "pfa_high", "alpha_low", "alpha_high", "source"});
+  auto text = [&](const char* name, bool required) {
+    const YAML::Node c = rd.child(n, k, name, required);
+    if (!c) return std::string();
+    if (!c.IsScalar()) rd.fail(c, k + "." + name, "expected text, got " + Reader::describe(c));
+    return c.Scalar();
+  };
+  auto number = [&](const char* name, double& v) {
+    if (auto c = rd.child(n, k, name, false)) v = rd.number(c, k + "." + name);
+  };
+  f.alpha = rd.number(rd.child(n, k, "alpha", true), k + ".alpha");
+  f.fingerprint = text("fingerprint", true);
+  f.source = text("source", false);
+  number("measured_pfa", f.measured_pfa);
+  number("pfa_low", f.pfa_low);
+  number("pfa_high", f.pfa_high);
+  number("alpha_low", f.alpha_low);
+  number("alpha_high", f.alpha_high);
+  if (auto c = rd.child(n, k, "cells", false)) f.cells = rd.count(c, k + ".cells");
+  if (auto c = rd.child(n, k, "crossings", false)) f.crossings = rd.count(c, k + ".crossings");
+}
+
 Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
@@ -318,7 +347,8 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 
   const YAML::Node cfar = rd.child(proc, "processing", "cfar", true);
   const std::string ck = "processing.cfar";
-  rd.expect_map(cfar, ck, {"type", "guard_cells", "training_cells", "pfa", "os_rank", "threshold"});
+  rd.expect_map(cfar, ck,
+                {"type", "guard_cells", "training_cells", "pfa", "os_rank", "threshold", "factors"});
   CfarConfig& c = p.cfar;
   const std::string t =
       rd.word(rd.child(cfar, ck, "type", true), ck + ".type", {"ca", "go", "so", "os"});
@@ -344,6 +374,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     c.threshold = rd.word(o, ck + ".threshold", {"calibrated", "textbook"}) == "calibrated"
                       ? CfarThreshold::Calibrated
                       : CfarThreshold::Textbook;
+  if (auto f = rd.child(cfar, ck, "factors", false)) read_factors(rd, f, c.factors);
 
   if (auto b = rd.child(root, "", "backend", false)) {
     const std::string s = rd.word(b, "backend", {"auto", "cpu", "cuda"});
@@ -357,9 +388,11 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 
 }  // namespace
 
-Mode parse_mode_yaml(const std::string& text, const std::string& source) {
-  return config::parse_yaml_with(text, source, [](Reader& rd, const YAML::Node& root) {
+Mode parse_mode_yaml(const std::string& text, const std::string& source,
+                     MeasuredFactors factors) {
+  return config::parse_yaml_with(text, source, [factors](Reader& rd, const YAML::Node& root) {
     Mode mode = read_mode(rd, root);
+    if (factors == MeasuredFactors::Drop) mode.processing.cfar.factors = CfarFactors{};
     mode.validate();
     return mode;
   });
@@ -414,6 +447,19 @@ nlohmann::json mode_file_json(const Mode& mode) {
       {"pfa", c.pfa},
       {"os_rank", c.os_rank},
       {"threshold", to_string(c.threshold)}};
+  if (c.factors.present()) {
+    const CfarFactors& f = c.factors;
+    cfar["factors"] = {{"alpha", f.alpha},
+                       {"fingerprint", f.fingerprint},
+                       {"measured_pfa", f.measured_pfa},
+                       {"cells", f.cells},
+                       {"crossings", f.crossings},
+                       {"pfa_low", f.pfa_low},
+                       {"pfa_high", f.pfa_high},
+                       {"alpha_low", f.alpha_low},
+                       {"alpha_high", f.alpha_high}};
+    if (!f.source.empty()) cfar["factors"]["source"] = f.source;
+  }
   nlohmann::json proc = {{"pulses", p.pulses},
                          {"range_window", window_json(p.range_window)},
                          {"mti", to_string(p.mti)},
@@ -476,12 +522,53 @@ nlohmann::json mode_file_json(const Mode& mode) {
   return doc;
 }
 
-Mode load_mode_file(const std::string& path) {
+namespace {
+
+// Our own JSON (mode_file_json), so its depth is the mode's: no attacker controls it.
+void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      out << YAML::Key << it.key() << YAML::Value;
+      emit_yaml(out, it.value());
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : j) emit_yaml(out, v);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    // Text that a YAML reader would take for a number, a flag or null stays text: quoted.
+    const std::string& v = j.get_ref<const std::string&>();
+    char* end = nullptr;
+    const bool numeric = !v.empty() && (std::strtod(v.c_str(), &end), *end == '\0');
+    const bool word = v.empty() || v == "true" || v == "false" || v == "null" || v == "~";
+    if (numeric || word)
+      out << YAML::DoubleQuoted << v;
+    else
+      out << v;
+  } else {
+    out << j.dump();  // numbers and flags: JSON's shortest exact text is plain YAML
+  }
+}
+
+}  // namespace
+
+std::string mode_file_yaml(const Mode& mode, const std::string& comment) {
+  YAML::Emitter out;
+  emit_yaml(out, mode_file_json(mode));
+  std::string text;
+  std::istringstream lines(comment);
+  for (std::string line; std::getline(lines, line);) text += "# " + line + "\n";
+  return text + out.c_str() + "\n";
+}
+
+Mode load_mode_file(const std::string& path, MeasuredFactors factors) {
   std::ifstream in(path);
   if (!in) throw ConfigError("", path + ": cannot open the mode file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_mode_yaml(ss.str(), path);
+  return parse_mode_yaml(ss.str(), path, factors);
 }
 
 }  // namespace radarpipe

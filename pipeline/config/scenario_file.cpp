@@ -16,7 +16,8 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
   io::Scenario sc;
   if (!root || root.IsNull()) throw ConfigError("", "the file is empty; expected targets:");
   rd.expect_map(root, "",
-                {"start_time", "seed", "noise_power", "channel_gains", "targets", "clutter"});
+                {"start_time", "seed", "noise_power", "noise_bandwidth_hz", "channel_gains", "targets",
+                 "clutter"});
   if (auto c = rd.child(root, "", "start_time", false)) {
     if (!c.IsScalar())
       rd.fail(c, "start_time", "expected an RFC 3339 time, got " + Reader::describe(c));
@@ -30,6 +31,8 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
   if (auto c = rd.child(root, "", "seed", false)) sc.seed = rd.count(c, "seed");
   if (auto c = rd.child(root, "", "noise_power", false))
     sc.noise_power = rd.number(c, "noise_power");
+  if (auto c = rd.child(root, "", "noise_bandwidth_hz", false))
+    sc.noise_bandwidth_hz = rd.number(c, "noise_bandwidth_hz");
   if (auto gains = rd.child(root, "", "channel_gains", false)) {
     if (!gains.IsSequence())
       rd.fail(gains, "channel_gains", "expected a list, got " + Reader::describe(gains));

@@ -189,3 +189,47 @@ TEST(Simulator, ScenarioValidationNamesTheKey) {
     EXPECT_EQ(e.key(), "channel_gains");
   }
 }
+
+// Receiver noise of bandwidth B (noise_bandwidth_hz): its power stays sigma^2 and samples t
+// apart correlate as a Gaussian spectrum of -3 dB width B says, exp(-pi^2 (B t / fs)^2 /
+// (4 ln 2)) (scenario.hpp). Seeded; 1.2 x 10^6 complex samples per estimate: at fs/64 the
+// samples decorrelate over some 30 of them, leaving about 4 x 10^4 independent ones, so the
+// standard error is near 0.005 and the +-0.015 band is 3 of it (tighter at wider bandwidths).
+TEST(Simulator, ReceiverNoiseHasTheBandwidthItIsGiven) {
+  Mode mode = small_mode(WaveformType::Lfm);
+  mode.processing.pulses = 4096;
+  mode.processing.doppler_fft_size = 4096;
+  const double fs = mode.radar.sample_rate_hz;
+  for (double bw : {fs / 64, 0.125 * fs, 0.25 * fs}) {
+    Scenario sc;
+    sc.noise_power = 2.0;
+    sc.noise_bandwidth_hz = bw;
+    Simulator sim(mode, sc);
+    Cpi cpi(sim.shape());
+    CpiTruth truth;
+    sim.generate(0, cpi, truth);
+    const std::size_t n = cpi.shape.gates;
+    for (std::size_t lag : {0u, 1u, 2u, 5u}) {
+      std::complex<double> acc = 0;
+      std::size_t count = 0;
+      for (std::size_t p = 0; p < cpi.shape.pulses; ++p) {
+        const cf32* x = cpi.row(0, p);
+        for (std::size_t m = 0; m + lag < n; ++m, ++count)
+          acc += std::complex<double>(x[m + lag]) * std::conj(std::complex<double>(x[m]));
+      }
+      const double u = bw / fs * static_cast<double>(lag);
+      const double ideal = std::exp(-kPi * kPi * u * u / (4.0 * std::log(2.0)));
+      EXPECT_NEAR(acc.real() / static_cast<double>(count) / sc.noise_power, ideal, 0.015)
+          << "B = " << bw << " Hz, lag " << lag;
+      EXPECT_NEAR(acc.imag() / static_cast<double>(count) / sc.noise_power, 0.0, 0.015);
+    }
+  }
+  Scenario bad;
+  bad.noise_bandwidth_hz = 0.3 * fs;
+  try {
+    Simulator sim(mode, bad);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "noise_bandwidth_hz");
+  }
+}
