@@ -243,7 +243,7 @@ void Mode::validate() const {
       std::llround(c.os_rank * static_cast<double>(c.interior_training_cells())) < 1)
     fail("processing.cfar.os_rank", num(c.os_rank) + " x " + num(c.interior_training_cells()) +
                                         " training cells rounds to rank 0; it must select >= 1");
-  if (c.factors.present()) validate_factors(c.factors, cfar_fingerprint());
+  if (c.factors.present) validate_factors(c.factors, cfar_fingerprint());
   require_count("processing.max_crossings", p.max_crossings, 1, std::size_t{1} << 30);
   require_count("processing.max_detections", p.max_detections, 1, std::size_t{1} << 24);
 

@@ -83,7 +83,8 @@ enum class CfarThreshold { Calibrated, Textbook };
 /// fingerprint: Mode::cfar_fingerprint() of the mode it was measured for; a mode whose map or
 /// CFAR differs rejects it. The measured_* fields are the evidence, carried and checked.
 struct CfarFactors {
-  double alpha = 0;  ///< > 0 when present
+  bool present = false;  ///< the mode file has processing.cfar.factors
+  double alpha = 0;      ///< > 0
   std::string fingerprint;
   double measured_pfa = 0;                   ///< crossings / cells at alpha over the recording
   std::uint64_t cells = 0;                   ///< interior cells measured
@@ -91,7 +92,6 @@ struct CfarFactors {
   double pfa_low = 0, pfa_high = 0;          ///< 95% binomial interval of measured_pfa
   double alpha_low = 0, alpha_high = 0;      ///< 95% interval of alpha (order statistics)
   std::string source;                        ///< the recording it was measured on
-  bool present() const { return alpha > 0; }
 };
 
 struct CfarConfig {
@@ -103,7 +103,7 @@ struct CfarConfig {
   double pfa = 1.0e-6;            ///< design probability of false alarm, 0 < pfa < 1
   double os_rank = 0.75;          ///< os: k = round(rank * N) of N training cells, 0 < rank <= 1
   CfarThreshold threshold = CfarThreshold::Calibrated;
-  CfarFactors factors;  ///< measured override; absent unless present()
+  CfarFactors factors;  ///< measured override; absent unless factors.present
 
   /// Training cells of the full (interior) window: the (2(g_r+t_r)+1) x (2(g_d+t_d)+1) rectangle
   /// minus the (2g_r+1) x (2g_d+1) guard rectangle.

@@ -413,11 +413,11 @@ Cfar::Cfar(const CfarStageConfig& config)
     if (t.effective_cells > 0) calibration_.effective_cells = t.effective_cells;
     for (double f : row_factor_) calibration_.rows_vary |= f != 1.0;
   }
-  if (cfg_.factors.present()) {
+  if (cfg_.factors.present) {
     // A measured interior factor (radarpipe calibrate): the table keeps its shape (edges, rows)
     // and takes the measured level.
-    if (!std::isfinite(cfg_.factors.alpha))
-      throw std::invalid_argument("cfar: factors.alpha is not finite");
+    if (!(std::isfinite(cfg_.factors.alpha) && cfg_.factors.alpha > 0))
+      throw std::invalid_argument("cfar: factors.alpha is not a finite factor > 0");
     calibration_.measured_scale = cfg_.factors.alpha / alpha_[big_r];
     for (double& a : alpha_) a *= calibration_.measured_scale;
   }

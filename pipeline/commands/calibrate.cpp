@@ -97,6 +97,7 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   const std::size_t k_os = model.os_rank_at(big_r);
   const double lower = cpu::cfar_alpha(cc.type, lowered_pfa, n1, n2, k_os, g.cfar_looks) /
                        cpu::cfar_alpha(cc.type, pfa, n1, n2, k_os, g.cfar_looks);
+  sc.cfar.factors.present = true;
   sc.cfar.factors.alpha = lower * res.model_alpha;
   cpu::Cfar measure(sc);
 
@@ -162,6 +163,7 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   }
   const double base = measure.alpha_at(big_r);
   CfarFactors& f = mode.processing.cfar.factors;
+  f.present = true;
   f.alpha = r[k] * base;
   // The spread of the count above alpha, from the CPIs themselves (independent of one another,
   // while the cells within one are not: correlated cells cross in clusters, so the count varies

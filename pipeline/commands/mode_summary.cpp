@@ -37,11 +37,15 @@ nlohmann::json mode_summary(const Mode& mode) {
   // the CFAR stage as the chains build it, with calibrated thresholds.
   cpu::CfarStageConfig cc = cfar_stage_config(mode, g);
   cc.cfar.threshold = CfarThreshold::Calibrated;
+  cc.cfar.factors = CfarFactors{};  // the model's own factors; a measured one is shown beside
   const cpu::Cfar cfar(cc);
   const std::size_t interior = std::min(c.guard_range + c.train_range, r.range_gates - 1);
   const double textbook = cfar.textbook_alpha_at(interior);
   const double calibrated = cfar.alpha_at(interior);
-  const double alpha = c.threshold == CfarThreshold::Calibrated ? calibrated : textbook;
+  const CfarFactors& measured = c.factors;
+  const double alpha = measured.present                          ? measured.alpha
+                       : c.threshold == CfarThreshold::Calibrated ? calibrated
+                                                                  : textbook;
   const cpu::CfarCalibration& cal = cfar.calibration();
   double row_min = 1.0, row_max = 1.0;
   for (std::size_t d = 0; d < p.doppler_fft_size; ++d) {
@@ -92,6 +96,12 @@ nlohmann::json mode_summary(const Mode& mode) {
           {"doppler_row_factor_max", row_max}}},
         {"expected_false_alarms_per_cpi", c.pfa * static_cast<double>(g.cells_per_cpi)}}}};
   if (c.type == CfarType::Os) j["processing"]["cfar"]["os_rank_k"] = std::max(1L, k);
+  if (measured.present)
+    j["processing"]["cfar"]["measured_threshold_factor"] = {
+        {"alpha", measured.alpha},       {"alpha_low", measured.alpha_low},
+        {"alpha_high", measured.alpha_high}, {"measured_pfa", measured.measured_pfa},
+        {"pfa_low", measured.pfa_low},   {"pfa_high", measured.pfa_high},
+        {"cells", measured.cells},       {"source", measured.source}};
   j["derived"] = {{"range_bin_m", g.range_bin_m},
                   {"range_resolution_m", g.range_resolution_m},
                   {"first_range_m", g.first_range_m},
@@ -174,7 +184,17 @@ std::string format_mode_summary(const nlohmann::json& j) {
   line("CFAR threshold factor",
        fmt2("alpha = %.6g (%.3f dB), ", c["threshold_factor"].get<double>(),
             c["threshold_factor_db"].get<double>()) +
-           c["threshold"].get<std::string>());
+           (c.contains("measured_threshold_factor") ? "measured (radarpipe calibrate) on the "
+                                                    : "") +
+           c["threshold"].get<std::string>() + (c.contains("measured_threshold_factor") ? " shape" : ""));
+  if (c.contains("measured_threshold_factor")) {
+    const auto& m = c["measured_threshold_factor"];
+    line("  measured", fmt2("95%% %.6g .. %.6g; ", m["alpha_low"].get<double>(),
+                            m["alpha_high"].get<double>()) +
+                           fmt("Pfa %.4g", m["measured_pfa"].get<double>()) + " over " +
+                           std::to_string(m["cells"].get<std::uint64_t>()) + " cells of " +
+                           m["source"].get<std::string>());
+  }
   const auto& cal = c["calibration"];
   line("  textbook / calibrated", fmt2("%.6g / %.6g", c["textbook_threshold_factor"].get<double>(),
                                        c["calibrated_threshold_factor"].get<double>()) +

@@ -260,6 +260,7 @@ void read_factors(Reader& rd, const YAML::Node& n, CfarFactors& f) {
   auto number = [&](const char* name, double& v) {
     if (auto c = rd.child(n, k, name, false)) v = rd.number(c, k + "." + name);
   };
+  f.present = true;
   f.alpha = rd.number(rd.child(n, k, "alpha", true), k + ".alpha");
   f.fingerprint = text("fingerprint", true);
   f.source = text("source", false);
@@ -447,7 +448,7 @@ nlohmann::json mode_file_json(const Mode& mode) {
       {"pfa", c.pfa},
       {"os_rank", c.os_rank},
       {"threshold", to_string(c.threshold)}};
-  if (c.factors.present()) {
+  if (c.factors.present) {
     const CfarFactors& f = c.factors;
     cfar["factors"] = {{"alpha", f.alpha},
                        {"fingerprint", f.fingerprint},

@@ -118,7 +118,7 @@ TEST_P(Calibrate, MeasuredFactorGivesTheDesignRateOnAnotherRecording) {
   const CalibrateResult r = calibrate_recording(opt, log);
 
   const CfarFactors& f = r.mode.processing.cfar.factors;
-  ASSERT_TRUE(f.present());
+  ASSERT_TRUE(f.present);
   EXPECT_EQ(f.cells, 500u * 64u * (600u - 100u + 1u - 2u * 10u));
   EXPECT_NEAR(f.measured_pfa, 1e-3, 1e-6);
   EXPECT_LT(f.alpha_low, f.alpha);

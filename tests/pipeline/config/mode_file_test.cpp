@@ -262,6 +262,74 @@ TEST(ModeFile, ModeFileJsonRoundTripsEveryShippedMode) {
   }
 }
 
+// mode_file_yaml (what radarpipe calibrate writes) reads back as the same mode, factors and
+// their evidence included; every shipped mode too.
+TEST(ModeFile, ModeFileYamlRoundTrips) {
+  for (const auto& e : std::filesystem::directory_iterator(test::source_path("configs"))) {
+    if (e.path().extension() != ".yaml") continue;
+    const Mode a = load_mode_file(e.path().string());
+    const Mode b = parse_mode_yaml(mode_file_yaml(a, "a comment\nof two lines"), "yaml");
+    EXPECT_EQ(mode_file_json(a), mode_file_json(b)) << e.path();
+  }
+  Mode m = parse_mode_yaml(kValid, "mode.yaml");
+  CfarFactors& f = m.processing.cfar.factors;
+  f.present = true;
+  f.alpha = 31.123456789012345;
+  f.fingerprint = m.cfar_fingerprint();
+  f.cells = 123456789;
+  f.crossings = 124;
+  f.measured_pfa = 124.0 / 123456789.0;
+  f.pfa_low = 0.8e-6;
+  f.pfa_high = 1.2e-6;
+  f.alpha_low = 30.5;
+  f.alpha_high = 31.9;
+  f.source = "1234";  // text that looks like a number stays text
+  const Mode b = parse_mode_yaml(mode_file_yaml(m), "yaml");
+  EXPECT_EQ(b.processing.cfar.factors.alpha, f.alpha);
+  EXPECT_EQ(b.processing.cfar.factors.source, "1234");
+  EXPECT_EQ(mode_file_json(b), mode_file_json(m));
+}
+
+// processing.cfar.factors is checked like every key: its factor, its evidence, and that it
+// belongs to this mode's map (a fingerprint that changes with any key it depends on).
+TEST(ModeFile, MeasuredFactorsAreValidated) {
+  const Mode m = parse_mode_yaml(kValid, "mode.yaml");
+  const std::string fp = m.cfar_fingerprint();
+  EXPECT_EQ(fp.size(), 16u);
+  auto with = [&](const std::string& factors) {
+    return replace(kValid, "os_rank: 0.75}", "os_rank: 0.75, factors: {" + factors + "}}");
+  };
+  const Mode ok = parse_mode_yaml(with("alpha: 20.5, fingerprint: '" + fp + "'"), "mode.yaml");
+  EXPECT_EQ(ok.processing.cfar.factors.alpha, 20.5);
+  EXPECT_NE(error_of(with("alpha: -2, fingerprint: '" + fp + "'"))
+                .find("processing.cfar.factors.alpha: -2 must be > 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("alpha: 20.5")).find("processing.cfar.factors.fingerprint"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("alpha: 20.5, fingerprint: '0000000000000000'"))
+                .find("processing.cfar.factors.fingerprint: '0000000000000000' was measured for "
+                      "another map; this mode's is '" +
+                      fp + "'"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("alpha: 20.5, fingerprint: '" + fp + "', cells: 10, crossings: 11"))
+                .find("processing.cfar.factors.crossings: 11 is more than the 10 cells"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("alpha: 20.5, fingerprint: '" + fp + "', alfa: 3"))
+                .find("did you mean 'alpha'"),
+            std::string::npos);
+  // The fingerprint follows every key the factor depends on, and no other.
+  auto fingerprint_after = [&](const std::string& from, const std::string& to) {
+    return parse_mode_yaml(replace(kValid, from, to), "mode.yaml").cfar_fingerprint();
+  };
+  EXPECT_NE(fingerprint_after("pfa: 1.0e-6", "pfa: 1.0e-5"), fp);
+  EXPECT_NE(fingerprint_after("{type: hamming}", "{type: hann}"), fp);
+  EXPECT_NE(fingerprint_after("sll_db: 35", "sll_db: 40"), fp);
+  EXPECT_NE(fingerprint_after("bandwidth_hz: 15.0e6", "bandwidth_hz: 10.0e6"), fp);
+  EXPECT_NE(fingerprint_after("type: ca", "type: ca, threshold: textbook"), fp);
+  EXPECT_EQ(fingerprint_after("center_frequency_hz: 9.4e9", "center_frequency_hz: 9.3e9"), fp);
+  EXPECT_EQ(fingerprint_after("backend: auto", "backend: cpu"), fp);
+}
+
 TEST(ModeFile, PipelineSegmentsCutTheChain) {
   const Mode one = parse_mode_yaml(kValid);
   ASSERT_EQ(one.pipeline.segments.size(), 1u);
