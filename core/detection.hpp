@@ -43,6 +43,7 @@ struct DetectionReport {
   double range_resolution_m = 0;         ///< c / (2 B)
   double range_rate_resolution_mps = 0;  ///< lambda / (2 P' PRI), P' pulses after MTI
   double beamwidth_deg = std::numeric_limits<double>::quiet_NaN();  ///< antenna.beamwidth_deg
+  double design_pfa = 0;  ///< processing.cfar.pfa, beside cells and crossings (0: not annotated)
   std::vector<Detection> detections;
 };
 

@@ -30,6 +30,23 @@ struct AsterixCounts {
   std::vector<CauseCount> fields_limited_by_cause;  ///< items omitted or clamped
 };
 
+/// The false-alarm monitor (docs/streaming.md "Telemetry"): threshold crossings per tested cell
+/// over the last CPIs, beside the design Pfa. On receiver noise alone it is the false-alarm rate;
+/// echoes (targets, clutter) add their own crossings. A rise or fall across the map shows
+/// interference, a receiver fault or a drifting noise floor.
+struct FalseAlarmMonitor {
+  std::uint64_t window_cpis = 0;  ///< the window it is kept over (run --false-alarm-window)
+  std::uint64_t cpis = 0;         ///< CPIs in it now (<= window_cpis)
+  std::uint64_t cells = 0;        ///< cells the CFAR tested in them
+  std::uint64_t crossings = 0;    ///< cells above the threshold in them
+  double crossings_per_cell = 0;  ///< crossings / cells
+  double design_pfa = 0;          ///< processing.cfar.pfa
+  double ratio = 0;               ///< crossings_per_cell / design_pfa
+  /// The design's 95% binomial band for this many cells (crossings per cell); the chain's
+  /// correlated cells cross in small clusters, which widens the real spread beyond it.
+  double expected_low = 0, expected_high = 0;
+};
+
 struct TelemetrySnapshot {
   std::string process;
   std::int64_t time_ns = 0;
@@ -57,6 +74,7 @@ struct TelemetrySnapshot {
   std::uint64_t reports_dropped = 0;  ///< not taken by a subscriber at its high-water mark
   std::uint64_t link_messages_rejected = 0;
   AsterixCounts asterix;
+  FalseAlarmMonitor false_alarms;
 
   std::uint64_t dropped(const std::string& cause) const {
     for (const CauseCount& c : cpis_dropped_by_cause)

@@ -46,6 +46,7 @@ json report_to_json(const DetectionReport& r) {
   if (r.range_resolution_m > 0) j["range_resolution_m"] = r.range_resolution_m;
   if (r.range_rate_resolution_mps > 0) j["range_rate_resolution_mps"] = r.range_rate_resolution_mps;
   if (std::isfinite(r.beamwidth_deg)) j["beamwidth_deg"] = r.beamwidth_deg;
+  if (r.design_pfa > 0) j["design_pfa"] = r.design_pfa;
   return j;
 }
 
@@ -66,6 +67,7 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
   r.range_resolution_m = j.value("range_resolution_m", 0.0);
   r.range_rate_resolution_mps = j.value("range_rate_resolution_mps", 0.0);
   if (j.contains("beamwidth_deg")) r.beamwidth_deg = json_field<double>(j, "beamwidth_deg", source);
+  if (j.contains("design_pfa")) r.design_pfa = json_field<double>(j, "design_pfa", source);
   const json& dets = j.contains("detections") ? j["detections"] : json();
   if (!dets.is_array()) throw std::runtime_error(source + ": field 'detections' is not an array");
   for (std::size_t i = 0; i < dets.size(); ++i) {

@@ -114,6 +114,7 @@ std::string encode_report_pb(const DetectionReport& r, const ReportEnvelope& env
   p.set_range_resolution_m(r.range_resolution_m);
   p.set_range_rate_resolution_mps(r.range_rate_resolution_mps);
   if (std::isfinite(r.beamwidth_deg)) p.set_beamwidth_deg(r.beamwidth_deg);
+  p.set_design_pfa(r.design_pfa);
   return p.SerializeAsString();
 }
 
@@ -131,6 +132,7 @@ DetectionReport decode_report_pb(const std::string& bytes, ReportEnvelope* env) 
   r.range_resolution_m = p.range_resolution_m();
   r.range_rate_resolution_mps = p.range_rate_resolution_mps();
   if (p.has_beamwidth_deg()) r.beamwidth_deg = p.beamwidth_deg();
+  r.design_pfa = p.design_pfa();
   r.detections.reserve(static_cast<std::size_t>(p.detections_size()));
   for (const v1::Detection& d : p.detections()) r.detections.push_back(from_pb(d));
   if (env)
@@ -174,6 +176,17 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
   a->set_send_errors(t.asterix.send_errors);
   causes_to_pb(t.asterix.plots_dropped_by_cause, a->mutable_plots_dropped_by_cause());
   causes_to_pb(t.asterix.fields_limited_by_cause, a->mutable_fields_limited_by_cause());
+  const FalseAlarmMonitor& f = t.false_alarms;
+  v1::FalseAlarms* fa = p.mutable_false_alarms();
+  fa->set_window_cpis(f.window_cpis);
+  fa->set_cpis(f.cpis);
+  fa->set_cells(f.cells);
+  fa->set_crossings(f.crossings);
+  fa->set_crossings_per_cell(f.crossings_per_cell);
+  fa->set_design_pfa(f.design_pfa);
+  fa->set_ratio(f.ratio);
+  fa->set_expected_low(f.expected_low);
+  fa->set_expected_high(f.expected_high);
   return p.SerializeAsString();
 }
 
@@ -214,6 +227,11 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.asterix.send_errors = a.send_errors();
   t.asterix.plots_dropped_by_cause = causes_from_pb(a.plots_dropped_by_cause());
   t.asterix.fields_limited_by_cause = causes_from_pb(a.fields_limited_by_cause());
+  const v1::FalseAlarms& fa = p.false_alarms();
+  t.false_alarms = FalseAlarmMonitor{fa.window_cpis(),        fa.cpis(),       fa.cells(),
+                                     fa.crossings(),          fa.crossings_per_cell(),
+                                     fa.design_pfa(),         fa.ratio(),      fa.expected_low(),
+                                     fa.expected_high()};
   return t;
 }
 
@@ -255,7 +273,17 @@ nlohmann::json telemetry_to_json(const TelemetrySnapshot& t) {
             {"scan_messages", t.asterix.scan_messages},
             {"send_errors", t.asterix.send_errors},
             {"plots_dropped_by_cause", causes_json(t.asterix.plots_dropped_by_cause)},
-            {"fields_limited_by_cause", causes_json(t.asterix.fields_limited_by_cause)}}}};
+            {"fields_limited_by_cause", causes_json(t.asterix.fields_limited_by_cause)}}},
+          {"false_alarms",
+           {{"window_cpis", t.false_alarms.window_cpis},
+            {"cpis", t.false_alarms.cpis},
+            {"cells", t.false_alarms.cells},
+            {"crossings", t.false_alarms.crossings},
+            {"crossings_per_cell", t.false_alarms.crossings_per_cell},
+            {"design_pfa", t.false_alarms.design_pfa},
+            {"ratio", t.false_alarms.ratio},
+            {"expected_low", t.false_alarms.expected_low},
+            {"expected_high", t.false_alarms.expected_high}}}};
 }
 
 std::string encode_stream_end_pb(const StreamEndInfo& e) {

@@ -105,6 +105,15 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
                  s.seconds, s.samples_per_s() / 1e6, s.setup_seconds, s.first_report_seconds,
                  s.backend.c_str(), s.mode_origin.c_str(),
                  s.checksum_verified ? "; core:sha512 verified" : "");
+    if (s.cells > 0)
+      std::fprintf(stderr,
+                   "radarpipe process: %llu threshold crossings in %llu cells: %.3g per cell, "
+                   "%.3g x the design Pfa %.3g (targets and clutter included)\n",
+                   static_cast<unsigned long long>(s.crossings),
+                   static_cast<unsigned long long>(s.cells),
+                   static_cast<double>(s.crossings) / static_cast<double>(s.cells),
+                   static_cast<double>(s.crossings) / static_cast<double>(s.cells) / s.design_pfa,
+                   s.design_pfa);
     if (!opt.asterix_output.empty())
       std::fprintf(stderr,
                    "radarpipe process: ASTERIX: %llu plots in %llu data blocks to %s; %llu "

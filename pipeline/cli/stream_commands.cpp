@@ -92,6 +92,16 @@ void print_telemetry(const TelemetrySnapshot& t, std::ostream& os) {
   os << "  rate     " << ms(t.samples_per_s / 1e6) << " M samples/s (mean "
      << ms(t.samples_per_s_mean / 1e6) << "), crossings/CPI " << ms(t.crossings_per_cpi)
      << ", detections/CPI " << ms(t.detections_per_cpi) << "\n";
+  const FalseAlarmMonitor& f = t.false_alarms;
+  if (f.cells > 0) {
+    char b[200];
+    std::snprintf(b, sizeof b,
+                  "  false alarms  %.3g crossings per cell over the last %llu CPIs: %.3g x the "
+                  "design %.3g (binomial 95%% %.3g .. %.3g)\n",
+                  f.crossings_per_cell, static_cast<unsigned long long>(f.cpis), f.ratio,
+                  f.design_pfa, f.expected_low, f.expected_high);
+    os << b;
+  }
   os << "  latency  ms        p50       p99       max\n";
   auto row = [&](const LatencySummary& l) {
     char b[160];
@@ -233,6 +243,9 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--backend", run_backend_, "auto, cpu or cuda (overrides the mode)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");
+  run_->add_option("--false-alarm-window", run_opt_.false_alarm_window_cpis,
+                   "CPIs the false-alarm monitor counts over (telemetry false_alarms)")
+      ->check(CLI::Range(1, 1000000));
   run_->add_option("--wait-subscribers", run_opt_.wait_subscribers,
                    "hold the input until this many report subscribers are connected");
   run_->add_flag("--exit-at-end", run_opt_.exit_at_end,

@@ -21,6 +21,7 @@ void ReportAnnotator::apply(DetectionReport& report, double tuned_hz) const {
   const double fc = tuned_hz > 0 ? tuned_hz : mode_.radar.center_frequency_hz;
   report.range_resolution_m = range_resolution_m_;
   report.range_rate_resolution_mps = kSpeedOfLight_mps / fc / (2.0 * pulses_pri_s_);
+  report.design_pfa = mode_.processing.cfar.pfa;
   const AntennaConfig& a = mode_.antenna;
   if (!a.present) return;
   report.beamwidth_deg = a.beamwidth_deg;

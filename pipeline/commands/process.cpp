@@ -182,6 +182,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
 
   ProcessSummary sum;
   sum.mode_origin = rm.origin;
+  sum.design_pfa = rm.mode.processing.cfar.pfa;
   sum.backend = std::string(to_string(backend.chosen)) + " (" + backend.reason + ")";
 
   // Nothing is planned or allocated for a mode the data cannot fill: metadata that declares a
@@ -254,6 +255,8 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     ++sum.cpis;
     sum.detections += r.detections.size();
+    sum.cells += r.cells;
+    sum.crossings += r.crossings;
     sum.samples += samples_per_cpi;
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();

@@ -63,6 +63,9 @@ struct ProcessSummary {
   std::uint64_t cpis = 0;
   std::uint64_t detections = 0;
   std::uint64_t samples = 0;  ///< complex samples processed, all channels
+  std::uint64_t cells = 0;      ///< cells the CFAR tested, all CPIs
+  std::uint64_t crossings = 0;  ///< of them above the threshold (the false-alarm monitor's count)
+  double design_pfa = 0;        ///< processing.cfar.pfa
   double seconds = 0;         ///< wall time, opening the recording and planning included
   double loop_seconds = 0;    ///< wall time of the CPI loop: reading, processing, writing
   double setup_seconds = 0;   ///< from the call to the CPI loop: opening, mode, planning, buffers

@@ -35,6 +35,7 @@ struct RunOptions {
   std::size_t threads = 0;  ///< chain workers per segment; 0: the cores shared among segments
   std::string fft_wisdom;   ///< FFT wisdom file overriding the mode's ("none": none)
   double telemetry_interval_s = 1.0;
+  std::size_t false_alarm_window_cpis = 100;  ///< the false-alarm monitor's window, >= 1
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions
   bool exit_at_end = false;          ///< return once the IQ stream ends (a frame flagged so)
   int linger_ms = 1000;              ///< bound on flushing unsent messages at close

@@ -1,5 +1,8 @@
 #include "pipeline/stream/telemetry_counters.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "pipeline/stream/link_transport.hpp"
 
 namespace radarpipe::stream {
@@ -25,6 +28,25 @@ void RunCounters::report_out(const DetectionReport& r, std::int64_t ingest_ns,
   crossings_.fetch_add(r.crossings);
   crossings_last_.store(r.crossings);
   detections_.fetch_add(r.detections.size());
+  std::lock_guard<std::mutex> lock(false_alarm_mutex_);
+  auto& slot = fa_ring_[fa_next_];
+  if (fa_count_ == fa_ring_.size()) {
+    fa_cells_ -= slot.first;
+    fa_crossings_ -= slot.second;
+  } else {
+    ++fa_count_;
+  }
+  slot = {r.cells, r.crossings};
+  fa_cells_ += r.cells;
+  fa_crossings_ += r.crossings;
+  fa_next_ = (fa_next_ + 1) % fa_ring_.size();
+}
+
+void RunCounters::set_false_alarm_window(std::size_t cpis) {
+  std::lock_guard<std::mutex> lock(false_alarm_mutex_);
+  fa_ring_.assign(std::max<std::size_t>(cpis, 1), {0, 0});
+  fa_next_ = fa_count_ = 0;
+  fa_cells_ = fa_crossings_ = 0;
 }
 
 void RunCounters::set_asterix(const AsterixCounts& a) {
@@ -64,6 +86,23 @@ TelemetrySnapshot RunCounters::snapshot(const SnapshotScope& scope, bool advance
   {
     std::lock_guard<std::mutex> lock(asterix_mutex_);
     t.asterix = asterix_;
+  }
+  {
+    std::lock_guard<std::mutex> lock(false_alarm_mutex_);
+    FalseAlarmMonitor& f = t.false_alarms;
+    f.window_cpis = fa_ring_.size();
+    f.cpis = fa_count_;
+    f.cells = fa_cells_;
+    f.crossings = fa_crossings_;
+    f.design_pfa = scope.design_pfa;
+    if (f.cells > 0) {
+      const double n = static_cast<double>(f.cells), p = f.design_pfa;
+      f.crossings_per_cell = static_cast<double>(f.crossings) / n;
+      if (p > 0) f.ratio = f.crossings_per_cell / p;
+      const double half = 1.959964 * std::sqrt(p * (1 - p) / n);
+      f.expected_low = std::max(0.0, p - half);
+      f.expected_high = p + half;
+    }
   }
 
   std::lock_guard<std::mutex> lock(interval_mutex_);

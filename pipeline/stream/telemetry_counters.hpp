@@ -24,6 +24,7 @@ struct SnapshotScope {
   bool has_ingest = false;
   std::vector<std::pair<Stage, Stage>> segments;  ///< first..last of each local segment
   double cpi_duration_s = 0;
+  double design_pfa = 0;  ///< processing.cfar.pfa, for the false-alarm monitor
 };
 
 class RunCounters {
@@ -40,6 +41,8 @@ class RunCounters {
   /// One report out: end-to-end latency from its ingest time, deadline, crossings, detections.
   void report_out(const DetectionReport& r, std::int64_t ingest_ns, double cpi_duration_s);
   void set_asterix(const AsterixCounts& a);
+  /// The false-alarm monitor's window in CPIs (>= 1; before the run starts).
+  void set_false_alarm_window(std::size_t cpis);
   std::uint64_t processed() const { return cpis_processed_.load(); }
 
   /// The counters now; `advance` starts the next interval (the periodic telemetry does).
@@ -53,6 +56,12 @@ class RunCounters {
   LatencyWindow e2e_latency_;
   mutable std::mutex asterix_mutex_;
   AsterixCounts asterix_;
+  // The false-alarm monitor: (cells, crossings) of the last reports, a ring, and its sums.
+  mutable std::mutex false_alarm_mutex_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> fa_ring_ =
+      std::vector<std::pair<std::uint64_t, std::uint64_t>>(100);
+  std::size_t fa_next_ = 0, fa_count_ = 0;
+  std::uint64_t fa_cells_ = 0, fa_crossings_ = 0;
   mutable std::mutex interval_mutex_;
   steady::time_point start_ = steady::now();
   mutable steady::time_point last_tick_ = steady::now();

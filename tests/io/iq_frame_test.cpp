@@ -215,6 +215,7 @@ TEST(StreamMessages, ReportTelemetryAndEndRoundTrip) {
   r.crossings_dropped = 1;
   r.detections_dropped = 2;
   r.noise_power_db = u(rng);
+  r.design_pfa = 1e-6;
   for (int i = 0; i < 5; ++i) {
     Detection d;
     d.range_m = u(rng);
@@ -254,6 +255,7 @@ TEST(StreamMessages, ReportTelemetryAndEndRoundTrip) {
   t.end_to_end = {"end_to_end", 4, 5, 6, 10};
   t.samples_per_s = 1e7;
   t.reports_dropped = 2;
+  t.false_alarms = FalseAlarmMonitor{100, 40, 4000000, 4100, 1.025e-3, 1e-3, 1.025, 0.97e-3, 1.03e-3};
   const TelemetrySnapshot tb = decode_telemetry_pb(encode_telemetry_pb(t));
   EXPECT_EQ(telemetry_to_json(tb), telemetry_to_json(t));
   EXPECT_EQ(tb.rejected("magic"), 2u);

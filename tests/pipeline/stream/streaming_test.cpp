@@ -124,7 +124,8 @@ struct RunResult {
   TelemetrySnapshot telemetry;
 };
 
-RunResult replay_through(const Mode& mode, const std::string& recording, bool json = false) {
+RunResult replay_through(const Mode& mode, const std::string& recording, bool json = false,
+                         std::size_t false_alarm_window = 100) {
   zmq::context_t ctx(1);
   ReplayOptions ro;
   ro.input = recording;
@@ -141,6 +142,7 @@ RunResult replay_through(const Mode& mode, const std::string& recording, bool js
   opt.exit_at_end = true;
   opt.format = json ? stream::RunOptions::Format::Json : stream::RunOptions::Format::Protobuf;
   opt.telemetry_interval_s = 0.05;
+  opt.false_alarm_window_cpis = false_alarm_window;
   StreamRunner runner(ctx, opt);
   std::atomic<bool> stop{false};
   RunResult res;
@@ -174,6 +176,37 @@ TEST_F(Streaming, OneSegmentOverTcpEqualsProcess) {
   for (std::size_t i = 0; i < r.got.envelopes.size(); ++i) {
     EXPECT_EQ(r.got.envelopes[i].stream_id, 1u);
     EXPECT_EQ(r.got.envelopes[i].sequence, i);
+  }
+}
+
+// The false-alarm monitor counts the reports' own cells and crossings over its window of the
+// last CPIs (the reports themselves, decoded by the subscriber, are the reference), beside the
+// design Pfa every report carries.
+TEST_F(Streaming, TheFalseAlarmMonitorCountsTheLastCpis) {
+  for (std::size_t window : {std::size_t{100}, std::size_t{3}}) {
+    const RunResult r = replay_through(mode_, (dir_ / "rec").string(), false, window);
+    ASSERT_EQ(r.got.reports.size(), kCpis);
+    std::uint64_t cells = 0, crossings = 0;
+    const std::size_t first = kCpis - std::min(window, kCpis);
+    for (std::size_t i = 0; i < kCpis; ++i) {
+      const nlohmann::json j = nlohmann::json::parse(r.got.reports[i]);
+      EXPECT_EQ(j.at("design_pfa").get<double>(), mode_.processing.cfar.pfa);
+      if (i < first) continue;
+      cells += j.at("cells").get<std::uint64_t>();
+      crossings += j.at("crossings").get<std::uint64_t>();
+    }
+    const FalseAlarmMonitor& f = r.telemetry.false_alarms;
+    EXPECT_EQ(f.window_cpis, window);
+    EXPECT_EQ(f.cpis, kCpis - first);
+    EXPECT_EQ(f.cells, cells);
+    EXPECT_EQ(f.crossings, crossings);
+    EXPECT_GT(f.cells, 0u);
+    EXPECT_EQ(f.design_pfa, mode_.processing.cfar.pfa);
+    EXPECT_DOUBLE_EQ(f.crossings_per_cell,
+                     static_cast<double>(crossings) / static_cast<double>(cells));
+    EXPECT_DOUBLE_EQ(f.ratio, f.crossings_per_cell / f.design_pfa);
+    EXPECT_LT(f.expected_low, f.design_pfa);
+    EXPECT_GT(f.expected_high, f.design_pfa);
   }
 }
 
