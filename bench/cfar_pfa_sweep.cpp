@@ -47,9 +47,12 @@ struct Counter {
   double pfa;
   CfarThreshold threshold;
   std::vector<double> per_cpi;  // interior crossings of each CPI
+  double edge = 0, tail = 0;    // crossings in the range-edge windows (m < R) and the eclipsed tail
 };
 
-std::string window_name(const WindowConfig& w) { return to_string(w.type); }
+std::string window_name(const WindowConfig& w) {
+  return to_string(w.type);
+}
 
 Mode sweep_mode(const MapCase& mc) {
   // The measurement: 600 gates x 64 pulses, LFM 15 MHz at 20 MHz, 10 us, guard 2/2,
@@ -117,7 +120,12 @@ nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed)
     for (std::size_t i = 0; i < counters.size(); ++i) {
       const cpu::CfarStats st = cfars[i].process(map, out.data(), out.size());
       double n = 0;
-      for (std::size_t j = 0; j < st.stored; ++j) n += out[j].range_bin >= lo && out[j].range_bin < hi;
+      for (std::size_t j = 0; j < st.stored; ++j) {
+        const std::size_t m = out[j].range_bin;
+        n += m >= lo && m < hi;
+        counters[i].edge += m < lo;
+        counters[i].tail += m >= g.first_eclipsed_bin;
+      }
       counters[i].per_cpi.push_back(n);
     }
   }
@@ -133,7 +141,13 @@ nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed)
     const double cells = cells_per_cpi * cpis_d;
     const double ratio = total / cells / c.pfa;
     const double half = 1.959964 * std::sqrt(var_total) / cells / c.pfa;
+    const double edge_cells = static_cast<double>(base.processing.doppler_fft_size * lo) * cpis_d;
+    const double tail_cells = static_cast<double>(base.processing.doppler_fft_size *
+                                                  (base.radar.range_gates - g.first_eclipsed_bin)) *
+                              cpis_d;
     rows.push_back({{"cfar", to_string(c.type)},
+                    {"leading_edge_rate_over_design", c.edge / edge_cells / c.pfa},
+                    {"eclipsed_tail_rate_over_design", c.tail / tail_cells / c.pfa},
                     {"pfa", c.pfa},
                     {"threshold", to_string(c.threshold)},
                     {"crossings", total},
@@ -257,6 +271,29 @@ int main(int argc, char** argv) {
         md += cell;
         if (off) md.insert(md.size() - 2, "**");
       }
+      md += "\n";
+    }
+  md +=
+      "\nOutside the interior windows, calibrated (leading edge m < R / eclipsed tail):\n\n"
+      "| range / Doppler window | MTI | channels | design | CA | GO | SO | OS |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const nlohmann::json& c : results)
+    for (double pfa : {1e-3, 1e-4}) {
+      char head[160];
+      std::snprintf(head, sizeof head, "| %s / %s | %s | %zu | %.0e |",
+                    c["range_window"].get<std::string>().c_str(),
+                    c["doppler_window"].get<std::string>().c_str(),
+                    c["mti"].get<std::string>().c_str(), c["channels"].get<std::size_t>(), pfa);
+      md += head;
+      for (const char* v : {"ca", "go", "so", "os"})
+        for (const nlohmann::json& r : c["rows"])
+          if (r["cfar"] == v && r["pfa"].get<double>() == pfa && r["threshold"] == "calibrated") {
+            char cell[64];
+            std::snprintf(cell, sizeof cell, " %.2f / %.2f |",
+                          r["leading_edge_rate_over_design"].get<double>(),
+                          r["eclipsed_tail_rate_over_design"].get<double>());
+            md += cell;
+          }
       md += "\n";
     }
   char tail[200];

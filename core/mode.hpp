@@ -86,12 +86,12 @@ struct CfarFactors {
   bool present = false;  ///< the mode file has processing.cfar.factors
   double alpha = 0;      ///< > 0
   std::string fingerprint;
-  double measured_pfa = 0;                   ///< crossings / cells at alpha over the recording
-  std::uint64_t cells = 0;                   ///< interior cells measured
-  std::uint64_t crossings = 0;               ///< of them above alpha
-  double pfa_low = 0, pfa_high = 0;          ///< 95% binomial interval of measured_pfa
-  double alpha_low = 0, alpha_high = 0;      ///< 95% interval of alpha (order statistics)
-  std::string source;                        ///< the recording it was measured on
+  double measured_pfa = 0;               ///< crossings / cells at alpha over the recording
+  std::uint64_t cells = 0;               ///< interior cells measured
+  std::uint64_t crossings = 0;           ///< of them above alpha
+  double pfa_low = 0, pfa_high = 0;      ///< 95% binomial interval of measured_pfa
+  double alpha_low = 0, alpha_high = 0;  ///< 95% interval of alpha (order statistics)
+  std::string source;                    ///< the recording it was measured on
 };
 
 struct CfarConfig {

@@ -67,7 +67,7 @@ class Simulator {
   Scenario scenario_;
   ModeGeometry geo_;
   std::vector<std::complex<double>> pulse_;  ///< s[k] = s(k / fs), k = 0..L-1
-  std::vector<double> noise_filter_;  ///< receiver filter taps (empty: white noise)
+  std::vector<double> noise_filter_;         ///< receiver filter taps (empty: white noise)
 };
 
 }  // namespace radarpipe::io

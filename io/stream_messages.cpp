@@ -228,10 +228,9 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.asterix.plots_dropped_by_cause = causes_from_pb(a.plots_dropped_by_cause());
   t.asterix.fields_limited_by_cause = causes_from_pb(a.fields_limited_by_cause());
   const v1::FalseAlarms& fa = p.false_alarms();
-  t.false_alarms = FalseAlarmMonitor{fa.window_cpis(),        fa.cpis(),       fa.cells(),
-                                     fa.crossings(),          fa.crossings_per_cell(),
-                                     fa.design_pfa(),         fa.ratio(),      fa.expected_low(),
-                                     fa.expected_high()};
+  t.false_alarms = FalseAlarmMonitor{
+      fa.window_cpis(), fa.cpis(),  fa.cells(),        fa.crossings(),    fa.crossings_per_cell(),
+      fa.design_pfa(),  fa.ratio(), fa.expected_low(), fa.expected_high()};
   return t;
 }
 

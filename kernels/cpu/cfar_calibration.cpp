@@ -2,13 +2,18 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include "kernels/cpu/log_sum.hpp"
@@ -30,17 +35,37 @@ double log_q(double x, std::size_t looks) {
   return s.log();
 }
 
-// Bisection on log alpha of a monotonically falling log Pfa(alpha) for the target log pfa.
+// The alpha where a monotonically falling log Pfa(alpha) meets the target log pfa: bracketed
+// by halving / doubling from `start`, then regula falsi on log alpha (Illinois: the end that
+// stays has its residual halved), which converges in a handful of steps on these smooth,
+// nearly linear curves; to 1e-10 relative.
 template <class F>
 double solve_falling(F&& log_pfa, double target, double start) {
   double lo = start, hi = start;
-  for (int i = 0; i < 200 && log_pfa(lo) < target; ++i) lo *= 0.5;
-  for (int i = 0; i < 200 && log_pfa(hi) > target; ++i) hi *= 2.0;
-  for (int it = 0; it < 100 && hi - lo > 1e-10 * hi; ++it) {
-    const double mid = std::sqrt(lo * hi);
-    (log_pfa(mid) > target ? lo : hi) = mid;
+  double flo = log_pfa(lo) - target;
+  for (int i = 0; i < 200 && flo < 0; ++i) flo = log_pfa(lo *= 0.5) - target;
+  double fhi = lo == start ? log_pfa(hi) - target : flo;
+  if (lo != start) hi = lo * 2.0, fhi = log_pfa(hi) - target;
+  for (int i = 0; i < 200 && fhi > 0; ++i) lo = hi, flo = fhi, fhi = log_pfa(hi *= 2.0) - target;
+  if (flo <= 0) return lo;  // bracketing gave up: the curve never rose to the target
+  double a = std::log(lo), b = std::log(hi);
+  int side = 0;
+  for (int it = 0; it < 100 && b - a > 1e-10; ++it) {
+    const double x = flo == fhi ? 0.5 * (a + b) : b - fhi * (b - a) / (fhi - flo);
+    const double mid = std::clamp(x, a + 1e-3 * (b - a), b - 1e-3 * (b - a));
+    const double fm = log_pfa(std::exp(mid)) - target;
+    if (fm > 0) {
+      a = mid, flo = fm;
+      if (side == 1) fhi *= 0.5;
+      side = 1;
+    } else {
+      b = mid, fhi = fm;
+      if (side == -1) flo *= 0.5;
+      side = -1;
+    }
+    if (fm == 0) return std::exp(mid);
   }
-  return std::sqrt(lo * hi);
+  return std::exp(0.5 * (a + b));
 }
 
 // The covariance of the window's cells as Eigen matrices, normalised to a CUT of unit power.
@@ -77,19 +102,6 @@ Eigen::MatrixXcd training_covariance(const WindowCells& w, const Factors& f) {
   return k;
 }
 
-// Eigenvalues of the covariance of the training cells labelled `label` (0: every training cell).
-std::vector<double> half_eigenvalues(const WindowCells& w, const Factors& f, int label) {
-  WindowCells h = w;
-  for (auto& l : h.label)
-    if (label != 0 && l != label) l = 0;
-  const Eigen::MatrixXcd k = training_covariance(h, f);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd> es(k, Eigen::EigenvaluesOnly);
-  std::vector<double> lambda(static_cast<std::size_t>(k.rows()));
-  for (Eigen::Index i = 0; i < k.rows(); ++i)
-    lambda[static_cast<std::size_t>(i)] = std::max(0.0, es.eigenvalues()(i));
-  return lambda;
-}
-
 // CA, exact. With s = alpha / N and q_i = s lambda_i / (1 + s lambda_i):
 //   Pfa = E[Q_L(s S)] = prod_i (1 + s lambda_i)^-L sum_{n<L} u_n,
 //   u_0 = 1, (n + 1) u_{n+1} = L sum_{k=0}^{n} c_{k+1} u_{n-k},  c_k = sum_i q_i^k
@@ -115,6 +127,220 @@ double log_pfa_ca_exact(const std::vector<double>& lambda, double alpha, double 
     sum += u[m + 1];
   }
   return log_phi + std::log(sum);
+}
+
+// The cells of a window labelled `label` (0: every training cell), row-major; with the CUT
+// first when `with_cut`.
+std::vector<std::pair<Eigen::Index, Eigen::Index>> window_cells_of(const WindowCells& w, int label,
+                                                                   bool with_cut) {
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> cells;
+  if (with_cut)
+    cells.emplace_back(static_cast<Eigen::Index>(w.cut_row), static_cast<Eigen::Index>(w.cut_col));
+  for (std::size_t r = 0; r < w.rows; ++r)
+    for (std::size_t c = 0; c < w.cols; ++c) {
+      const int l = w.label[r * w.cols + c];
+      if (l != 0 && (label == 0 || l == label))
+        cells.emplace_back(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
+    }
+  return cells;
+}
+
+Eigen::MatrixXcd covariance_of(const std::vector<std::pair<Eigen::Index, Eigen::Index>>& cells,
+                               const Factors& f) {
+  const auto n = static_cast<Eigen::Index>(cells.size());
+  Eigen::MatrixXcd k(n, n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j)
+      k(i, j) = f.kd(cells[i].first, cells[j].first) * f.kr(cells[i].second, cells[j].second);
+  return k;
+}
+
+// The CUT's squared multiple correlation with the training cells below which it is taken as
+// independent of them (the textbook's assumption, and the exact CA transform above): the
+// factor then moves by less than a part in 10^4.
+constexpr double kIndependentRho2 = 1e-6;
+
+// The float chain's rounding floor relative to the full-gain noise power (see its use).
+constexpr double kRoundingFloor = 1e-12;
+
+// CA on the cells labelled `label` (0: all training cells) with the CUT's correlation to them,
+// exact. With K the covariance of (CUT, cells), beta = alpha / N and A = diag(1, -beta, ...),
+// the CUT crosses when the quadratic form y^H A y > 0. The eigenvalues of K^(1/2) A K^(1/2)
+// are those of M = (1 + beta) w w^H - beta Lambda (K = U Lambda U^H, w = Lambda^(1/2) U^H e_0):
+// one positive, mu+, the rest <= 0 (Sylvester), so with L looks
+//   Pfa = P(mu+ G_L > sum_j |mu_j| G_L,j) = E[Q_L(sum_j (|mu_j| / mu+) G_L,j)],
+// the transform of log_pfa_ca_exact with s lambda_j = |mu_j| / mu+. For one look only mu+ is
+// needed: Pfa = prod_(j != +) mu+ / (mu+ - mu_j) = mu+^(n-1) / p'(mu+), p the characteristic
+// polynomial, p(mu) = prod_i (mu + beta lambda_i) F(mu), F(mu) = 1 - (1 + beta) sum_i |w_i|^2 /
+// (mu + beta lambda_i) (the matrix determinant lemma), mu+ the positive root of F, so
+//   log Pfa = (n - 1) log mu+ - sum_i log(mu+ + beta lambda_i) - log F'(mu+).
+// Independent CUT: mu+ = 1 and it is the transform prod (1 + beta lambda_i)^-L again.
+class CaExact {
+ public:
+  CaExact(const WindowCells& w, const Factors& f, int label, std::size_t looks) : looks_(looks) {
+    const auto cells = window_cells_of(w, label, true);
+    n_cells_ = cells.size() - 1;
+    const Eigen::MatrixXcd k = covariance_of(cells, f);
+    const auto n = k.rows();
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd> et(k.bottomRightCorner(n - 1, n - 1));
+    // rho^2 = k^H K_T^+ k (pseudo-inverse: directions of no power carry no information).
+    const double tmax = std::max(et.eigenvalues().maxCoeff(), 0.0);
+    const Eigen::VectorXcd proj = et.eigenvectors().adjoint() * k.col(0).tail(n - 1);
+    rho2_ = 0.0;
+    for (Eigen::Index i = 0; i < n - 1; ++i) {
+      const double l = std::max(0.0, et.eigenvalues()(i));
+      lambda_t_.push_back(l);
+      p2_.push_back(l > 1e-12 * tmax ? std::norm(proj(i)) : 0.0);
+      if (l > 1e-12 * tmax) rho2_ += p2_.back() / l;
+    }
+    correlated_ = rho2_ >= kIndependentRho2;
+  }
+  double rho2() const { return rho2_; }
+  bool correlated() const { return correlated_; }
+
+  // With K = [1 k^H; k K_T] and K_T = V diag(lambda) V^H, p = V^H k, the characteristic
+  // polynomial of K A (the eigenvalues of K^(1/2) A K^(1/2)) is, by the Schur complement,
+  //   det(mu I - K A) = prod_i (mu + beta lambda_i) F(mu),
+  //   F(mu) = mu - 1 + beta sum_i |p_i|^2 / (mu + beta lambda_i),
+  // whose one positive root is mu+ (F(0) = rho^2 - 1 < 0, F(1) > 0).
+  double log_pfa(double alpha) const {
+    const double nn = static_cast<double>(n_cells_);
+    if (!correlated_) return log_pfa_ca_exact(lambda_t_, alpha, nn, looks_);
+    const double beta = alpha / nn;
+    auto f = [&](double mu) {
+      double acc = mu - 1.0;
+      for (std::size_t i = 0; i < lambda_t_.size(); ++i)
+        acc += beta * p2_[i] / (mu + beta * lambda_t_[i]);
+      return acc;
+    };
+    double lo = 0.0, hi = 1.0;
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (f(mid) < 0.0 ? lo : hi) = mid;
+    }
+    const double mu = 0.5 * (lo + hi);
+    if (looks_ == 1) {
+      // Pfa = prod_(j != +) mu+ / (mu+ - mu_j) = mu+^N / p'(mu+), p'(mu+) = prod (mu+ + beta
+      // lambda_i) F'(mu+).
+      double log_prod = 0.0, d = 0.0;
+      for (std::size_t i = 0; i < lambda_t_.size(); ++i) {
+        const double t = mu + beta * lambda_t_[i];
+        log_prod += std::log(t);
+        d += p2_[i] / (t * t);
+      }
+      return nn * std::log(mu) - log_prod - std::log(1.0 - beta * d);
+    }
+    // L looks: every negative root mu_j as well, one between each pair of neighbouring poles
+    // -beta lambda_i (F rises from -inf to +inf between them); a pole without weight is itself
+    // a root. Then Pfa = E[Q_L(sum_j (|mu_j| / mu+) G_L,j)].
+    std::vector<std::pair<double, double>> poles;  // (lambda, |p|^2), equal lambdas merged
+    for (std::size_t i = 0; i < lambda_t_.size(); ++i) poles.emplace_back(lambda_t_[i], p2_[i]);
+    std::sort(poles.begin(), poles.end());
+    std::vector<double> neg;  // |mu_j|
+    std::vector<std::pair<double, double>> merged;
+    for (const auto& pl : poles) {
+      if (!merged.empty() && pl.first - merged.back().first <= 1e-12 * (1.0 + pl.first)) {
+        neg.push_back(beta * pl.first);  // a repeated pole: one root stays on it
+        merged.back().second += pl.second;
+      } else {
+        merged.push_back(pl);
+      }
+    }
+    const double wmax = std::max(1e-300, rho2_);
+    std::vector<std::pair<double, double>> live;
+    for (const auto& pl : merged) {
+      if (pl.second <= 1e-18 * wmax)
+        neg.push_back(beta * pl.first);  // no weight: a root on the pole
+      else
+        live.push_back(pl);
+    }
+    auto g = [&](double x) {
+      double acc = x - 1.0;
+      for (const auto& pl : live) acc += beta * pl.second / (x + beta * pl.first);
+      return acc;
+    };
+    // Poles at -beta lambda, lambda ascending: roots in (-beta l_(i+1), -beta l_i), and one in
+    // (-beta l_0, 0).
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      double a = i + 1 < live.size() ? -beta * live[i + 1].first : -beta * live[0].first;
+      double b = i + 1 < live.size() ? -beta * live[i].first : 0.0;
+      // g falls from +inf just right of a pole to -inf just left of the next (to g(0) < 0 in
+      // the last interval).
+      for (int it = 0; it < 100 && b - a > 1e-14 * std::fabs(a); ++it) {
+        const double mid = 0.5 * (a + b);
+        (g(mid) > 0.0 ? a : b) = mid;
+      }
+      neg.push_back(-0.5 * (a + b));
+    }
+    return log_pfa_ca_exact(neg, 1.0 / mu, 1.0, looks_);
+  }
+
+ private:
+  std::size_t looks_, n_cells_ = 0;
+  double rho2_ = 0.0;
+  bool correlated_ = false;
+  std::vector<double> lambda_t_, p2_;  // K_T's eigenvalues; the CUT's covariance on each
+};
+
+// log P(CUT > x) for a CUT of L looks, each complex Gaussian of variance 1 about a mean, the
+// means' powers summing to lambda: the noncentral Gamma tail, a Poisson(lambda) mixture of
+// central ones: sum_k e^-lambda lambda^k / k! Q_(L+k)(x), Q_m(x) = e^-x sum_(i<m) x^i / i!.
+// log P(N(0,1) > z).
+double log_normal_tail(double z) {
+  if (z < 5.0) return std::log(0.5 * std::erfc(z / std::sqrt(2.0)));
+  const double z2 = z * z;  // Mills' ratio
+  return -0.5 * z2 - std::log(z * std::sqrt(2.0 * M_PI)) + std::log1p(-1.0 / z2 + 3.0 / (z2 * z2));
+}
+
+double log_q_noncentral(double lambda, double x, std::size_t looks) {
+  if (lambda <= 0.0) return log_q(x, looks);
+  if (x <= 0.0) return 0.0;
+  if (lambda > 300.0 || x > 300.0 + lambda) {
+    // Far from the origin (a CUT its neighbours predict almost wholly, where sigma^2 is small
+    // and the series would run to k ~ x): Sankaran's normal approximation of the noncentral
+    // chi-square, 2 X ~ chi'^2(2L, 2 lambda) (Biometrika 50, 1963, eq. 11), accurate to a few
+    // per cent in the probability, where it is the sampled term of a window's average.
+    const double k = 2.0 * static_cast<double>(looks), nu = 2.0 * lambda, y = 2.0 * x;
+    const double h =
+        1.0 - 2.0 / 3.0 * (k + nu) * (k + 3.0 * nu) / ((k + 2.0 * nu) * (k + 2.0 * nu));
+    const double p = (k + 2.0 * nu) / ((k + nu) * (k + nu));
+    const double m = (h - 1.0) * (1.0 - 3.0 * h);
+    const double z =
+        (std::pow(y / (k + nu), h) - (1.0 + h * p * (h - 1.0 - 0.5 * (2.0 - h) * m * p))) /
+        (h * std::sqrt(2.0 * p) * (1.0 + 0.5 * m * p));
+    return log_normal_tail(z);
+  }
+  // sum_k pois_k S_(L+k) e^-x, S_m = sum_(i<m) x^i / i!, by ratios (this is the Monte Carlo's
+  // inner loop: a few multiplications a term, no transcendental but at rescaling). pois and
+  // (S, x^i / i!) keep scales of their own, e^lp and e^ls, the running total e^lt; each is
+  // rescaled by 10^100 when it leaves [10^-100, 10^100].
+  constexpr double kBig = 1e100, kSmall = 1e-100;
+  const double kStep = 100.0 * std::log(10.0);
+  double term = 1.0, sm = 0.0, ls = 0.0;
+  for (std::size_t i = 0; i < looks; ++i) {
+    sm += term;
+    term *= x / static_cast<double>(i + 1);
+    if (term > kBig) term *= kSmall, sm *= kSmall, ls += kStep;
+  }
+  double pois = 1.0, lp = -lambda;
+  double total = 0.0, lt = lp + ls, f = 1.0;  // f = e^(lp + ls - lt)
+  const double k_max = lambda + 12.0 * std::sqrt(lambda) + 40.0 + x;
+  for (std::size_t k = 0;; ++k) {
+    const double add = pois * sm * f;
+    total += add;
+    const double kd = static_cast<double>(k);
+    if ((kd > lambda + 5.0 && kd > x && add < 1e-17 * total) || kd > k_max) break;
+    sm += term;
+    term *= x / static_cast<double>(looks + k + 1);
+    pois *= lambda / (kd + 1.0);
+    bool rescaled = false;
+    if (term > kBig) term *= kSmall, sm *= kSmall, ls += kStep, rescaled = true;
+    if (pois > kBig) pois *= kSmall, lp += kStep, rescaled = true;
+    if (pois < kSmall && pois > 0.0) pois *= kBig, lp -= kStep, rescaled = true;
+    if (total > kBig) total *= kSmall, lt += kStep, rescaled = true;
+    if (rescaled) f = std::exp(lp + ls - lt);
+  }
+  return total > 0.0 ? lt + std::log(total) - x : log_q(x, looks);
 }
 
 // Deterministic Gaussian numbers: xoshiro256** seeded by splitmix64, Box-Muller.
@@ -170,14 +396,18 @@ class WhiteNumbers {
  public:
   explicit WhiteNumbers(std::size_t count) : normal_(kSeed) {
     if (count > kMaxKeptNormals) return;
+    // Windows are solved on several threads: a larger request replaces the kept numbers with a
+    // longer run of the same sequence, while solves under way keep the run they hold.
     std::lock_guard<std::mutex> lock(mutex());
-    std::vector<std::complex<float>>& kept = store();
-    if (kept.size() < count) {
+    std::shared_ptr<const std::vector<std::complex<float>>>& kept = store();
+    if (!kept || kept->size() < count) {
+      auto longer = std::make_shared<std::vector<std::complex<float>>>(count);
       Normal n(kSeed);
-      kept.resize(count);
-      for (auto& z : kept) z = std::complex<float>(n.complex());
+      for (auto& z : *longer) z = std::complex<float>(n.complex());
+      kept = std::move(longer);
     }
-    data_ = kept.data();
+    held_ = kept;
+    data_ = held_->data();
   }
   cd operator[](std::size_t i) {
     return data_ ? cd(data_[i]) : cd(std::complex<float>(normal_.complex()));
@@ -188,10 +418,11 @@ class WhiteNumbers {
     static std::mutex m;
     return m;
   }
-  static std::vector<std::complex<float>>& store() {
-    static std::vector<std::complex<float>> v;
+  static std::shared_ptr<const std::vector<std::complex<float>>>& store() {
+    static std::shared_ptr<const std::vector<std::complex<float>>> v;
     return v;
   }
+  std::shared_ptr<const std::vector<std::complex<float>>> held_;
   const std::complex<float>* data_ = nullptr;
   Normal normal_;
 };
@@ -235,6 +466,74 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
     if (w.label[i] == 1) lead.push_back(i);
     if (w.label[i] == 2) lag.push_back(i);
   }
+  // The CUT given the training cells y_T: complex Gaussian about mu = a^H y_T (a = K_T^+ k, k
+  // their covariance with the CUT) of variance sigma^2 = 1 - k^H a. Each sample then crosses
+  // with the noncentral tail's probability, of noncentrality sum_looks |mu|^2 / sigma^2 at
+  // alpha Z / sigma^2; the tilted weight of the whole window stays right (the probability is a
+  // function of the other cells only). Taken as independent below kIndependentRho2.
+  const auto tcells = window_cells_of(w, 0, true);
+  const Eigen::MatrixXcd kfull = covariance_of(tcells, f);
+  const auto nt = kfull.rows() - 1;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd> et(kfull.bottomRightCorner(nt, nt));
+  const double tmax = std::max(et.eigenvalues().maxCoeff(), 0.0);
+  Eigen::VectorXcd proj = et.eigenvectors().adjoint() * kfull.col(0).tail(nt);
+  double rho2 = 0.0;
+  for (Eigen::Index i = 0; i < nt; ++i) {
+    const double l = et.eigenvalues()(i);
+    if (l > 1e-12 * tmax) {
+      rho2 += std::norm(proj(i)) / l;
+      proj(i) /= l;
+    } else {
+      proj(i) = 0.0;
+    }
+  }
+  const bool correlated = rho2 >= kIndependentRho2;
+  const Eigen::VectorXcd a_vec = et.eigenvectors() * proj;
+  const double sigma2 = std::max(1.0 - rho2, 1e-12);
+  // The isotropic tilt makes the training cells small, and with them mu: the samples where
+  // the CUT's neighbours predict a large CUT, which make false alarms beside a small Z, come too
+  // rarely (the estimate fell 20% short at 4096 samples). So the tilted window y0 gets a boost
+  // along u = Sigma0 b (b: a on the training cells, 0 elsewhere; Sigma0 the tilted covariance):
+  // y = y0 + sqrt(kappa) u xi, xi ~ CN(0, 1), which raises the variance of mu = b^H y from
+  // s = b^H Sigma0 b to s / (1 - gamma s), as the tilt e^(gamma |mu|^2) would. gamma: the CUT's
+  // tilt t = 1 - 1 / alpha (CA's saddle point for independent cells) integrated out given the
+  // training cells, t / (1 - t sigma^2), capped at gamma s <= 0.9. The weight gains
+  //   log(1 + kappa s) - kappa |mu|^2 / (1 + kappa s)   (q0 / q, Sherman-Morrison).
+  const auto n_win = static_cast<Eigen::Index>(w.rows * w.cols);
+  Eigen::VectorXcd u_boost = Eigen::VectorXcd::Zero(n_win);
+  double kappa = 0.0, s_boost = 0.0;
+  if (correlated) {
+    Eigen::VectorXcd b = Eigen::VectorXcd::Zero(n_win);
+    for (Eigen::Index i = 0; i < nt; ++i) {
+      const auto& rc = tcells[static_cast<std::size_t>(i + 1)];
+      b(rc.first * cols + rc.second) = a_vec(i);
+    }
+    // Sigma0 = V diag(scale^2) V^H, V((r, c), (r', c')) = ud(r, r') ur(c, c').
+    Eigen::VectorXcd vb = Eigen::VectorXcd::Zero(n_win);  // V^H b
+    for (Eigen::Index r2 = 0; r2 < rows; ++r2)
+      for (Eigen::Index c2 = 0; c2 < cols; ++c2) {
+        cd acc = 0.0;
+        for (Eigen::Index r = 0; r < rows; ++r)
+          for (Eigen::Index c = 0; c < cols; ++c)
+            acc += std::conj(ud(r, r2) * ur(c, c2)) * b(r * cols + c);
+        vb(r2 * cols + c2) = acc * scale(c2, r2) * scale(c2, r2);
+        s_boost += std::norm(acc) * scale(c2, r2) * scale(c2, r2);
+      }
+    for (Eigen::Index r = 0; r < rows; ++r)
+      for (Eigen::Index c = 0; c < cols; ++c) {
+        cd acc = 0.0;
+        for (Eigen::Index r2 = 0; r2 < rows; ++r2)
+          for (Eigen::Index c2 = 0; c2 < cols; ++c2)
+            acc += ud(r, r2) * ur(c, c2) * vb(r2 * cols + c2);
+        u_boost(r * cols + c) = acc;
+      }
+    const double t = std::clamp(1.0 - 1.0 / textbook_alpha, 0.0, 0.99);
+    double gamma = t / (1.0 - t * sigma2);
+    if (s_boost > 0) gamma = std::min(gamma, 0.9 / s_boost);
+    kappa = gamma / (1.0 - gamma * s_boost);
+  }
+  Normal boost_normal(kSeed ^ 0xb0057ull);
+  std::vector<double> nc(kSamples, 0.0);
   std::vector<double> z(kSamples), log_w(kSamples);
   std::vector<double> power(w.rows * w.cols * kBlock), train;
   const std::size_t per_look = w.rows * w.cols * kBlock;
@@ -253,7 +552,22 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
           for (Eigen::Index c = 0; c < cols; ++c) a(c, s + block * r) = white[next++] * scale(c, r);
       Eigen::MatrixXcd b = ur * a;
       Eigen::Map<Eigen::MatrixXcd> bv(b.data(), cols * block, rows);
-      const Eigen::MatrixXcd y = bv * ud.transpose();
+      Eigen::MatrixXcd y = bv * ud.transpose();
+      std::vector<double> boost_log_w(kBlock, 0.0);
+      if (correlated)
+        for (Eigen::Index s = 0; s < block; ++s) {
+          const cd xi = std::sqrt(kappa) * boost_normal.complex();
+          for (Eigen::Index r = 0; r < rows; ++r)
+            for (Eigen::Index c = 0; c < cols; ++c)
+              y(c + cols * s, r) += u_boost(r * cols + c) * xi;
+          cd mu = 0.0;
+          for (Eigen::Index i = 0; i < nt; ++i)
+            mu += std::conj(a_vec(i)) * y(tcells[static_cast<std::size_t>(i + 1)].second + cols * s,
+                                          tcells[static_cast<std::size_t>(i + 1)].first);
+          nc[s0 + static_cast<std::size_t>(s)] += std::norm(mu) / sigma2;
+          boost_log_w[static_cast<std::size_t>(s)] =
+              std::log1p(kappa * s_boost) - kappa * std::norm(mu) / (1.0 + kappa * s_boost);
+        }
       for (Eigen::Index s = 0; s < block; ++s) {
         double* p = power.data() + static_cast<std::size_t>(s) * w.rows * w.cols;
         double norm = 0.0;
@@ -263,7 +577,8 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
             p[static_cast<std::size_t>(r * cols + c)] += v;
             norm += v;
           }
-        tilt[static_cast<std::size_t>(s)] += theta * norm + log_c;
+        tilt[static_cast<std::size_t>(s)] +=
+            theta * norm + log_c + boost_log_w[static_cast<std::size_t>(s)];
       }
     }
     for (std::size_t s = 0; s < kBlock; ++s) {
@@ -291,7 +606,9 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
   const double log_n = std::log(static_cast<double>(kSamples));
   auto log_pfa = [&](double alpha) {
     LogSum sum;
-    for (std::size_t s = 0; s < kSamples; ++s) sum.add(log_w[s] + log_q(alpha * z[s], looks));
+    for (std::size_t s = 0; s < kSamples; ++s)
+      sum.add(log_w[s] + (correlated ? log_q_noncentral(nc[s], alpha * z[s] / sigma2, looks)
+                                     : log_q(alpha * z[s], looks)));
     const double go = sum.log() - log_n;
     if (type != CfarType::So || !so_halves) return go;
     // Pfa_SO >= either half's term, whatever the sampling error of GO's.
@@ -420,40 +737,29 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
   CalibratedAlpha out;
   const double trace = kt.trace().real(), trace2 = kt.cwiseAbs2().sum();
   out.effective_cells = trace * trace / trace2;
-  const double n = static_cast<double>(kt.rows());
   // The exact CA costs O(N^3) (7 ms at N = 216, 180 ms at 777 on the project's VM); beyond
   // 600 training cells the Monte Carlo (O(window) per sample) is the cheaper of the two.
-  if (type == CfarType::Ca && kt.rows() <= 600) {
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd> es(kt, Eigen::EigenvaluesOnly);
-    std::vector<double> lambda(static_cast<std::size_t>(kt.rows()));
-    for (Eigen::Index i = 0; i < kt.rows(); ++i)
-      lambda[static_cast<std::size_t>(i)] = std::max(0.0, es.eigenvalues()(i));
-    out.alpha = solve_falling([&](double a) { return log_pfa_ca_exact(lambda, a, n, looks); },
-                              std::log(pfa), textbook_alpha);
+  if ((type == CfarType::Ca && kt.rows() <= 600) ||
+      (type != CfarType::Os && (w.n_lead == 0 || w.n_lag == 0))) {
+    // CA, or GO / SO with one half empty (CA on the other, cfar.hpp): exact.
+    const CaExact ca(w, f, 0, looks);
+    out.alpha =
+        solve_falling([&](double a) { return ca.log_pfa(a); }, std::log(pfa), textbook_alpha);
     out.exact = true;
   } else {
     std::function<double(double)> halves;
-    std::vector<double> lambda1, lambda2;
-    if (type == CfarType::So && w.n_lead > 0 && w.n_lag > 0) {
-      lambda1 = half_eigenvalues(w, f, 1);
-      lambda2 = half_eigenvalues(w, f, 2);
-      const double n1 = static_cast<double>(w.n_lead), n2 = static_cast<double>(w.n_lag);
+    std::unique_ptr<CaExact> half1, half2;
+    if (type == CfarType::So) {
+      half1 = std::make_unique<CaExact>(w, f, 1, looks);
+      half2 = std::make_unique<CaExact>(w, f, 2, looks);
       halves = [&](double a) {
         LogSum sum;
-        sum.add(log_pfa_ca_exact(lambda1, a, n1, looks));
-        sum.add(log_pfa_ca_exact(lambda2, a, n2, looks));
+        sum.add(half1->log_pfa(a));
+        sum.add(half2->log_pfa(a));
         return sum.log();
       };
     }
-    if (type != CfarType::Os && (w.n_lead == 0 || w.n_lag == 0)) {
-      // One half empty: GO and SO are CA on the other (cfar.hpp), exact.
-      std::vector<double> lambda = half_eigenvalues(w, f, 0);
-      out.alpha = solve_falling([&](double a) { return log_pfa_ca_exact(lambda, a, n, looks); },
-                                std::log(pfa), textbook_alpha);
-      out.exact = true;
-    } else {
-      out.alpha = monte_carlo_alpha(type, pfa, looks, os_k, w, f, textbook_alpha, trace, halves);
-    }
+    { out.alpha = monte_carlo_alpha(type, pfa, looks, os_k, w, f, textbook_alpha, trace, halves); }
   }
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   g_cache.emplace(std::move(key), out);
@@ -479,60 +785,149 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
   // Reference row: d = 0, the Doppler bin farthest from zero (with MTI, where its response
   // is flattest); without MTI every row has the same covariance.
   const std::vector<cd> kd_ref = doppler_covariance(corr, 0, big_d);
-  // Full-gain noise everywhere: the correlation the eclipsed tail would have if its pulses were
-  // whole (see the tail below).
-  CellCorrelation full_gain = corr;
-  full_gain.gates = std::size_t{1} << 60;
-  auto solve_m = [&](std::size_t m, const std::vector<cd>& kd) {
-    const WindowCells w = window_cells(cfar, m, gates);
-    const std::vector<cd> kr = range_covariance(full_gain, w.first_gate, w.cols);
-    const CalibratedAlpha a =
-        solve_calibrated_alpha(cfar.type, cfar.pfa, looks, os_k[m], w, kd, kr, textbook_alpha[m]);
-    ++table.solves;
-    table.exact = table.exact && a.exact;
-    return a;
-  };
-  // Range: each reduced window at the edges (m < R, m > N - 1 - R) and the interior window
-  // (every other m) solved once. In the eclipsed tail (the last L - 1 bins) the noise power
-  // falls along range and the last bins' samples are shared, so the CUT is correlated with its
-  // training cells beyond the guard; the model's assumption fails there and the tail keeps the
-  // full-gain factors (docs/signal-chain.md, "Calibrated thresholds": the tail's measured rate).
+  double full_gain = 0.0;  // K_R's diagonal in the full-gain bins: sum |h|^2
+  for (const cd& h : corr.range_reference) full_gain += std::norm(h);
+
+  // Range. The leading edge's reduced windows (m < R) and the interior window are solved once
+  // each; the interior factor holds for every window whose cells all lie in the full-gain bins.
+  // Beyond (windows reaching into the eclipsed tail, the last L - 1 bins, and the trailing
+  // edge's reduced windows) the noise power falls along range and the last bins share their few
+  // samples, so the CUT correlates with its training cells: solved with that correlation
+  // (CaExact, the conditional Monte Carlo) at every window within 2R + 2 bins of the end, then
+  // on a grid growing by a quarter towards the full-gain bins, log-interpolated between.
   const std::size_t m_ref = std::min(big_r, gates - 1);
-  const std::size_t interior_end = gates - big_r;  // 2R + 1 <= N
-  double alpha_int = 0.0;
-  for (std::size_t m = 0; m < gates; ++m) {
-    if (m >= big_r && m < interior_end && m != big_r) {
-      table.range_alpha[m] = alpha_int;
-      continue;
-    }
-    const CalibratedAlpha a = solve_m(m, kd_ref);
-    table.range_alpha[m] = a.alpha;
-    if (m == big_r) {
-      alpha_int = a.alpha;
-      table.effective_cells = a.effective_cells;
+  const std::size_t taps = corr.range_reference.size();
+  const std::size_t first_eclipsed = gates + 1 > taps ? gates + 1 - taps : 0;
+  // Windows m < stationary_end have every cell in the full-gain bins and a full window.
+  const std::size_t stationary_end =
+      std::min(gates - big_r, first_eclipsed > big_r ? first_eclipsed - big_r : 0);
+  const std::size_t first = std::max(stationary_end, big_r + 1);  // solved by distance from here
+  std::vector<std::size_t> egrid;                                 // e = N - 1 - m
+  if (first < gates) {
+    const std::size_t e_max = gates - 1 - first;
+    for (std::size_t e = 0; e <= std::min(e_max, 2 * big_r + 2); ++e) egrid.push_back(e);
+    for (std::size_t e = egrid.back(); e < e_max;) {
+      e = std::min(e_max, std::max(e + 1, (e * 5 + 3) / 4));
+      egrid.push_back(e);
     }
   }
-
   // MTI: the noise power varies along Doppler, so each row's factor differs. Solved at the
   // reference range bin for the distance |k| from zero Doppler (rows k and -k mirror each
   // other: the same training cells' eigenvalues), exact for |k| <= 2D + 2, then on a grid
   // growing by a quarter, log-interpolated; applied as a ratio to the reference row.
-  if (corr.mti_taps.size() > 1) {
-    const double ref = table.range_alpha[m_ref];
-    const std::size_t k_max = doppler_bins / 2;
-    std::vector<std::size_t> kgrid;
+  const bool mti = corr.mti_taps.size() > 1;
+  const std::size_t k_max = doppler_bins / 2;
+  std::vector<std::size_t> kgrid;
+  if (mti) {
     for (std::size_t k = 0; k <= std::min(k_max, 2 * big_d + 2); ++k) kgrid.push_back(k);
     for (std::size_t k = kgrid.back(); k < k_max;) {
       k = std::min(k_max, std::max(k + 1, (k * 5 + 3) / 4));
       kgrid.push_back(k);
     }
+  }
+
+  // Every window to solve: (range bin, Doppler row), solved on as many threads as there are
+  // cores (each solve is independent; the process cache is shared).
+  struct Task {
+    std::size_t m;
+    long d;
+    double alpha = 0, effective_cells = 0;
+    bool exact = true;
+  };
+  std::vector<Task> tasks;
+  for (std::size_t m = 0; m <= std::min(big_r, gates - 1); ++m) tasks.push_back({m, 0});
+  const std::size_t range_tasks_leading = tasks.size();
+  for (std::size_t e : egrid) tasks.push_back({gates - 1 - e, 0});
+  const std::size_t row_tasks = tasks.size();
+  for (std::size_t k : kgrid) {
+    const long d = static_cast<long>(doppler_bins / 2 + k) % static_cast<long>(doppler_bins);
+    tasks.push_back({m_ref, d});
+  }
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < tasks.size();) {
+      try {
+        Task& t = tasks[i];
+        const WindowCells w = window_cells(cfar, t.m, gates);
+        std::vector<cd> kr = range_covariance(corr, w.first_gate, w.cols);
+        // The chain computes in float: its fast convolution's rounding leaves a white floor
+        // near 1e-12 of the full-gain noise power, which is all the last bins of a taper that
+        // ends in zeros (blackman, hann) hold. Without it the model puts those bins' noise
+        // orders of magnitude below what the chain makes.
+        for (std::size_t c = 0; c < w.cols; ++c) kr[c * w.cols + c] += kRoundingFloor * full_gain;
+        const std::vector<cd> kd = t.d == 0 ? kd_ref : doppler_covariance(corr, t.d, big_d);
+        const CalibratedAlpha a = solve_calibrated_alpha(cfar.type, cfar.pfa, looks, os_k[t.m], w,
+                                                         kd, kr, textbook_alpha[t.m]);
+        t.alpha = a.alpha;
+        t.effective_cells = a.effective_cells;
+        t.exact = a.exact;
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        error = std::current_exception();
+      }
+    }
+  };
+  // Threads for the Monte Carlo variants only: CA's exact solves take milliseconds, and each
+  // thread that allocates keeps a malloc arena of its own (virtual memory a process under
+  // ulimit -v needs for its chain's workers).
+  const std::size_t threads =
+      cfar.type == CfarType::Ca
+          ? 1
+          : std::min<std::size_t>(tasks.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no thread to be had (a memory limit): the ones started, and this one, do it all
+    }
+  }
+  work();
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  table.solves = tasks.size();
+  for (const Task& t : tasks) table.exact = table.exact && t.exact;
+
+  for (std::size_t i = 0; i < range_tasks_leading; ++i)
+    table.range_alpha[tasks[i].m] = tasks[i].alpha;
+  const double alpha_int = table.range_alpha[m_ref];
+  table.effective_cells = tasks[m_ref].effective_cells;
+  for (std::size_t m = big_r + 1; m < stationary_end; ++m) table.range_alpha[m] = alpha_int;
+  if (!egrid.empty()) {
+    std::vector<double> log_alpha(egrid.size());
+    for (std::size_t i = 0; i < egrid.size(); ++i)
+      log_alpha[i] = std::log(tasks[range_tasks_leading + i].alpha);
+    for (std::size_t m = first; m < gates; ++m) {
+      const std::size_t e = gates - 1 - m;
+      const auto hi = std::lower_bound(egrid.begin(), egrid.end(), e);
+      const auto ib = static_cast<std::size_t>(hi - egrid.begin());
+      double la = log_alpha[ib];
+      if (egrid[ib] != e) {
+        const double x =
+            static_cast<double>(e - egrid[ib - 1]) / static_cast<double>(egrid[ib] - egrid[ib - 1]);
+        la = log_alpha[ib - 1] + x * (log_alpha[ib] - log_alpha[ib - 1]);
+      }
+      table.range_alpha[m] = std::exp(la);
+    }
+    // In the eclipsed tail a target's partly recorded pulse is compressed by a partial
+    // reference: its energy spreads forward over the bins after it, where the noise (what the
+    // factors are solved for) is far weaker, and the model's lower factors there plotted that
+    // spread as ghosts beyond the target. So a tail window's factor is never below the
+    // full-gain one (the interior factor, scaled at the trailing edge as the textbook's for
+    // its fewer cells): noise there crosses at or below the design (CA 0.7x, measured),
+    // SO's tail, which needs more, keeps its own.
+    for (std::size_t m = std::max(first_eclipsed, first); m < gates; ++m)
+      table.range_alpha[m] =
+          std::max(table.range_alpha[m], alpha_int * textbook_alpha[m] / textbook_alpha[m_ref]);
+  }
+  if (mti) {
+    const double ref = table.range_alpha[m_ref];
     std::vector<double> log_ratio(kgrid.size());
     for (std::size_t i = 0; i < kgrid.size(); ++i) {
-      const long d =
-          static_cast<long>(doppler_bins / 2 + kgrid[i]) % static_cast<long>(doppler_bins);
-      log_ratio[i] = kgrid[i] == k_max && d == 0
-                         ? 0.0
-                         : std::log(solve_m(m_ref, doppler_covariance(corr, d, big_d)).alpha / ref);
+      const Task& t = tasks[row_tasks + i];
+      log_ratio[i] = kgrid[i] == k_max && t.d == 0 ? 0.0 : std::log(t.alpha / ref);
     }
     for (std::size_t d = 0; d < doppler_bins; ++d) {
       const long kk = static_cast<long>(d) - static_cast<long>(doppler_bins / 2);

@@ -9,13 +9,19 @@
 // K_R is stationary except in the partially eclipsed tail; K_D is stationary except with MTI
 // (the canceller's notch makes the noise power vary along Doppler).
 //
-// For each training set the solver takes the covariance of the window's cells, normalised to a
-// CUT of unit power, and assumes the CUT independent of the training cells (the guard cells
-// separate them). CA is exact: its training sum is a Gaussian quadratic form whose Laplace
-// transform is prod_i (1 + s lambda_i)^-L over the eigenvalues lambda_i of the training cells'
-// covariance. GO, SO and OS are solved by conditional Monte Carlo: seeded correlated samples of
-// the training cells (exponentially tilted towards low noise estimates, weighted back), and
-// Pfa(alpha) = E[Q_L(alpha Z)] averaged over them, bisected on alpha with the samples fixed.
+// For each window the solver takes the covariance of the CUT and its training cells,
+// normalised to a CUT of unit power, the CUT's correlation with its training cells included
+// (beyond the guard cells it is small in the interior of a well-sampled map, and large in the
+// eclipsed tail, where the last bins share their few samples, and between zero-padded Doppler
+// bins). CA is exact: with A = diag(1, -alpha/N, ...) the CUT crosses when the Gaussian
+// quadratic form y^H A y > 0, whose eigenvalues (one positive, by Sylvester) follow from the
+// training cells' eigen-decomposition and a secular equation; Pfa is then the Laplace-transform
+// sum of CA's textbook form over them (one look: a product). GO, SO and OS are solved by
+// conditional Monte Carlo: seeded correlated samples of the window (exponentially tilted towards
+// low noise estimates and boosted along the CUT's predictor, weighted back), the CUT given the
+// training cells a complex Gaussian about its predicted mean, and Pfa(alpha) = E[P(CUT > alpha
+// Z | training cells)] (a noncentral Gamma tail) averaged over them, solved for alpha with the
+// samples fixed. SO takes both halves' exact CA terms and only GO's joint term sampled.
 #pragma once
 
 #include <complex>

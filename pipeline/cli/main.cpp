@@ -14,11 +14,11 @@
 #include "io/time.hpp"
 #include "pipeline/chain/backend.hpp"
 #include "pipeline/cli/stream_commands.hpp"
+#include "pipeline/commands/calibrate.hpp"
 #include "pipeline/commands/demo.hpp"
 #include "pipeline/commands/mode_summary.hpp"
 #include "pipeline/commands/plan.hpp"
 #include "pipeline/commands/process.hpp"
-#include "pipeline/commands/calibrate.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/commands/simulate.hpp"
 #include "pipeline/config/mode_file.hpp"
@@ -360,8 +360,7 @@ int main(int argc, char** argv) {
   radarpipe::CalibrateOptions cal_opt;
   double cal_pfa = 0;
   bool cal_skip = false;
-  cal->add_option("-i,--input", cal_opt.input, "noise recording (receiver noise only)")
-      ->required();
+  cal->add_option("-i,--input", cal_opt.input, "noise recording (receiver noise only)")->required();
   cal->add_option("--mode", cal_opt.mode_path, "mode file (YAML)")->required();
   cal->add_option("--pfa", cal_pfa, "design Pfa (default: the mode's processing.cfar.pfa)");
   cal->add_option("-o,--output", cal_opt.output, "mode file to write, - for stdout")->required();

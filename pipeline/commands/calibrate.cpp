@@ -76,13 +76,12 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   const double cells_needed = kCalibrateMinCrossings / pfa;
   const double cpis_needed = std::ceil(cells_needed / cells_per_cpi);
   if (static_cast<double>(cpis_present) < cpis_needed)
-    throw ModeMismatch(
-        opt.input + ": holds " + std::to_string(cpis_present) + " CPIs (" +
-        num(static_cast<double>(cpis_present) * cells_per_cpi) +
-        " interior CFAR cells); measuring Pfa " + num(pfa) + " to +-10% (" +
-        num(kCalibrateMinCrossings) + " crossings expected) needs " + num(cells_needed) +
-        " cells: at least " + num(cpis_needed, 12) + " CPIs, " +
-        num(cpis_needed * g.cpi_duration_s) + " s of this mode's noise");
+    throw ModeMismatch(opt.input + ": holds " + std::to_string(cpis_present) + " CPIs (" +
+                       num(static_cast<double>(cpis_present) * cells_per_cpi) +
+                       " interior CFAR cells); measuring Pfa " + num(pfa) + " to +-10% (" +
+                       num(kCalibrateMinCrossings) + " crossings expected) needs " +
+                       num(cells_needed) + " cells: at least " + num(cpis_needed, 12) + " CPIs, " +
+                       num(cpis_needed * g.cpi_duration_s) + " s of this mode's noise");
 
   // The measuring CFAR: the mode's own table, lowered so that the model expects about 30x the
   // design rate (at most 5%): every cell whose ratio could be the quantile crosses it and is
@@ -148,9 +147,9 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   const std::size_t k = static_cast<std::size_t>(std::llround(pfa * n));
   if (top.size() < k + 1)
     throw std::runtime_error(
-        opt.input + ": only " + std::to_string(lowered_crossings) + " of " +
-        std::to_string(cells) + " interior cells crossed the factor " +
-        num(lower * res.model_alpha) + " (where the model expects Pfa " + num(lowered_pfa) +
+        opt.input + ": only " + std::to_string(lowered_crossings) + " of " + std::to_string(cells) +
+        " interior cells crossed the factor " + num(lower * res.model_alpha) +
+        " (where the model expects Pfa " + num(lowered_pfa) +
         "); the noise is far below what the mode's model predicts: is this a noise recording of "
         "this receiver, with samples that are not zero?");
   // Largest first: r[0] >= r[1] >= ...; k ratios lie above r[k].
@@ -191,12 +190,12 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   // that would do.
   if (spread > 0.10 * kd) {
     const double factor = (spread / (0.10 * kd)) * (spread / (0.10 * kd));
-    throw ModeMismatch(
-        opt.input + ": the crossings of this noise cluster (dispersion " + num(res.dispersion, 3) +
-        "), so " + std::to_string(res.cpis) + " CPIs measure Pfa " + num(pfa) + " to +-" +
-        num(100 * spread / kd, 3) + "% only; +-10% needs at least " +
-        num(std::ceil(factor * cpis_d), 12) + " CPIs, " + num(factor * cpis_d * g.cpi_duration_s) +
-        " s of this mode's noise");
+    throw ModeMismatch(opt.input + ": the crossings of this noise cluster (dispersion " +
+                       num(res.dispersion, 3) + "), so " + std::to_string(res.cpis) +
+                       " CPIs measure Pfa " + num(pfa) + " to +-" + num(100 * spread / kd, 3) +
+                       "% only; +-10% needs at least " + num(std::ceil(factor * cpis_d), 12) +
+                       " CPIs, " + num(factor * cpis_d * g.cpi_duration_s) +
+                       " s of this mode's noise");
   }
   f.source = opt.input;
   f.fingerprint = mode.cfar_fingerprint();
@@ -204,16 +203,15 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
   res.model_rate_over_design = static_cast<double>(model_crossings) / n / pfa;
 
   std::ostringstream comment;
-  comment << "Written by radarpipe calibrate on " << utc_now() << " from " << opt.input
-          << " and " << opt.mode_path << ".\n"
+  comment << "Written by radarpipe calibrate on " << utc_now() << " from " << opt.input << " and "
+          << opt.mode_path << ".\n"
           << "processing.cfar.factors: the " << to_string(cc.type) << " CFAR's interior factor "
           << num(f.alpha, 6) << " gives Pfa " << num(pfa) << " on " << cells << " cells of "
           << res.cpis << " CPIs (95%: " << num(f.pfa_low) << " to " << num(f.pfa_high)
           << ", crossings' dispersion " << num(res.dispersion, 3) << ");\n"
           << "the mode's " << to_string(cc.threshold) << " factor " << num(res.model_alpha, 6)
           << " gave " << num(res.model_rate_over_design, 3)
-          << " x the design on this noise (textbook factor " << num(res.textbook_alpha, 6)
-          << ").";
+          << " x the design on this noise (textbook factor " << num(res.textbook_alpha, 6) << ").";
   res.text = mode_file_yaml(mode, comment.str());
   // What is written must read back as this mode (a check of the writer, not of the user).
   const Mode back = parse_mode_yaml(res.text, opt.output);

@@ -27,8 +27,8 @@
 namespace radarpipe {
 
 struct CalibrateOptions {
-  std::string input;      ///< the noise recording
-  std::string mode_path;  ///< the mode file (its processing.cfar.factors, if any, is replaced)
+  std::string input;          ///< the noise recording
+  std::string mode_path;      ///< the mode file (its processing.cfar.factors, if any, is replaced)
   std::optional<double> pfa;  ///< design Pfa to calibrate for; default the mode's
   std::string output;         ///< the mode file to write ("-" stdout)
   std::size_t threads = 0;
@@ -40,8 +40,8 @@ struct CalibrateOptions {
 inline constexpr double kCalibrateMinCrossings = 400;
 
 struct CalibrateResult {
-  Mode mode;              ///< the mode with its measured factors
-  std::string text;       ///< what was written
+  Mode mode;                  ///< the mode with its measured factors
+  std::string text;           ///< what was written
   double model_alpha = 0;     ///< the interior factor the mode's `threshold` gives
   double textbook_alpha = 0;  ///< the independent-cell interior factor
   /// Crossings per cell at the model's factor on this recording, over the design.

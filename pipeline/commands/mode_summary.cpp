@@ -43,7 +43,7 @@ nlohmann::json mode_summary(const Mode& mode) {
   const double textbook = cfar.textbook_alpha_at(interior);
   const double calibrated = cfar.alpha_at(interior);
   const CfarFactors& measured = c.factors;
-  const double alpha = measured.present                          ? measured.alpha
+  const double alpha = measured.present                           ? measured.alpha
                        : c.threshold == CfarThreshold::Calibrated ? calibrated
                                                                   : textbook;
   const cpu::CfarCalibration& cal = cfar.calibration();
@@ -98,10 +98,10 @@ nlohmann::json mode_summary(const Mode& mode) {
   if (c.type == CfarType::Os) j["processing"]["cfar"]["os_rank_k"] = std::max(1L, k);
   if (measured.present)
     j["processing"]["cfar"]["measured_threshold_factor"] = {
-        {"alpha", measured.alpha},       {"alpha_low", measured.alpha_low},
+        {"alpha", measured.alpha},           {"alpha_low", measured.alpha_low},
         {"alpha_high", measured.alpha_high}, {"measured_pfa", measured.measured_pfa},
-        {"pfa_low", measured.pfa_low},   {"pfa_high", measured.pfa_high},
-        {"cells", measured.cells},       {"source", measured.source}};
+        {"pfa_low", measured.pfa_low},       {"pfa_high", measured.pfa_high},
+        {"cells", measured.cells},           {"source", measured.source}};
   j["derived"] = {{"range_bin_m", g.range_bin_m},
                   {"range_resolution_m", g.range_resolution_m},
                   {"first_range_m", g.first_range_m},
@@ -186,14 +186,15 @@ std::string format_mode_summary(const nlohmann::json& j) {
             c["threshold_factor_db"].get<double>()) +
            (c.contains("measured_threshold_factor") ? "measured (radarpipe calibrate) on the "
                                                     : "") +
-           c["threshold"].get<std::string>() + (c.contains("measured_threshold_factor") ? " shape" : ""));
+           c["threshold"].get<std::string>() +
+           (c.contains("measured_threshold_factor") ? " shape" : ""));
   if (c.contains("measured_threshold_factor")) {
     const auto& m = c["measured_threshold_factor"];
-    line("  measured", fmt2("95%% %.6g .. %.6g; ", m["alpha_low"].get<double>(),
-                            m["alpha_high"].get<double>()) +
-                           fmt("Pfa %.4g", m["measured_pfa"].get<double>()) + " over " +
-                           std::to_string(m["cells"].get<std::uint64_t>()) + " cells of " +
-                           m["source"].get<std::string>());
+    line("  measured",
+         fmt2("95%% %.6g .. %.6g; ", m["alpha_low"].get<double>(), m["alpha_high"].get<double>()) +
+             fmt("Pfa %.4g", m["measured_pfa"].get<double>()) + " over " +
+             std::to_string(m["cells"].get<std::uint64_t>()) + " cells of " +
+             m["source"].get<std::string>());
   }
   const auto& cal = c["calibration"];
   line("  textbook / calibrated", fmt2("%.6g / %.6g", c["textbook_threshold_factor"].get<double>(),

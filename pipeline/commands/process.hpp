@@ -47,7 +47,7 @@ struct ProcessOptions {
   /// instead of mode_path's file, checked against the recording the same way, named by
   /// mode_path in messages.
   std::optional<Mode> mode;
-  std::string asterix_output;      ///< ASTERIX data blocks, concatenated (.ast); empty: none
+  std::string asterix_output;  ///< ASTERIX data blocks, concatenated (.ast); empty: none
   bool verify_checksum = true;
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
@@ -62,13 +62,13 @@ struct ProcessSummary {
   std::string backend;  ///< "cpu (reason)"
   std::uint64_t cpis = 0;
   std::uint64_t detections = 0;
-  std::uint64_t samples = 0;  ///< complex samples processed, all channels
+  std::uint64_t samples = 0;    ///< complex samples processed, all channels
   std::uint64_t cells = 0;      ///< cells the CFAR tested, all CPIs
   std::uint64_t crossings = 0;  ///< of them above the threshold (the false-alarm monitor's count)
   double design_pfa = 0;        ///< processing.cfar.pfa
-  double seconds = 0;         ///< wall time, opening the recording and planning included
-  double loop_seconds = 0;    ///< wall time of the CPI loop: reading, processing, writing
-  double setup_seconds = 0;   ///< from the call to the CPI loop: opening, mode, planning, buffers
+  double seconds = 0;           ///< wall time, opening the recording and planning included
+  double loop_seconds = 0;      ///< wall time of the CPI loop: reading, processing, writing
+  double setup_seconds = 0;     ///< from the call to the CPI loop: opening, mode, planning, buffers
   double first_report_seconds = 0;      ///< from the call to the first report written
   std::uint64_t asterix_datagrams = 0;  ///< data blocks written to asterix_output
   std::uint64_t asterix_plots = 0;

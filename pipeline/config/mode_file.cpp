@@ -348,8 +348,9 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 
   const YAML::Node cfar = rd.child(proc, "processing", "cfar", true);
   const std::string ck = "processing.cfar";
-  rd.expect_map(cfar, ck,
-                {"type", "guard_cells", "training_cells", "pfa", "os_rank", "threshold", "factors"});
+  rd.expect_map(
+      cfar, ck,
+      {"type", "guard_cells", "training_cells", "pfa", "os_rank", "threshold", "factors"});
   CfarConfig& c = p.cfar;
   const std::string t =
       rd.word(rd.child(cfar, ck, "type", true), ck + ".type", {"ca", "go", "so", "os"});
@@ -389,8 +390,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
 
 }  // namespace
 
-Mode parse_mode_yaml(const std::string& text, const std::string& source,
-                     MeasuredFactors factors) {
+Mode parse_mode_yaml(const std::string& text, const std::string& source, MeasuredFactors factors) {
   return config::parse_yaml_with(text, source, [factors](Reader& rd, const YAML::Node& root) {
     Mode mode = read_mode(rd, root);
     if (factors == MeasuredFactors::Drop) mode.processing.cfar.factors = CfarFactors{};
@@ -450,15 +450,10 @@ nlohmann::json mode_file_json(const Mode& mode) {
       {"threshold", to_string(c.threshold)}};
   if (c.factors.present) {
     const CfarFactors& f = c.factors;
-    cfar["factors"] = {{"alpha", f.alpha},
-                       {"fingerprint", f.fingerprint},
-                       {"measured_pfa", f.measured_pfa},
-                       {"cells", f.cells},
-                       {"crossings", f.crossings},
-                       {"pfa_low", f.pfa_low},
-                       {"pfa_high", f.pfa_high},
-                       {"alpha_low", f.alpha_low},
-                       {"alpha_high", f.alpha_high}};
+    cfar["factors"] = {
+        {"alpha", f.alpha},       {"fingerprint", f.fingerprint}, {"measured_pfa", f.measured_pfa},
+        {"cells", f.cells},       {"crossings", f.crossings},     {"pfa_low", f.pfa_low},
+        {"pfa_high", f.pfa_high}, {"alpha_low", f.alpha_low},     {"alpha_high", f.alpha_high}};
     if (!f.source.empty()) cfar["factors"]["source"] = f.source;
   }
   nlohmann::json proc = {{"pulses", p.pulses},

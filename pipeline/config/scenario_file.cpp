@@ -16,8 +16,8 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
   io::Scenario sc;
   if (!root || root.IsNull()) throw ConfigError("", "the file is empty; expected targets:");
   rd.expect_map(root, "",
-                {"start_time", "seed", "noise_power", "noise_bandwidth_hz", "channel_gains", "targets",
-                 "clutter"});
+                {"start_time", "seed", "noise_power", "noise_bandwidth_hz", "channel_gains",
+                 "targets", "clutter"});
   if (auto c = rd.child(root, "", "start_time", false)) {
     if (!c.IsScalar())
       rd.fail(c, "start_time", "expected an RFC 3339 time, got " + Reader::describe(c));

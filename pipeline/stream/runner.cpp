@@ -135,9 +135,9 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   m.scope.cpi_duration_s = m.geometry.cpi_duration_s;
   m.scope.design_pfa = mode.processing.cfar.pfa;
   if (opt.false_alarm_window_cpis < 1 || opt.false_alarm_window_cpis > 1000000)
-    throw std::invalid_argument("--false-alarm-window: " +
-                                std::to_string(opt.false_alarm_window_cpis) +
-                                " CPIs is not in [1, 1000000]");
+    throw std::invalid_argument(
+        "--false-alarm-window: " + std::to_string(opt.false_alarm_window_cpis) +
+        " CPIs is not in [1, 1000000]");
   m.counters.set_false_alarm_window(opt.false_alarm_window_cpis);
   for (std::size_t k : chosen) m.scope.segments.emplace_back(all[k].first, all[k].last);
 

@@ -255,7 +255,8 @@ TEST(StreamMessages, ReportTelemetryAndEndRoundTrip) {
   t.end_to_end = {"end_to_end", 4, 5, 6, 10};
   t.samples_per_s = 1e7;
   t.reports_dropped = 2;
-  t.false_alarms = FalseAlarmMonitor{100, 40, 4000000, 4100, 1.025e-3, 1e-3, 1.025, 0.97e-3, 1.03e-3};
+  t.false_alarms =
+      FalseAlarmMonitor{100, 40, 4000000, 4100, 1.025e-3, 1e-3, 1.025, 0.97e-3, 1.03e-3};
   const TelemetrySnapshot tb = decode_telemetry_pb(encode_telemetry_pb(t));
   EXPECT_EQ(telemetry_to_json(tb), telemetry_to_json(t));
   EXPECT_EQ(tb.rejected("magic"), 2u);

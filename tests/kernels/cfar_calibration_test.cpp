@@ -59,13 +59,14 @@ std::vector<cd> cholesky(const std::vector<cd>& a, std::size_t n) {
   return l;
 }
 
-// Brute force: training cells drawn with their exact covariance (CUT power 1), the CUT an
-// independent Gamma(L); the decision as cfar.hpp makes it. Returns the crossing count.
+// Brute force: the CUT and its training cells drawn together with their exact covariance (CUT
+// power 1; the CUT correlated with its neighbours as the chain makes it, by its own Cholesky
+// factor); the decision as cfar.hpp makes it. Returns the crossing count.
 std::size_t brute_force_crossings(CfarType type, double alpha, std::size_t looks, std::size_t os_k,
                                   const cpu::WindowCells& w, const std::vector<cd>& kd,
                                   const std::vector<cd>& kr, std::size_t trials,
                                   std::uint64_t seed) {
-  std::vector<std::size_t> idx;
+  std::vector<std::size_t> idx{w.cut_row * w.cols + w.cut_col};  // the CUT first
   for (std::size_t i = 0; i < w.label.size(); ++i)
     if (w.label[i]) idx.push_back(i);
   const std::size_t n = idx.size();
@@ -94,10 +95,10 @@ std::size_t brute_force_crossings(CfarType type, double alpha, std::size_t looks
         for (std::size_t j = 0; j <= i; ++j) y += l[i * n + j] * white[j];
         power[i] += std::norm(y);
       }
-      cut += std::norm(cd(g(rng), g(rng)));
     }
+    cut = power[0];
     double s1 = 0, s2 = 0, n1 = 0, n2 = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 1; i < n; ++i) {
       if (w.label[idx[i]] == 1)
         s1 += power[i], n1 += 1;
       else
@@ -105,7 +106,7 @@ std::size_t brute_force_crossings(CfarType type, double alpha, std::size_t looks
     }
     double z;
     if (type == CfarType::Os) {
-      sorted = power;
+      sorted.assign(power.begin() + 1, power.end());
       std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(os_k - 1), sorted.end());
       z = sorted[os_k - 1];
     } else if (type == CfarType::Ca || n1 == 0 || n2 == 0) {

@@ -90,15 +90,15 @@ class Calibrate : public ::testing::TestWithParam<CfarType> {
     po.output = "";
     po.backend = Backend::Cpu;
     std::ostringstream log;
-    process_recording(po, log, [&](const DetectionReport&, const io::CpiSlot&,
-                                   const SignalChain& chain) {
-      chain.copy_power(power);
-      const cpu::CfarStats st = counter.process(power.map(0), out.data(), out.size());
-      EXPECT_EQ(st.stored, st.crossings);
-      for (std::size_t j = 0; j < st.stored; ++j)
-        hits += out[j].range_bin >= big_r && out[j].range_bin < end;
-      cells += static_cast<double>(m.processing.doppler_fft_size * (end - big_r));
-    });
+    process_recording(
+        po, log, [&](const DetectionReport&, const io::CpiSlot&, const SignalChain& chain) {
+          chain.copy_power(power);
+          const cpu::CfarStats st = counter.process(power.map(0), out.data(), out.size());
+          EXPECT_EQ(st.stored, st.crossings);
+          for (std::size_t j = 0; j < st.stored; ++j)
+            hits += out[j].range_bin >= big_r && out[j].range_bin < end;
+          cells += static_cast<double>(m.processing.doppler_fft_size * (end - big_r));
+        });
     return hits / cells / m.processing.cfar.pfa;
   }
 
