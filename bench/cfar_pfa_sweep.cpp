@@ -246,18 +246,22 @@ int main(int argc, char** argv) {
 
   // Markdown: one row per map case and Pfa, rate over design for each variant (calibrated,
   // then textbook in brackets); a mark where the calibrated rate is outside +-10%.
+  // A table row's first cells: the map case and the design Pfa.
+  auto row_head = [](const nlohmann::json& c, double pfa) {
+    char head[160];
+    std::snprintf(head, sizeof head, "| %s / %s | %s | %zu | %.0e |",
+                  c["range_window"].get<std::string>().c_str(),
+                  c["doppler_window"].get<std::string>().c_str(),
+                  c["mti"].get<std::string>().c_str(), c["channels"].get<std::size_t>(), pfa);
+    return std::string(head);
+  };
   std::string md =
       "| range / Doppler window | MTI | channels | design | CA | GO | SO | OS |\n"
       "|---|---|---:|---:|---:|---:|---:|---:|\n";
   int outside = 0, total = 0;
   for (const nlohmann::json& c : results)
     for (double pfa : {1e-3, 1e-4}) {
-      char head[160];
-      std::snprintf(head, sizeof head, "| %s / %s | %s | %zu | %.0e |",
-                    c["range_window"].get<std::string>().c_str(),
-                    c["doppler_window"].get<std::string>().c_str(),
-                    c["mti"].get<std::string>().c_str(), c["channels"].get<std::size_t>(), pfa);
-      md += head;
+      md += row_head(c, pfa);
       for (const char* v : {"ca", "go", "so", "os"}) {
         double cal = 0, tb = 0;
         for (const nlohmann::json& r : c["rows"])
@@ -279,12 +283,7 @@ int main(int argc, char** argv) {
       "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const nlohmann::json& c : results)
     for (double pfa : {1e-3, 1e-4}) {
-      char head[160];
-      std::snprintf(head, sizeof head, "| %s / %s | %s | %zu | %.0e |",
-                    c["range_window"].get<std::string>().c_str(),
-                    c["doppler_window"].get<std::string>().c_str(),
-                    c["mti"].get<std::string>().c_str(), c["channels"].get<std::size_t>(), pfa);
-      md += head;
+      md += row_head(c, pfa);
       for (const char* v : {"ca", "go", "so", "os"})
         for (const nlohmann::json& r : c["rows"])
           if (r["cfar"] == v && r["pfa"].get<double>() == pfa && r["threshold"] == "calibrated") {

@@ -87,21 +87,6 @@ Factors normalised(const WindowCells& w, const std::vector<cd>& kd, const std::v
   return f;
 }
 
-// The training cells' covariance K_T (Kronecker product restricted to the labelled cells).
-Eigen::MatrixXcd training_covariance(const WindowCells& w, const Factors& f) {
-  std::vector<std::pair<Eigen::Index, Eigen::Index>> cells;
-  for (std::size_t r = 0; r < w.rows; ++r)
-    for (std::size_t c = 0; c < w.cols; ++c)
-      if (w.label[r * w.cols + c] != 0)
-        cells.emplace_back(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
-  const auto n = static_cast<Eigen::Index>(cells.size());
-  Eigen::MatrixXcd k(n, n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = 0; j < n; ++j)
-      k(i, j) = f.kd(cells[i].first, cells[j].first) * f.kr(cells[i].second, cells[j].second);
-  return k;
-}
-
 // CA, exact. With s = alpha / N and q_i = s lambda_i / (1 + s lambda_i):
 //   Pfa = E[Q_L(s S)] = prod_i (1 + s lambda_i)^-L sum_{n<L} u_n,
 //   u_0 = 1, (n + 1) u_{n+1} = L sum_{k=0}^{n} c_{k+1} u_{n-k},  c_k = sum_i q_i^k
@@ -733,7 +718,7 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
   }
 
   const Factors f = normalised(w, kd, kr);
-  const Eigen::MatrixXcd kt = training_covariance(w, f);
+  const Eigen::MatrixXcd kt = covariance_of(window_cells_of(w, 0, false), f);  // K_T
   CalibratedAlpha out;
   const double trace = kt.trace().real(), trace2 = kt.cwiseAbs2().sum();
   out.effective_cells = trace * trace / trace2;
