@@ -102,8 +102,17 @@ CalibrateResult calibrate_recording(const CalibrateOptions& opt, std::ostream& l
 
   const double n_total = cells_per_cpi * static_cast<double>(cpis_present);
   const double k_expect = pfa * n_total;
-  const std::size_t keep =
-      static_cast<std::size_t>(std::ceil(k_expect + 3 * std::sqrt(k_expect) + 2)) + 1;
+  // The heap holds about Pfa x cells ratios (16 bytes each): bounded before anything is kept.
+  const double keep_d = std::ceil(k_expect + 3 * std::sqrt(k_expect) + 2) + 1;
+  if (keep_d > kCalibrateMaxKept)
+    throw ModeMismatch(opt.input + ": measuring Pfa " + num(pfa) + " over all " + num(n_total) +
+                       " interior cells would keep " + num(keep_d) + " ratios, more than the " +
+                       num(kCalibrateMaxKept) + " calibrate holds; use a recording of at most " +
+                       num(std::floor((kCalibrateMaxKept - 3 * std::sqrt(kCalibrateMaxKept) - 3) /
+                                      (pfa * cells_per_cpi)),
+                           12) +
+                       " CPIs");
+  const auto keep = static_cast<std::size_t>(keep_d);
   // The largest ratios with their CPI (for the spread between CPIs, below).
   using Ratio = std::pair<double, std::uint32_t>;
   std::priority_queue<Ratio, std::vector<Ratio>, std::greater<Ratio>> top;

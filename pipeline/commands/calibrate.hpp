@@ -38,6 +38,9 @@ struct CalibrateOptions {
 /// Crossings a measurement must expect at the design Pfa: the rate's 95% interval is then
 /// within +-1.96 / sqrt(400) = +-9.8%.
 inline constexpr double kCalibrateMinCrossings = 400;
+/// Ratios calibrate keeps at most (about Pfa x cells of them; 2^24 is 256 MiB): a recording
+/// longer than that needs is refused, with the length that fits.
+inline constexpr double kCalibrateMaxKept = 16777216.0;
 
 struct CalibrateResult {
   Mode mode;                  ///< the mode with its measured factors

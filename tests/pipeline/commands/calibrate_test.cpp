@@ -161,6 +161,30 @@ TEST_F(Calibrate, RefusesARecordingTooShortAndSaysHowLong) {
   EXPECT_FALSE(fs::exists(opt.output));
 }
 
+// A Pfa whose quantile would need more kept ratios than calibrate holds is refused before it
+// keeps any: 8-pulse CPIs zero-padded to 64 Doppler bins make 4000 CPIs of 64 x 481 interior
+// cells of the same recording, 0.2 of them 2.5 x 10^7 ratios; 2722 CPIs would fit (with the heap's
+// margin of 3 sd).
+TEST_F(Calibrate, RefusesToKeepMoreRatiosThanItsBound) {
+  Mode m = mode(CfarType::Ca);
+  m.processing.pulses = 8;
+  CalibrateOptions opt;
+  opt.input = path("noise_a.sigmf-meta");
+  opt.mode_path = write_mode(m, "bound.yaml");
+  opt.output = path("never.yaml");
+  opt.pfa = 0.2;
+  std::ostringstream log;
+  try {
+    calibrate_recording(opt, log);
+    FAIL() << "2.5 x 10^7 ratios were kept";
+  } catch (const ModeMismatch& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("more than the 1.678e+07 calibrate holds"), std::string::npos) << what;
+    EXPECT_NE(what.find("at most 2722 CPIs"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(opt.output));
+}
+
 TEST_F(Calibrate, AStaleFactorIsRejectedAndRecalibrationReplacesIt) {
   const std::string model_path = write_mode(mode(CfarType::Ca), "stale.yaml");
   CalibrateOptions opt;
