@@ -8,12 +8,14 @@
 // The power map does not depend on the CFAR, so one chain run per (windows, MTI, channels)
 // feeds every counter: the chain's own CFAR stage (cpu::Cfar from cfar_stage_config) for each
 // variant, Pfa and threshold, counting crossings over the interior windows of the full-gain
-// range bins (the region the calibration holds; the eclipsed tail and the MTI edge windows are
-// documented apart). The 95% interval of each rate is taken from the spread of the count between
-// CPIs (independent; the cells within a CPI cross in clusters), never narrower than binomial.
+// range bins, and apart over the leading edge's reduced windows (m < R), the eclipsed tail
+// (the last L - 1 bins, less the trailing edge) and the trailing edge's windows (m >= N - R). The
+// 95% interval of each rate is taken from the spread of the count between CPIs (independent; the
+// cells within a CPI cross in clusters), never narrower than binomial.
 //
-//   radarpipe_cfar_sweep [--cpis N] [--seed S] [--case I] [--json FILE] [--markdown FILE]
-// (--case: only the I-th map case, 0-based, in the order of the table)
+//   radarpipe_cfar_sweep [--cpis N] [--seed S] [--case I] [--cfar TYPE] [--json FILE]
+//                        [--markdown FILE]
+// (--case: only the I-th map case, 0-based, in the order of the table; --cfar: one variant)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,8 +48,8 @@ struct Counter {
   CfarType type;
   double pfa;
   CfarThreshold threshold;
-  std::vector<double> per_cpi;  // interior crossings of each CPI
-  double edge = 0, tail = 0;    // crossings in the range-edge windows (m < R) and the eclipsed tail
+  std::vector<double> per_cpi;                 // interior crossings of each CPI
+  double leading = 0, tail = 0, trailing = 0;  // crossings in the regions outside the interior
 };
 
 std::string window_name(const WindowConfig& w) {
@@ -81,7 +83,8 @@ Mode sweep_mode(const MapCase& mc) {
   return m;
 }
 
-nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed) {
+nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed,
+                        const std::vector<CfarType>& types) {
   const auto t0 = std::chrono::steady_clock::now();
   const Mode base = sweep_mode(mc);
   ChainOptions co;
@@ -90,13 +93,14 @@ nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed)
   const ModeGeometry& g = chain.geometry();
   const std::size_t big_r = base.processing.cfar.guard_range + base.processing.cfar.train_range;
   const std::size_t lo = big_r, hi = g.first_eclipsed_bin - big_r;
+  const std::size_t trailing_from = base.radar.range_gates - big_r;
   const double cells_per_cpi =
       static_cast<double>(base.processing.doppler_fft_size) * static_cast<double>(hi - lo);
 
   std::vector<Counter> counters;
   std::vector<cpu::Cfar> cfars;
   for (double pfa : {1e-3, 1e-4})
-    for (CfarType t : {CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os})
+    for (CfarType t : types)
       for (CfarThreshold th : {CfarThreshold::Calibrated, CfarThreshold::Textbook}) {
         Mode m = base;
         m.processing.cfar.type = t;
@@ -123,8 +127,9 @@ nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed)
       for (std::size_t j = 0; j < st.stored; ++j) {
         const std::size_t m = out[j].range_bin;
         n += m >= lo && m < hi;
-        counters[i].edge += m < lo;
-        counters[i].tail += m >= g.first_eclipsed_bin;
+        counters[i].leading += m < lo;
+        counters[i].tail += m >= g.first_eclipsed_bin && m < trailing_from;
+        counters[i].trailing += m >= trailing_from;
       }
       counters[i].per_cpi.push_back(n);
     }
@@ -141,13 +146,15 @@ nlohmann::json run_case(const MapCase& mc, std::size_t cpis, std::uint64_t seed)
     const double cells = cells_per_cpi * cpis_d;
     const double ratio = total / cells / c.pfa;
     const double half = 1.959964 * std::sqrt(var_total) / cells / c.pfa;
-    const double edge_cells = static_cast<double>(base.processing.doppler_fft_size * lo) * cpis_d;
-    const double tail_cells = static_cast<double>(base.processing.doppler_fft_size *
-                                                  (base.radar.range_gates - g.first_eclipsed_bin)) *
-                              cpis_d;
+    // Cells of a region of `bins` range bins over the run.
+    auto region = [&](std::size_t bins) {
+      return static_cast<double>(base.processing.doppler_fft_size * bins) * cpis_d;
+    };
     rows.push_back({{"cfar", to_string(c.type)},
-                    {"leading_edge_rate_over_design", c.edge / edge_cells / c.pfa},
-                    {"eclipsed_tail_rate_over_design", c.tail / tail_cells / c.pfa},
+                    {"leading_edge_rate_over_design", c.leading / region(lo) / c.pfa},
+                    {"eclipsed_tail_rate_over_design",
+                     c.tail / region(trailing_from - g.first_eclipsed_bin) / c.pfa},
+                    {"trailing_edge_rate_over_design", c.trailing / region(big_r) / c.pfa},
                     {"pfa", c.pfa},
                     {"threshold", to_string(c.threshold)},
                     {"crossings", total},
@@ -172,6 +179,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 2026;
   std::string json_path, md_path;
   long only = -1;
+  std::vector<CfarType> types = {CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--cpis")) {
       cpis = std::stoul(argv[i + 1]);
@@ -179,13 +187,22 @@ int main(int argc, char** argv) {
       seed = std::stoull(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--case")) {
       only = std::stol(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--cfar")) {
+      const std::string v = argv[i + 1];
+      types.clear();
+      for (CfarType t : {CfarType::Ca, CfarType::Go, CfarType::So, CfarType::Os})
+        if (v == to_string(t)) types.push_back(t);
+      if (types.empty()) {
+        std::cerr << "--cfar: ca, go, so or os\n";
+        return 2;
+      }
     } else if (!std::strcmp(argv[i], "--json")) {
       json_path = argv[i + 1];
     } else if (!std::strcmp(argv[i], "--markdown")) {
       md_path = argv[i + 1];
     } else {
-      std::cerr << "usage: radarpipe_cfar_sweep [--cpis N] [--seed S] [--case I] [--json FILE] "
-                   "[--markdown FILE]\n";
+      std::cerr << "usage: radarpipe_cfar_sweep [--cpis N] [--seed S] [--case I] [--cfar TYPE] "
+                   "[--json FILE] [--markdown FILE]\n";
       return 2;
     }
   }
@@ -224,7 +241,7 @@ int main(int argc, char** argv) {
         if (next == cases.size()) return;
         i = next++;
       }
-      results[i] = run_case(cases[i], cpis, seed + 1000 * i);
+      results[i] = run_case(cases[i], cpis, seed + 1000 * i, types);
       std::lock_guard<std::mutex> lock(mu);
       std::cerr << "case " << i + 1 << "/" << cases.size() << " done in "
                 << results[i]["seconds"].get<double>() << " s\n";
@@ -263,10 +280,14 @@ int main(int argc, char** argv) {
     for (double pfa : {1e-3, 1e-4}) {
       md += row_head(c, pfa);
       for (const char* v : {"ca", "go", "so", "os"}) {
-        double cal = 0, tb = 0;
+        double cal = -1, tb = -1;
         for (const nlohmann::json& r : c["rows"])
           if (r["cfar"] == v && r["pfa"].get<double>() == pfa)
             (r["threshold"] == "calibrated" ? cal : tb) = r["rate_over_design"].get<double>();
+        if (cal < 0) {  // not run (--cfar)
+          md += " - |";
+          continue;
+        }
         const bool off = std::fabs(cal - 1.0) > 0.10;
         outside += off;
         ++total;
@@ -278,21 +299,27 @@ int main(int argc, char** argv) {
       md += "\n";
     }
   md +=
-      "\nOutside the interior windows, calibrated (leading edge m < R / eclipsed tail):\n\n"
+      "\nOutside the interior windows, calibrated (leading edge m < R / eclipsed tail / trailing "
+      "edge m >= N - R):\n\n"
       "| range / Doppler window | MTI | channels | design | CA | GO | SO | OS |\n"
       "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const nlohmann::json& c : results)
     for (double pfa : {1e-3, 1e-4}) {
       md += row_head(c, pfa);
-      for (const char* v : {"ca", "go", "so", "os"})
+      for (const char* v : {"ca", "go", "so", "os"}) {
+        bool found = false;
         for (const nlohmann::json& r : c["rows"])
           if (r["cfar"] == v && r["pfa"].get<double>() == pfa && r["threshold"] == "calibrated") {
-            char cell[64];
-            std::snprintf(cell, sizeof cell, " %.2f / %.2f |",
+            char cell[80];
+            std::snprintf(cell, sizeof cell, " %.2f / %.2f / %.2f |",
                           r["leading_edge_rate_over_design"].get<double>(),
-                          r["eclipsed_tail_rate_over_design"].get<double>());
+                          r["eclipsed_tail_rate_over_design"].get<double>(),
+                          r["trailing_edge_rate_over_design"].get<double>());
             md += cell;
+            found = true;
           }
+        if (!found) md += " - |";
+      }
       md += "\n";
     }
   char tail[200];

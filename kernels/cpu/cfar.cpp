@@ -400,12 +400,14 @@ Cfar::Cfar(const CfarStageConfig& config)
   }
   textbook_alpha_ = alpha_;
   row_factor_.assign(doppler_bins_, 1.0);
+  row_class_.assign(gates_, 0);
   calibration_.effective_cells = static_cast<double>(cfg_.interior_training_cells());
   if (cfg_.threshold == CfarThreshold::Calibrated && !config.correlation.empty()) {
     const CfarFactorTable t = calibrated_factors(cfg_, doppler_bins_, gates_, looks_,
                                                  config.correlation, textbook_alpha_, os_k_);
     alpha_ = t.range_alpha;
     row_factor_ = t.row_factor;
+    row_class_ = t.row_class;
     calibration_.calibrated = true;
     calibration_.exact = t.exact;
     calibration_.solves = t.solves;
@@ -460,16 +462,14 @@ Cfar::Cfar(const CfarStageConfig& config)
 
 const double* Cfar::row_alpha(std::size_t d, Workspace& ws) const noexcept {
   if (!calibration_.rows_vary) return alpha_.data();
-  const double f = row_factor_[d];
-  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha[m] = mul_rn(alpha_[m], f);
+  for (std::size_t m = 0; m < gates_; ++m) ws.row_alpha[m] = mul_rn(alpha_[m], row_factor_at(d, m));
   return ws.row_alpha.data();
 }
 
 const float* Cfar::row_alpha_f(std::size_t d, Workspace& ws) const noexcept {
   if (!calibration_.rows_vary) return alpha_f_.data();
-  const double f = row_factor_[d];
   for (std::size_t m = 0; m < gates_; ++m)
-    ws.row_alpha_f[m] = static_cast<float>(mul_rn(alpha_[m], f));
+    ws.row_alpha_f[m] = static_cast<float>(mul_rn(alpha_[m], row_factor_at(d, m)));
   return ws.row_alpha_f.data();
 }
 

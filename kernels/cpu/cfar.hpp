@@ -18,7 +18,8 @@
 // independent exponential cells; `calibrated` (the default) solves them for the correlation the
 // chain's linear stages put between the cells (CfarStageConfig::correlation,
 // kernels/cpu/cfar_calibration.hpp). alpha(d, m) = range factor alpha_at(m) times the Doppler
-// row's factor row_factor_at(d) (1 except with MTI), one double multiplication, formed the
+// row's factor row_factor_at(d, m) (1 except with MTI, where the range-edge and tail windows
+// have rows of their own: row_factor(row_class_at(m), d)), one double multiplication, formed the
 // same way by the CUDA kernel; OS's float factor is that product rounded to float. A measured
 // factor (CfarConfig::factors, from `radarpipe calibrate`) scales the whole table so that its
 // interior factor (range bin R, reference row) is the measured one.
@@ -110,10 +111,18 @@ class Cfar {
   std::size_t noise_gates() const { return noise_gates_; }
   std::size_t workers() const { return workspaces_.size(); }
   /// Threshold factor, training cells (leading, lagging) and OS rank used at range bin m.
-  /// alpha_at(m) is the range factor; the factor at (d, m) is alpha_at(m) * row_factor_at(d).
+  /// alpha_at(m) is the range factor; the factor at (d, m) is alpha_at(m) * row_factor_at(d, m).
   double alpha_at(std::size_t m) const { return alpha_[m]; }
-  double alpha_at(std::size_t d, std::size_t m) const { return alpha_[m] * row_factor_[d]; }
-  double row_factor_at(std::size_t d) const { return row_factor_[d]; }
+  double alpha_at(std::size_t d, std::size_t m) const { return alpha_[m] * row_factor_at(d, m); }
+  double row_factor_at(std::size_t d, std::size_t m) const {
+    return row_factor_[row_class_[m] * doppler_bins_ + d];
+  }
+  /// The row factors' table: row_classes() x doppler_bins(), and each range bin's class.
+  std::size_t row_classes() const { return row_factor_.size() / doppler_bins_; }
+  std::uint32_t row_class_at(std::size_t m) const { return row_class_[m]; }
+  double row_factor(std::size_t row_class, std::size_t d) const {
+    return row_factor_[row_class * doppler_bins_ + d];
+  }
   /// The independent-cell factor at range bin m (what `textbook` uses).
   double textbook_alpha_at(std::size_t m) const { return textbook_alpha_[m]; }
   const CfarCalibration& calibration() const { return calibration_; }
@@ -164,7 +173,9 @@ class Cfar {
 
   CfarConfig cfg_;
   std::size_t doppler_bins_, gates_;
-  std::vector<double> alpha_, textbook_alpha_, row_factor_;
+  std::vector<double> alpha_, textbook_alpha_;
+  std::vector<double> row_factor_;        ///< row classes x M
+  std::vector<std::uint32_t> row_class_;  ///< per range bin
   std::vector<float> alpha_f_;
   CfarCalibration calibration_;
   std::vector<std::uint32_t> lead_, lag_, os_k_;

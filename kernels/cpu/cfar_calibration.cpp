@@ -145,9 +145,6 @@ Eigen::MatrixXcd covariance_of(const std::vector<std::pair<Eigen::Index, Eigen::
 // factor then moves by less than a part in 10^4.
 constexpr double kIndependentRho2 = 1e-6;
 
-// The float chain's rounding floor relative to the full-gain noise power (see its use).
-constexpr double kRoundingFloor = 1e-12;
-
 // CA on the cells labelled `label` (0: all training cells) with the CUT's correlation to them,
 // exact. With K the covariance of (CUT, cells), beta = alpha / N and A = diag(1, -beta, ...),
 // the CUT crosses when the quadratic form y^H A y > 0. The eigenvalues of K^(1/2) A K^(1/2)
@@ -603,6 +600,10 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
   return solve_falling(log_pfa, std::log(pfa), textbook_alpha);
 }
 
+// SO by the union bound of its halves where the less likely half's crossings are at most this
+// share of the likelier's: Pfa then within 1% below the design.
+constexpr double kSoBoundShare = 0.01;
+
 // Solved windows of this process, by everything that determines them (tests and `radarpipe run`
 // build chains of one mode many times).
 std::mutex g_cache_mutex;
@@ -734,6 +735,7 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
   } else {
     std::function<double(double)> halves;
     std::unique_ptr<CaExact> half1, half2;
+    bool solved = false;
     if (type == CfarType::So) {
       half1 = std::make_unique<CaExact>(w, f, 1, looks);
       half2 = std::make_unique<CaExact>(w, f, 2, looks);
@@ -743,8 +745,19 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
         sum.add(half2->log_pfa(a));
         return sum.log();
       };
+      // Pfa_SO = P1 + P2 - Pfa_GO lies between P1 + P2 - min(P1, P2) and P1 + P2. Where one half
+      // is far the likelier to cross (a range edge: one half is the CUT's own column), the
+      // union bound solved exactly is within kSoBoundShare of the design: no sampling.
+      const double a = solve_falling(halves, std::log(pfa), textbook_alpha);
+      const double l1 = half1->log_pfa(a), l2 = half2->log_pfa(a);
+      if (std::min(l1, l2) - std::max(l1, l2) <= std::log(kSoBoundShare)) {
+        out.alpha = a;
+        out.exact = true;
+        solved = true;
+      }
     }
-    { out.alpha = monte_carlo_alpha(type, pfa, looks, os_k, w, f, textbook_alpha, trace, halves); }
+    if (!solved)
+      out.alpha = monte_carlo_alpha(type, pfa, looks, os_k, w, f, textbook_alpha, trace, halves);
   }
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   g_cache.emplace(std::move(key), out);
@@ -796,10 +809,17 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
       egrid.push_back(e);
     }
   }
-  // MTI: the noise power varies along Doppler, so each row's factor differs. Solved at the
-  // reference range bin for the distance |k| from zero Doppler (rows k and -k mirror each
-  // other: the same training cells' eigenvalues), exact for |k| <= 2D + 2, then on a grid
-  // growing by a quarter, log-interpolated; applied as a ratio to the reference row.
+  // MTI: the noise power varies along Doppler, so each row's factor differs, and by how much
+  // depends on the window's cells: a range-edge window whose leading half is the CUT's own
+  // column above it, or a tail window whose last bins hold little noise, weighs the rows towards
+  // the notch differently from the interior one (a product of one range and one row factor put
+  // SO's leading edge at up to 148x its design). So every range point above (the leading edge,
+  // the interior window, the tail's grid) is solved on its own rows: at the distance |k| from
+  // zero Doppler, exact for |k| <= 2D + 2, then on a grid growing by a quarter, log-interpolated;
+  // kept as ratios to the point's reference row. Rows k and -k mirror each other for CA and OS
+  // (the Doppler covariance is conjugated, the training cells' eigenvalues are the same), not
+  // for GO and SO: each half holds the CUT's own column on one side only, above it or below, and
+  // at the range edges that column is most of a half. Their negative rows are solved too.
   const bool mti = corr.mti_taps.size() > 1;
   const std::size_t k_max = doppler_bins / 2;
   std::vector<std::size_t> kgrid;
@@ -810,23 +830,59 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
       kgrid.push_back(k);
     }
   }
+  const std::size_t nk = kgrid.size();
+  const bool halves_matter = cfar.type == CfarType::Go || cfar.type == CfarType::So;
+  auto row_of = [&](std::size_t k, bool negative) {  // d = M/2 +- k, mod M
+    const long mm = static_cast<long>(doppler_bins);
+    const long kk = negative ? -static_cast<long>(k) : static_cast<long>(k);
+    return ((mm / 2 + kk) % mm + mm) % mm;
+  };
 
-  // Every window to solve: (range bin, Doppler row), solved on as many threads as there are
-  // cores (each solve is independent; the process cache is shared).
+  // Every window to solve: (range point, Doppler row), solved on as many threads as there are
+  // cores (each solve is independent). slot[p][j]: the task of range point p's row j (0 the
+  // reference row, 1 + i row +kgrid[i], 1 + nk + i row -kgrid[i]; a row met twice, or a mirror
+  // not solved, points at the same task).
   struct Task {
     std::size_t m;
     long d;
     double alpha = 0, effective_cells = 0;
     bool exact = true;
   };
+  std::vector<std::size_t> points;  // range points: 0 .. R, then the tail's grid
+  for (std::size_t m = 0; m <= std::min(big_r, gates - 1); ++m) points.push_back(m);
+  const std::size_t leading_points = points.size();
+  for (std::size_t e : egrid) points.push_back(gates - 1 - e);
+  // Rows of their own: every point of the range edges (m < R, e <= R: reduced windows) and
+  // the interior; in the tail's full windows, whose row ratios change slowly with e, grid
+  // points at least half as far again from the end as the last one taken (the rest
+  // interpolated in e between them).
+  std::vector<bool> own_rows(points.size(), mti);
+  if (mti) {
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < egrid.size(); ++i) {
+      const std::size_t e = egrid[i];
+      const bool keep = e <= big_r + 1 || i + 1 == egrid.size() || 2 * e >= 3 * last;
+      own_rows[leading_points + i] = keep;
+      if (keep) last = e;
+    }
+  }
   std::vector<Task> tasks;
-  for (std::size_t m = 0; m <= std::min(big_r, gates - 1); ++m) tasks.push_back({m, 0});
-  const std::size_t range_tasks_leading = tasks.size();
-  for (std::size_t e : egrid) tasks.push_back({gates - 1 - e, 0});
-  const std::size_t row_tasks = tasks.size();
-  for (std::size_t k : kgrid) {
-    const long d = static_cast<long>(doppler_bins / 2 + k) % static_cast<long>(doppler_bins);
-    tasks.push_back({m_ref, d});
+  std::vector<std::vector<std::size_t>> slot(points.size());
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    const std::size_t m = points[p];
+    std::map<long, std::size_t> of_row;
+    auto task_for = [&](long d) {
+      auto it = of_row.find(d);
+      if (it != of_row.end()) return it->second;
+      tasks.push_back({m, d});
+      return of_row[d] = tasks.size() - 1;
+    };
+    slot[p].push_back(task_for(0));
+    for (std::size_t i = 0; i < nk; ++i)
+      slot[p].push_back(own_rows[p] ? task_for(row_of(kgrid[i], false)) : slot[p][0]);
+    for (std::size_t i = 0; i < nk; ++i)
+      slot[p].push_back(!halves_matter || !own_rows[p] ? slot[p][1 + i]
+                                                 : task_for(row_of(kgrid[i], true)));
   }
   std::atomic<std::size_t> next{0};
   std::mutex error_mutex;
@@ -854,11 +910,11 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
       }
     }
   };
-  // Threads for the Monte Carlo variants only: CA's exact solves take milliseconds, and each
-  // thread that allocates keeps a malloc arena of its own (virtual memory a process under
-  // ulimit -v needs for its chain's workers).
+  // Threads for the Monte Carlo variants and MTI's many rows only: CA's exact solves take
+  // milliseconds, and each thread that allocates keeps a malloc arena of its own (virtual memory
+  // a process under ulimit -v needs for its chain's workers).
   const std::size_t threads =
-      cfar.type == CfarType::Ca
+      cfar.type == CfarType::Ca && !mti
           ? 1
           : std::min<std::size_t>(tasks.size(), std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
@@ -874,63 +930,116 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
   if (error) std::rethrow_exception(error);
   table.solves = tasks.size();
   for (const Task& t : tasks) table.exact = table.exact && t.exact;
+  auto log_alpha = [&](std::size_t point, std::size_t row) {
+    return std::log(tasks[slot[point][row]].alpha);
+  };
 
-  for (std::size_t i = 0; i < range_tasks_leading; ++i)
-    table.range_alpha[tasks[i].m] = tasks[i].alpha;
+  // Range factors on the reference row.
+  for (std::size_t p = 0; p < leading_points; ++p)
+    table.range_alpha[points[p]] = tasks[slot[p][0]].alpha;
   const double alpha_int = table.range_alpha[m_ref];
-  table.effective_cells = tasks[m_ref].effective_cells;
+  table.effective_cells = tasks[slot[m_ref][0]].effective_cells;
   for (std::size_t m = big_r + 1; m < stationary_end; ++m) table.range_alpha[m] = alpha_int;
-  if (!egrid.empty()) {
-    std::vector<double> log_alpha(egrid.size());
-    for (std::size_t i = 0; i < egrid.size(); ++i)
-      log_alpha[i] = std::log(tasks[range_tasks_leading + i].alpha);
-    for (std::size_t m = first; m < gates; ++m) {
-      const std::size_t e = gates - 1 - m;
-      const auto hi = std::lower_bound(egrid.begin(), egrid.end(), e);
-      const auto ib = static_cast<std::size_t>(hi - egrid.begin());
-      double la = log_alpha[ib];
-      if (egrid[ib] != e) {
-        const double x =
-            static_cast<double>(e - egrid[ib - 1]) / static_cast<double>(egrid[ib] - egrid[ib - 1]);
-        la = log_alpha[ib - 1] + x * (log_alpha[ib] - log_alpha[ib - 1]);
-      }
-      table.range_alpha[m] = std::exp(la);
-    }
-    // In the eclipsed tail a target's partly recorded pulse is compressed by a partial
-    // reference: its energy spreads forward over the bins after it, where the noise (what the
-    // factors are solved for) is far weaker, and the model's lower factors there plotted that
-    // spread as ghosts beyond the target. So a tail window's factor is never below the
-    // full-gain one (the interior factor, scaled at the trailing edge as the textbook's for
-    // its fewer cells): noise there crosses at or below the design (CA 0.7x, measured),
-    // SO's tail, which needs more, keeps its own.
-    for (std::size_t m = std::max(first_eclipsed, first); m < gates; ++m)
-      table.range_alpha[m] =
-          std::max(table.range_alpha[m], alpha_int * textbook_alpha[m] / textbook_alpha[m_ref]);
+  // A tail bin's place on the e-grid: the grid points (as range points) and the weight of the
+  // second.
+  struct Between {
+    std::size_t p0, p1;
+    double x;
+  };
+  auto between = [&](std::size_t m) {
+    const std::size_t e = gates - 1 - m;
+    const auto ib =
+        static_cast<std::size_t>(std::lower_bound(egrid.begin(), egrid.end(), e) - egrid.begin());
+    if (egrid[ib] == e) return Between{leading_points + ib, leading_points + ib, 0.0};
+    const double x =
+        static_cast<double>(e - egrid[ib - 1]) / static_cast<double>(egrid[ib] - egrid[ib - 1]);
+    return Between{leading_points + ib - 1, leading_points + ib, x};
+  };
+  for (std::size_t m = first; m < gates; ++m) {
+    const Between b = between(m);
+    table.range_alpha[m] = std::exp((1 - b.x) * log_alpha(b.p0, 0) + b.x * log_alpha(b.p1, 0));
   }
-  if (mti) {
-    const double ref = table.range_alpha[m_ref];
-    std::vector<double> log_ratio(kgrid.size());
-    for (std::size_t i = 0; i < kgrid.size(); ++i) {
-      const Task& t = tasks[row_tasks + i];
-      log_ratio[i] = kgrid[i] == k_max && t.d == 0 ? 0.0 : std::log(t.alpha / ref);
-    }
+  // In the eclipsed tail a target's partly recorded pulse is compressed by a partial
+  // reference: its energy spreads forward over the bins after it, where the noise (what the
+  // factors are solved for) is far weaker, and the model's lower factors there plotted that
+  // spread as ghosts beyond the target. So a tail window's factor is never below the full-gain
+  // one (the interior factor, scaled at the trailing edge as the textbook's for its fewer
+  // cells): noise there crosses at or below the design (CA 0.7x, measured); SO's tail, which
+  // needs more, keeps its own. With MTI the floor is taken row by row (below).
+  const std::size_t floored = std::max(first_eclipsed, first);
+  auto tail_floor = [&](std::size_t m) {
+    return alpha_int * textbook_alpha[m] / textbook_alpha[m_ref];
+  };
+  for (std::size_t m = floored; m < gates; ++m)
+    table.range_alpha[m] = std::max(table.range_alpha[m], tail_floor(m));
+
+  table.row_factor.assign(doppler_bins, 1.0);
+  table.row_class.assign(gates, 0);
+  if (!mti) {
+    table.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return table;
+  }
+  // Each range point's log row ratios, per Doppler bin (interpolated in |k| on its side).
+  std::vector<double> ratio(points.size() * doppler_bins);
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    std::vector<double> at_k(2 * nk);  // +k, then -k
+    for (std::size_t j = 0; j < 2 * nk; ++j)
+      at_k[j] = slot[p][1 + j] == slot[p][0] ? 0.0 : log_alpha(p, 1 + j) - log_alpha(p, 0);
     for (std::size_t d = 0; d < doppler_bins; ++d) {
       const long kk = static_cast<long>(d) - static_cast<long>(doppler_bins / 2);
       const std::size_t k = static_cast<std::size_t>(std::abs(kk));
-      auto hi = std::lower_bound(kgrid.begin(), kgrid.end(), k);
-      const std::size_t ib = static_cast<std::size_t>(hi - kgrid.begin());
-      double lr;
-      if (kgrid[ib] == k) {
-        lr = log_ratio[ib];
-      } else {
+      const double* side = at_k.data() + (kk < 0 ? nk : 0);
+      const auto ib =
+          static_cast<std::size_t>(std::lower_bound(kgrid.begin(), kgrid.end(), k) - kgrid.begin());
+      double lr = side[ib];
+      if (kgrid[ib] != k) {
         const double x =
             static_cast<double>(k - kgrid[ib - 1]) / static_cast<double>(kgrid[ib] - kgrid[ib - 1]);
-        lr = log_ratio[ib - 1] + x * (log_ratio[ib] - log_ratio[ib - 1]);
+        lr = side[ib - 1] + x * (side[ib] - side[ib - 1]);
       }
       // In MTI's notch the noise is cancelled far below its training rows', and the factor
       // falls with it: the design Pfa on noise holds there too, and clutter residue above
       // that noise crosses (docs/signal-chain.md, "MTI's notch").
-      table.row_factor[d] = std::exp(lr);
+      ratio[p * doppler_bins + d] = lr;
+    }
+  }
+  // Tail points without rows of their own: their ratios interpolated in e between the nearest
+  // points with rows.
+  for (std::size_t p = leading_points; p < points.size(); ++p) {
+    if (own_rows[p]) continue;
+    std::size_t p0 = p, p1 = p;
+    while (!own_rows[p0]) --p0;  // nearer the end (e smaller); the trailing edge has rows
+    while (!own_rows[p1]) ++p1;  // the last grid point has rows
+    const double e = static_cast<double>(gates - 1 - points[p]);
+    const double e0 = static_cast<double>(gates - 1 - points[p0]);
+    const double e1 = static_cast<double>(gates - 1 - points[p1]);
+    const double x = (e - e0) / (e1 - e0);
+    for (std::size_t d = 0; d < doppler_bins; ++d)
+      ratio[p * doppler_bins + d] =
+          (1 - x) * ratio[p0 * doppler_bins + d] + x * ratio[p1 * doppler_bins + d];
+  }
+  // Classes: 0 the interior window (range point R), 1 + m the leading edge's window m < R,
+  // 1 + R + (m - first) each bin from `first` on (the tail's windows, between grid points).
+  const std::size_t tail_bins = gates - first;
+  const std::size_t classes = 1 + m_ref + tail_bins;
+  table.row_factor.assign(classes * doppler_bins, 1.0);
+  const double* interior = &ratio[m_ref * doppler_bins];
+  for (std::size_t d = 0; d < doppler_bins; ++d) table.row_factor[d] = std::exp(interior[d]);
+  for (std::size_t m = 0; m < m_ref; ++m) {
+    table.row_class[m] = static_cast<std::uint32_t>(1 + m);
+    for (std::size_t d = 0; d < doppler_bins; ++d)
+      table.row_factor[(1 + m) * doppler_bins + d] = std::exp(ratio[m * doppler_bins + d]);
+  }
+  for (std::size_t m = first; m < gates; ++m) {
+    const std::size_t c = 1 + m_ref + (m - first);
+    table.row_class[m] = static_cast<std::uint32_t>(c);
+    const Between b = between(m);
+    const double la = (1 - b.x) * log_alpha(b.p0, 0) + b.x * log_alpha(b.p1, 0);
+    for (std::size_t d = 0; d < doppler_bins; ++d) {
+      double alpha = std::exp(la + (1 - b.x) * ratio[b.p0 * doppler_bins + d] +
+                              b.x * ratio[b.p1 * doppler_bins + d]);
+      if (m >= floored) alpha = std::max(alpha, tail_floor(m) * table.row_factor[d]);
+      table.row_factor[c * doppler_bins + d] = alpha / table.range_alpha[m];
     }
   }
   table.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

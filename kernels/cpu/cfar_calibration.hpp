@@ -45,6 +45,10 @@ struct CellCorrelation {
   bool empty() const { return range_reference.empty(); }
 };
 
+/// The float chain's rounding floor, relative to the full-gain noise power sum |h|^2: added to
+/// K_R's diagonal by calibrated_factors (the last bins of a taper ending in zeros hold only it).
+inline constexpr double kRoundingFloor = 1e-12;
+
 /// Covariance (unit input noise) of the range bins m_lo .. m_lo + count - 1 of one pulse after
 /// pulse compression, row-major count x count: K_R(m1, m2) = sum over k with m1 + k < N and
 /// 0 <= k + m1 - m2 < L of conj(h[k]) h[k + m1 - m2].
@@ -82,14 +86,19 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
                                        const std::vector<std::complex<double>>& kr,
                                        double textbook_alpha);
 
-/// Every threshold factor of one map: alpha(d, m) = range_alpha[m] * row_factor[d].
+/// Every threshold factor of one map:
+///   alpha(d, m) = range_alpha[m] * row_factor[row_class[m] * M + d].
+/// Without MTI there is one class, all ones. With MTI each range window whose cells differ from
+/// the interior's (the leading edge's, the tail's) has its own row factors: class 0 is the
+/// interior window's.
 struct CfarFactorTable {
-  std::vector<double> range_alpha;  ///< per range bin, on the reference Doppler row
-  std::vector<double> row_factor;   ///< per Doppler bin (all 1 without MTI)
-  double effective_cells = 0;       ///< interior window, reference row
-  std::size_t solves = 0;           ///< windows solved (the rest interpolated or shared)
-  double seconds = 0;               ///< wall time of the whole table
-  bool exact = false;               ///< every window solved exactly (CA by eigenvalues)
+  std::vector<double> range_alpha;       ///< per range bin, on the reference Doppler row
+  std::vector<double> row_factor;        ///< classes x M, row-major
+  std::vector<std::uint32_t> row_class;  ///< per range bin
+  double effective_cells = 0;            ///< interior window, reference row
+  std::size_t solves = 0;                ///< windows solved (the rest interpolated or shared)
+  double seconds = 0;                    ///< wall time of the whole table
+  bool exact = false;                    ///< every window solved exactly (CA by eigenvalues)
 };
 
 /// The calibrated table. textbook_alpha and os_k per range bin as cfar.cpp computed them.

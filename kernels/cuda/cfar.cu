@@ -21,8 +21,9 @@ struct CfarArgs {
   int doppler_bins, gates, words_per_row, noise_gates;
   CfarWindow w;
   int kind, rows_per_block, os_stride;
-  const double* alpha;       // per range bin
-  const double* row_factor;  // per Doppler bin
+  const double* alpha;             // per range bin
+  const double* row_factor;        // row classes x Doppler bins
+  const std::uint32_t* row_class;  // per range bin
   const double* n_lead;
   const double* n_lag;
   const int* os_k;
@@ -77,6 +78,8 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
     bool hit = false;
     if (m < a.gates) {
       const float p = tile[(r + big_d) * tw + big_r + tid];
+      const double row_factor =
+          a.row_factor[static_cast<size_t>(a.row_class[m]) * a.doppler_bins + d];
       if (!os) {
         auto col = [&](int dd) { return tile[(r + big_d + dd) * tw + big_r + tid]; };
         double lead0, g0, lag0;
@@ -88,14 +91,13 @@ __global__ void __launch_bounds__(kTileGates) cfar_kernel(CfarArgs a) {
                                 lag0, a.w, &s1, &s2);
         const double z = stage_math::cfar_noise(a.kind, s1, s2, a.n_lead[m], a.n_lag[m]);
         if (m < a.noise_gates) noise += z;
-        hit = stage_math::cfar_hit(p, stage_math::cfar_alpha(a.alpha[m], a.row_factor[d]), z);
+        hit = stage_math::cfar_hit(p, stage_math::cfar_alpha(a.alpha[m], row_factor), z);
         if (hit)
           a.noise_map[(static_cast<size_t>(map) * a.doppler_bins + d) * a.gates + m] =
               static_cast<float>(z);
       } else {
         auto at = [&](int dd, int c) { return tile[(r + big_d + dd) * tw + (c - m0 + big_r)]; };
-        const float alpha_f =
-            static_cast<float>(stage_math::cfar_alpha(a.alpha[m], a.row_factor[d]));
+        const float alpha_f = static_cast<float>(stage_math::cfar_alpha(a.alpha[m], row_factor));
         hit = stage_math::os_count_below(at, m, a.gates, a.w, alpha_f, p) >= a.os_k[m];
         const bool sample = d % a.os_stride == 0 && m % a.os_stride == 0 && m < a.noise_gates;
         if (hit || sample) {
@@ -173,12 +175,17 @@ Cfar::Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps)
   RP_CUDA_CHECK(cudaFuncSetAttribute(cfar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      static_cast<int>(shared_bytes_)));
 
-  std::vector<double> alpha(gates_), n1(gates_), n2(gates_), rows(doppler_bins_);
+  const std::size_t classes = reference_->row_classes();
+  std::vector<double> alpha(gates_), n1(gates_), n2(gates_), rows(classes * doppler_bins_);
   // The thresholds are the CPU stage's (calibrated or textbook), read once; the device tables
   // are this stage's own.
   std::vector<int> k(gates_);
-  for (std::size_t d = 0; d < doppler_bins_; ++d) rows[d] = reference_->row_factor_at(d);
+  std::vector<std::uint32_t> row_class(gates_);
+  for (std::size_t c = 0; c < classes; ++c)
+    for (std::size_t d = 0; d < doppler_bins_; ++d)
+      rows[c * doppler_bins_ + d] = reference_->row_factor(c, d);
   for (std::size_t m = 0; m < gates_; ++m) {
+    row_class[m] = reference_->row_class_at(m);
     alpha[m] = reference_->alpha_at(m);
     n1[m] = static_cast<double>(reference_->leading_cells_at(m));
     n2[m] = static_cast<double>(reference_->lagging_cells_at(m));
@@ -191,6 +198,7 @@ Cfar::Cfar(std::shared_ptr<const cpu::Cfar> reference, std::size_t maps)
   };
   upload(alpha_, alpha);
   upload(row_factor_, rows);
+  upload(row_class_, row_class);
   upload(n_lead_, n1);
   upload(n_lag_, n2);
   upload(os_k_, k);
@@ -227,6 +235,7 @@ void Cfar::process(const float* d_maps, cudaStream_t s) {
   a.os_stride = os_stride_;
   a.alpha = alpha_.data();
   a.row_factor = row_factor_.data();
+  a.row_class = row_class_.data();
   a.n_lead = n_lead_.data();
   a.n_lag = n_lag_.data();
   a.os_k = os_k_.data();

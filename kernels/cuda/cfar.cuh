@@ -64,8 +64,10 @@ class Cfar {
   std::size_t shared_bytes_;
   std::uint64_t noise_cells_per_map_ = 0;
   std::shared_ptr<const cpu::Cfar> reference_;
-  DeviceBuffer<double> alpha_;       ///< per range bin
-  DeviceBuffer<double> row_factor_;  ///< per Doppler bin: alpha(d, m) = alpha_[m] * this
+  DeviceBuffer<double> alpha_;  ///< per range bin
+  /// Row classes x Doppler bins: alpha(d, m) = alpha_[m] * row_factor_[row_class_[m] M + d]
+  DeviceBuffer<double> row_factor_;
+  DeviceBuffer<std::uint32_t> row_class_;  ///< per range bin
   DeviceBuffer<double> n_lead_, n_lag_;
   DeviceBuffer<int> os_k_;
   DeviceBuffer<std::uint32_t> masks_;

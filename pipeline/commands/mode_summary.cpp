@@ -48,9 +48,9 @@ nlohmann::json mode_summary(const Mode& mode) {
                                                                   : textbook;
   const cpu::CfarCalibration& cal = cfar.calibration();
   double row_min = 1.0, row_max = 1.0;
-  for (std::size_t d = 0; d < p.doppler_fft_size; ++d) {
-    row_min = std::min(row_min, cfar.row_factor_at(d));
-    row_max = std::max(row_max, cfar.row_factor_at(d));
+  for (std::size_t d = 0; d < p.doppler_fft_size; ++d) {  // the interior window's rows
+    row_min = std::min(row_min, cfar.row_factor_at(d, interior));
+    row_max = std::max(row_max, cfar.row_factor_at(d, interior));
   }
   // Coherent integration gain: pulse compression (sum |w s|)^2 / sum |w s|^2 <= L, times the
   // Doppler window's (sum w)^2 / sum w^2 <= P'. Losses against L and P' are the window losses.
