@@ -1,6 +1,7 @@
 #include "kernels/cpu/cfar.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -403,8 +404,21 @@ Cfar::Cfar(const CfarStageConfig& config)
   row_class_.assign(gates_, 0);
   calibration_.effective_cells = static_cast<double>(cfg_.interior_training_cells());
   if (cfg_.threshold == CfarThreshold::Calibrated && !config.correlation.empty()) {
-    const CfarFactorTable t = calibrated_factors(cfg_, doppler_bins_, gates_, looks_,
-                                                 config.correlation, textbook_alpha_, os_k_);
+    CfarFactorTable t;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string key;
+    if (config.factor_store) {
+      key = calibration_key(cfg_, doppler_bins_, gates_, looks_, config.correlation,
+                            textbook_alpha_, os_k_);
+      calibration_.stored = config.factor_store->load(key, doppler_bins_, gates_, t);
+    }
+    if (calibration_.stored) {
+      t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } else {
+      t = calibrated_factors(cfg_, doppler_bins_, gates_, looks_, config.correlation,
+                             textbook_alpha_, os_k_);
+      if (config.factor_store) config.factor_store->save(key, t);
+    }
     alpha_ = t.range_alpha;
     row_factor_ = t.row_factor;
     row_class_ = t.row_class;

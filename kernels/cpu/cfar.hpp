@@ -86,6 +86,9 @@ struct CfarStageConfig {
   /// The chain's linear stages on white noise, for cfar.threshold = calibrated. Empty: the
   /// cells are independent (calibrated and textbook factors are then the same).
   CellCorrelation correlation{};
+  /// Where solved tables are kept between runs (none: solved every time). Not owned; used
+  /// during construction only.
+  CfarFactorStore* factor_store = nullptr;
 };
 
 /// How the factors of a Cfar were made (config check reports it).
@@ -93,7 +96,8 @@ struct CfarCalibration {
   bool calibrated = false;     ///< factors solved for correlated cells
   bool exact = false;          ///< CA by eigenvalues (else conditional Monte Carlo)
   std::size_t solves = 0;      ///< windows solved
-  double seconds = 0;          ///< the solve's wall time
+  double seconds = 0;          ///< the solve's (or the load's) wall time
+  bool stored = false;         ///< the table came from the factor store, not a solve
   double effective_cells = 0;  ///< interior training cells' (tr K)^2 / tr(K^2); N if independent
   bool rows_vary = false;      ///< Doppler rows have their own factors (MTI)
   /// cfar.factors present: the measured interior factor over the table's (1 otherwise).

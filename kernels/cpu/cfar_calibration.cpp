@@ -600,6 +600,10 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
   return solve_falling(log_pfa, std::log(pfa), textbook_alpha);
 }
 
+// The solver's version, part of every stored table's key: raised whenever a change to this
+// file changes any factor, so that tables kept by an older build are solved again.
+constexpr int kCalibrationVersion = 3;
+
 // SO by the union bound of its halves where the less likely half's crossings are at most this
 // share of the likelier's: Pfa then within 1% below the design.
 constexpr double kSoBoundShare = 0.01;
@@ -764,6 +768,36 @@ CalibratedAlpha solve_calibrated_alpha(CfarType type, double pfa, std::size_t lo
   return out;
 }
 
+std::string calibration_key(const CfarConfig& cfar, std::size_t doppler_bins, std::size_t gates,
+                            std::size_t looks, const CellCorrelation& corr,
+                            const std::vector<double>& textbook_alpha,
+                            const std::vector<std::uint32_t>& os_k) {
+  std::string key = "radarpipe cfar calibration " + std::to_string(kCalibrationVersion) + ";";
+  const int type = static_cast<int>(cfar.type);
+  const std::size_t dims[] = {cfar.guard_range,
+                              cfar.guard_doppler,
+                              cfar.train_range,
+                              cfar.train_doppler,
+                              doppler_bins,
+                              gates,
+                              looks,
+                              corr.range_reference.size(),
+                              corr.mti_taps.size(),
+                              corr.doppler_window.size(),
+                              corr.doppler_fft_size,
+                              corr.gates};
+  const double params[] = {cfar.pfa, cfar.os_rank};
+  append_bytes(key, &type, 1);
+  append_bytes(key, dims, std::size(dims));
+  append_bytes(key, params, std::size(params));
+  append_bytes(key, corr.range_reference.data(), corr.range_reference.size());
+  append_bytes(key, corr.mti_taps.data(), corr.mti_taps.size());
+  append_bytes(key, corr.doppler_window.data(), corr.doppler_window.size());
+  append_bytes(key, textbook_alpha.data(), textbook_alpha.size());
+  append_bytes(key, os_k.data(), os_k.size());
+  return key;
+}
+
 CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_bins,
                                    std::size_t gates, std::size_t looks,
                                    const CellCorrelation& corr,
@@ -777,6 +811,7 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
   const std::size_t big_d = cfar.guard_doppler + cfar.train_doppler;
   CfarFactorTable table;
   table.exact = true;
+  table.doppler_bins = doppler_bins;
   table.range_alpha.assign(gates, 0.0);
   table.row_factor.assign(doppler_bins, 1.0);
 
@@ -882,7 +917,7 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
       slot[p].push_back(own_rows[p] ? task_for(row_of(kgrid[i], false)) : slot[p][0]);
     for (std::size_t i = 0; i < nk; ++i)
       slot[p].push_back(!halves_matter || !own_rows[p] ? slot[p][1 + i]
-                                                 : task_for(row_of(kgrid[i], true)));
+                                                       : task_for(row_of(kgrid[i], true)));
   }
   std::atomic<std::size_t> next{0};
   std::mutex error_mutex;

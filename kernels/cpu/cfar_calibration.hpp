@@ -95,10 +95,31 @@ struct CfarFactorTable {
   std::vector<double> range_alpha;       ///< per range bin, on the reference Doppler row
   std::vector<double> row_factor;        ///< classes x M, row-major
   std::vector<std::uint32_t> row_class;  ///< per range bin
+  std::size_t doppler_bins = 0;          ///< M
   double effective_cells = 0;            ///< interior window, reference row
   std::size_t solves = 0;                ///< windows solved (the rest interpolated or shared)
   double seconds = 0;                    ///< wall time of the whole table
   bool exact = false;                    ///< every window solved exactly (CA by eigenvalues)
+};
+
+/// Every input that determines calibrated_factors' table, as bytes (with the solver's version):
+/// the key under which a CfarFactorStore keeps it.
+std::string calibration_key(const CfarConfig& cfar, std::size_t doppler_bins, std::size_t gates,
+                            std::size_t looks, const CellCorrelation& corr,
+                            const std::vector<double>& textbook_alpha,
+                            const std::vector<std::uint32_t>& os_k);
+
+/// Somewhere solved tables outlive the process (pipeline/chain/cfar_factor_cache.hpp: a file
+/// per table), so that a chain built again on the same machine does not solve again.
+class CfarFactorStore {
+ public:
+  virtual ~CfarFactorStore() = default;
+  /// The table kept under `key` for a map of doppler_bins x gates into `out`; false when there
+  /// is none (or what there is was rejected).
+  virtual bool load(const std::string& key, std::size_t doppler_bins, std::size_t gates,
+                    CfarFactorTable& out) = 0;
+  /// Keeps `table` under `key`; a failure to keep it is not an error.
+  virtual void save(const std::string& key, const CfarFactorTable& table) = 0;
 };
 
 /// The calibrated table. textbook_alpha and os_k per range bin as cfar.cpp computed them.

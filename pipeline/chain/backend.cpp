@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "pipeline/chain/cfar_factor_cache.hpp"
 #include "pipeline/chain/cpu_chain.hpp"
 #include "pipeline/chain/fft_wisdom.hpp"
 
@@ -78,13 +79,18 @@ std::string describe_devices() {
 }
 
 std::unique_ptr<SignalChain> make_chain(const Mode& mode, const BackendChoice& choice,
-                                        const ChainOptions& options) {
+                                        const ChainOptions& given) {
+  // Solved CFAR factors are kept per user unless the caller named a directory or none.
+  ChainOptions options = given;
+  options.cfar_factors = cfar_factor_cache_path(given.cfar_factors);
 #if defined(RADARPIPE_HAVE_CUDA)
   if (choice.chosen == Backend::Cuda) {
     CudaChainOptions co;
     co.device = choice.device;
     co.first = options.first;
     co.last = options.last;
+    co.cfar_factors = options.cfar_factors;
+    co.log = options.log;
     return std::make_unique<CudaChain>(mode, co);
   }
 #else

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
 #include "kernels/cpu/waveform.hpp"
+#include "pipeline/chain/cfar_factor_cache.hpp"
 
 namespace radarpipe {
 namespace {
@@ -53,6 +55,8 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
   if (has(Stage::Detection)) {
     cpu::CfarStageConfig cc = cfar_stage_config(mode_, geometry_);
     cc.workers = workers;
+    CfarFactorCache store(options.cfar_factors, options.log ? *options.log : std::cerr);
+    cc.factor_store = &store;
     cfar_ = std::make_unique<cpu::Cfar>(cc);
     plots_ = std::make_unique<cpu::PlotExtractor>(plot_config(mode_, geometry_));
 

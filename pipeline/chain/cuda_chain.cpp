@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "kernels/cuda/memory.cuh"
 #include "kernels/cuda/plots.cuh"
 #include "kernels/cuda/pulse_compression.cuh"
+#include "pipeline/chain/cfar_factor_cache.hpp"
 #include "pipeline/chain/stage_config.hpp"
 
 namespace radarpipe {
@@ -77,6 +79,8 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
   if (has(Stage::Detection)) {
     cpu::CfarStageConfig cc = cfar_stage_config(mode_, geometry_);
     cc.workers = 1;
+    CfarFactorCache store(options.cfar_factors, options.log ? *options.log : std::cerr);
+    cc.factor_store = &store;
     cfar_reference = std::make_shared<const cpu::Cfar>(cc);
   }
   for (std::size_t i = 0; i < slot_count; ++i) {

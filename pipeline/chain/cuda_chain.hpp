@@ -35,6 +35,8 @@ struct CudaChainOptions {
   std::size_t slots = 2;  ///< CPIs in flight (each with its own stream and buffers), >= 1
   Stage first = Stage::PulseCompression;  ///< the stages this chain plans for: first..last
   Stage last = Stage::Detection;
+  std::string cfar_factors;     ///< solved CFAR tables' directory ("": none), as ChainOptions
+  std::ostream* log = nullptr;  ///< warnings about that directory; null: stderr
 };
 
 /// Per-stage device times (ms) of one CPI, from CUDA events (run_on_device, last_stage_times).

@@ -40,6 +40,10 @@ struct ChainOptions {
   /// make_chain loads it before planning and saves what planning measured
   /// (pipeline/chain/fft_wisdom.hpp).
   std::string fft_wisdom;
+  /// The directory of solved CFAR factor tables (pipeline/chain/cfar_factor_cache.hpp): the
+  /// chain's constructor loads the table from it or solves and keeps it ("": none). make_chain
+  /// resolves "" to $XDG_CACHE_HOME/radarpipe/cfar-factors; "none": none.
+  std::string cfar_factors;
   std::ostream* log = nullptr;  ///< where make_chain says so (planning, wisdom); null: stderr
 };
 

@@ -163,14 +163,18 @@ int calibrate(const radarpipe::CalibrateOptions& opt) {
   return 0;
 }
 
-int plan_command(const std::string& mode_path, const std::string& wisdom) {
+int plan_command(const std::string& mode_path, const std::string& wisdom,
+                 const std::string& cfar_factors) {
   using namespace radarpipe;
   try {
     const Mode mode = load_mode_file(mode_path);
-    const PlanSummary s = plan_ffts(mode, wisdom, std::cerr);
+    const PlanSummary s = plan_ffts(mode, wisdom, std::cerr, cfar_factors);
     std::printf("fft wisdom %s: %zu transform(s) measured in %.2f s%s; %s\n", s.wisdom_path.c_str(),
                 s.measured, s.seconds, s.loaded ? " (the rest from the wisdom already there)" : "",
                 s.written ? "written" : "NOT written (see the warning above)");
+    if (mode.processing.cfar.threshold == CfarThreshold::Calibrated && !s.cfar_factors.empty())
+      std::printf("cfar factors %s: %s in %.2f s\n", s.cfar_factors.c_str(),
+                  s.cfar_stored ? "loaded" : "solved and kept", s.cfar_seconds);
     return s.written ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "radarpipe plan: " << e.what() << "\n";
@@ -353,6 +357,9 @@ int main(int argc, char** argv) {
   proc->add_option("--threads", proc_opt.threads, "worker threads (0: all cores)");
   proc->add_option("--fft-wisdom", proc_opt.fft_wisdom,
                    "FFT wisdom file (none: none; default: the mode's, else the per-user cache)");
+  proc->add_option("--cfar-factors", proc_opt.cfar_factors,
+                   "directory of solved CFAR factors (none: solve every start; default: the "
+                   "per-user cache)");
   proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
 
   CLI::App* cal = app.add_subcommand(
@@ -369,11 +376,13 @@ int main(int argc, char** argv) {
 
   CLI::App* plan = app.add_subcommand(
       "plan", "Plan a mode's FFTs for this machine ahead of time (kept as FFTW wisdom)");
-  std::string plan_mode, plan_wisdom;
+  std::string plan_mode, plan_wisdom, plan_cfar;
   plan->add_option("--mode", plan_mode, "mode file (YAML)")->required();
   plan->add_option("--fft-wisdom", plan_wisdom,
                    "wisdom file (default: the mode's processing.fft_wisdom, else the per-user "
                    "cache)");
+  plan->add_option("--cfar-factors", plan_cfar,
+                   "directory of solved CFAR factors (none: none; default: the per-user cache)");
 
   CLI::App* insp = app.add_subcommand("inspect", "Summarise a SigMF recording");
   std::string insp_path;
@@ -419,7 +428,7 @@ int main(int argc, char** argv) {
     cal_opt.verify_checksum = !cal_skip;
     return calibrate(cal_opt);
   }
-  if (plan->parsed()) return plan_command(plan_mode, plan_wisdom);
+  if (plan->parsed()) return plan_command(plan_mode, plan_wisdom, plan_cfar);
   if (insp->parsed()) return inspect(insp_path, insp_json, !insp_skip);
   if (sc->parsed()) return score(sc_dets, sc_truth, sc_json, sc_opt);
   if (demo->parsed()) {

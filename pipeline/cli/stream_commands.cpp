@@ -240,6 +240,9 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--threads", run_opt_.threads, "chain workers per segment (0: share the cores)");
   run_->add_option("--fft-wisdom", run_opt_.fft_wisdom,
                    "FFT wisdom file (none: none; default: the mode's, else the per-user cache)");
+  run_->add_option("--cfar-factors", run_opt_.cfar_factors,
+                   "directory of solved CFAR factors (none: solve every start; default: the "
+                   "per-user cache)");
   run_->add_option("--backend", run_backend_, "auto, cpu or cuda (overrides the mode)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");

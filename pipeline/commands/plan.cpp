@@ -4,12 +4,14 @@
 #include <stdexcept>
 
 #include "kernels/cpu/fft.hpp"
+#include "pipeline/chain/cfar_factor_cache.hpp"
 #include "pipeline/chain/cpu_chain.hpp"
 #include "pipeline/chain/fft_wisdom.hpp"
 
 namespace radarpipe {
 
-PlanSummary plan_ffts(const Mode& mode, const std::string& wisdom_override, std::ostream& log) {
+PlanSummary plan_ffts(const Mode& mode, const std::string& wisdom_override, std::ostream& log,
+                      const std::string& cfar_override) {
   mode.validate();
   if (mode.processing.fft_planning == FftPlanning::Estimate)
     throw std::invalid_argument(
@@ -25,7 +27,17 @@ PlanSummary plan_ffts(const Mode& mode, const std::string& wisdom_override, std:
   sum.loaded = wisdom.loaded();
   const std::size_t before = cpu::measured_plans();
   const auto t0 = std::chrono::steady_clock::now();
-  { CpuChain chain(mode, ChainOptions{}); }
+  {
+    // The CFAR's calibrated factors are kept too (pipeline/chain/cfar_factor_cache.hpp).
+    ChainOptions co;
+    co.cfar_factors = sum.cfar_factors = cfar_factor_cache_path(cfar_override);
+    co.log = &log;
+    CpuChain chain(mode, co);
+    if (mode.processing.cfar.threshold == CfarThreshold::Calibrated) {
+      sum.cfar_seconds = chain.cfar().calibration().seconds;
+      sum.cfar_stored = chain.cfar().calibration().stored;
+    }
+  }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sum.measured = cpu::measured_plans() - before;
   sum.written = wisdom.save(true);

@@ -200,6 +200,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   ChainOptions co;
   co.threads = opt.threads;
   co.fft_wisdom = opt.fft_wisdom;
+  co.cfar_factors = opt.cfar_factors;
   co.log = &log;
   const std::unique_ptr<SignalChain> chain = make_chain(rm.mode, backend, co);
   io::RecordingCpiSource source(reader, rm.mode.processing.pulses, rm.mode.radar.range_gates,

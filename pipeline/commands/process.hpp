@@ -52,6 +52,8 @@ struct ProcessOptions {
   bool progress = false;  ///< progress bar on stderr
   std::size_t threads = 0;
   std::string fft_wisdom;  ///< FFT wisdom file overriding the mode's ("none": none)
+  /// Solved CFAR factors' directory ("": the per-user cache, "none": none).
+  std::string cfar_factors;
   /// Threads converting ahead (the hash has one of its own); 0: 1 beside a chain that computes
   /// on the host, half the cores beside one that computes on a device.
   std::size_t reader_threads = 0;

@@ -153,6 +153,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     ChainOptions co;
     co.threads = threads;
     co.fft_wisdom = opt.fft_wisdom;
+    co.cfar_factors = opt.cfar_factors;
     co.first = s->cfg.first;
     co.last = s->cfg.last;
     s->chain = make_chain(mode, m.backend, co);

@@ -32,8 +32,9 @@ struct RunOptions {
   std::string asterix_destination;
   std::vector<std::string> segments;                  ///< names to run here; empty: every segment
   std::map<std::string, std::string> link_overrides;  ///< segment name -> its `from` endpoint
-  std::size_t threads = 0;  ///< chain workers per segment; 0: the cores shared among segments
-  std::string fft_wisdom;   ///< FFT wisdom file overriding the mode's ("none": none)
+  std::size_t threads = 0;   ///< chain workers per segment; 0: the cores shared among segments
+  std::string fft_wisdom;    ///< FFT wisdom file overriding the mode's ("none": none)
+  std::string cfar_factors;  ///< solved CFAR factors' directory ("": per-user cache, "none")
   double telemetry_interval_s = 1.0;
   std::size_t false_alarm_window_cpis = 100;  ///< the false-alarm monitor's window, >= 1
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions
