@@ -61,11 +61,11 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
   r.timestamp_ns = json_field<std::int64_t>(j, "timestamp_ns", source);
   r.cells = json_field<std::uint64_t>(j, "cells", source);
   r.crossings = json_field<std::uint64_t>(j, "crossings", source);
-  r.crossings_dropped = j.value("crossings_dropped", std::uint64_t{0});
-  r.detections_dropped = j.value("detections_dropped", std::uint64_t{0});
+  r.crossings_dropped = json_field_or<std::uint64_t>(j, "crossings_dropped", 0, source);
+  r.detections_dropped = json_field_or<std::uint64_t>(j, "detections_dropped", 0, source);
   r.noise_power_db = json_field<double>(j, "noise_power_db", source);
-  r.range_resolution_m = j.value("range_resolution_m", 0.0);
-  r.range_rate_resolution_mps = j.value("range_rate_resolution_mps", 0.0);
+  r.range_resolution_m = json_field_or<double>(j, "range_resolution_m", 0.0, source);
+  r.range_rate_resolution_mps = json_field_or<double>(j, "range_rate_resolution_mps", 0.0, source);
   if (j.contains("beamwidth_deg")) r.beamwidth_deg = json_field<double>(j, "beamwidth_deg", source);
   if (j.contains("design_pfa")) r.design_pfa = json_field<double>(j, "design_pfa", source);
   const json& dets = j.contains("detections") ? j["detections"] : json();
@@ -79,15 +79,15 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
     d.doppler_hz = json_field<double>(o, "doppler_hz", w);
     d.snr_db = json_field<double>(o, "snr_db", w);
     d.power_db = json_field<double>(o, "power_db", w);
-    d.noise_db = o.value("noise_db", 0.0);
+    d.noise_db = json_field_or<double>(o, "noise_db", 0.0, w);
     d.range_bin = json_field<std::int32_t>(o, "range_bin", w);
     d.doppler_bin = json_field<std::int32_t>(o, "doppler_bin", w);
     d.range_bin_frac = json_field<double>(o, "range_bin_frac", w);
     d.doppler_bin_frac = json_field<double>(o, "doppler_bin_frac", w);
     d.channel = json_field<std::int32_t>(o, "channel", w);
-    d.cells = o.value("cells", 0u);
-    d.range_extent_bins = o.value("range_extent_bins", 0u);
-    d.eclipsed = o.value("eclipsed", false);
+    d.cells = json_field_or<std::uint32_t>(o, "cells", 0, w);
+    d.range_extent_bins = json_field_or<std::uint32_t>(o, "range_extent_bins", 0, w);
+    d.eclipsed = json_field_or<bool>(o, "eclipsed", false, w);
     if (o.contains("azimuth_deg")) d.azimuth_deg = json_field<double>(o, "azimuth_deg", w);
     r.detections.push_back(d);
   }

@@ -108,8 +108,8 @@ TruthFile truth_from_json(const json& j, const std::string& source) {
       ClutterPatch p;
       p.range_start_m = json_field<double>(c, "range_start_m", source + ": scenario.clutter");
       p.range_end_m = json_field<double>(c, "range_end_m", source + ": scenario.clutter");
-      p.cnr_db = c.value("cnr_db", 0.0);
-      p.spread_hz = c.value("spread_hz", 0.0);
+      p.cnr_db = json_field_or<double>(c, "cnr_db", 0.0, source);
+      p.spread_hz = json_field_or<double>(c, "spread_hz", 0.0, source);
       f.clutter.push_back(p);
     }
   const json& cpis = j.at("cpis");

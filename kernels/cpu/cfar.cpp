@@ -419,6 +419,12 @@ Cfar::Cfar(const CfarStageConfig& config)
                              textbook_alpha_, os_k_);
       if (config.factor_store) config.factor_store->save(key, t);
     }
+    // A stored table is checked by its store; this holds every table to the map's shape.
+    const std::size_t classes = t.row_factor.size() / doppler_bins_;
+    bool shaped = t.range_alpha.size() == gates_ && t.row_class.size() == gates_ && classes > 0 &&
+                  t.row_factor.size() == classes * doppler_bins_;
+    for (std::size_t m = 0; shaped && m < gates_; ++m) shaped = t.row_class[m] < classes;
+    if (!shaped) throw std::invalid_argument("cfar: the factor table does not fit the map");
     alpha_ = t.range_alpha;
     row_factor_ = t.row_factor;
     row_class_ = t.row_class;

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "io/detection_json.hpp"
-#include "io/json_depth.hpp"
+#include "io/message_text.hpp"
 #include "io/stream_messages.hpp"
 #include "io/time.hpp"
 #include "pipeline/commands/process.hpp"
@@ -72,77 +72,6 @@ double parse_rate(const std::string& s) {
   return v;
 }
 
-std::string ms(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f", v);
-  return b;
-}
-
-void print_telemetry(const TelemetrySnapshot& t, std::ostream& os) {
-  os << t.process << "  up " << ms(t.uptime_s) << " s\n";
-  os << "  frames   received " << t.frames_received << ", rejected " << t.frames_rejected;
-  for (const CauseCount& c : t.frames_rejected_by_cause)
-    if (c.count) os << " (" << c.cause << " " << c.count << ")";
-  os << ", sequence gaps " << t.sequence_gaps << " (" << t.frames_missing << " frames)\n";
-  os << "  CPIs     assembled " << t.cpis_assembled << ", processed " << t.cpis_processed
-     << ", dropped " << t.cpis_dropped;
-  for (const CauseCount& c : t.cpis_dropped_by_cause)
-    if (c.count) os << " (" << c.cause << " " << c.count << ")";
-  os << ", deadline misses " << t.deadline_misses << " (CPI " << ms(t.cpi_duration_ms) << " ms)\n";
-  os << "  rate     " << ms(t.samples_per_s / 1e6) << " M samples/s (mean "
-     << ms(t.samples_per_s_mean / 1e6) << "), crossings/CPI " << ms(t.crossings_per_cpi)
-     << ", detections/CPI " << ms(t.detections_per_cpi) << "\n";
-  const FalseAlarmMonitor& f = t.false_alarms;
-  if (f.cells > 0) {
-    char b[200];
-    std::snprintf(b, sizeof b,
-                  "  false alarms  %.3g crossings per cell over the last %llu CPIs: %.3g x the "
-                  "design %.3g (binomial 95%% %.3g .. %.3g)\n",
-                  f.crossings_per_cell, static_cast<unsigned long long>(f.cpis), f.ratio,
-                  f.design_pfa, f.expected_low, f.expected_high);
-    os << b;
-  }
-  os << "  latency  ms        p50       p99       max\n";
-  auto row = [&](const LatencySummary& l) {
-    char b[160];
-    std::snprintf(b, sizeof b, "    %-18s %9.3f %9.3f %9.3f  (%llu CPIs)\n", l.name.c_str(),
-                  l.p50_ms, l.p99_ms, l.max_ms, static_cast<unsigned long long>(l.count));
-    os << b;
-  };
-  for (const LatencySummary& l : t.stage_latency) row(l);
-  row(t.end_to_end);
-  os << "  reports  published " << t.reports_published << ", dropped " << t.reports_dropped
-     << "; link messages rejected " << t.link_messages_rejected << "\n";
-  const AsterixCounts& a = t.asterix;
-  if (a.datagrams || a.send_errors) {
-    os << "  asterix  " << a.plots << " plots, " << a.scan_messages << " scan messages in "
-       << a.datagrams << " data blocks (" << a.bytes << " bytes), send errors " << a.send_errors;
-    for (const CauseCount& c : a.plots_dropped_by_cause)
-      os << ", dropped " << c.cause << " " << c.count;
-    for (const CauseCount& c : a.fields_limited_by_cause) os << ", " << c.cause << " " << c.count;
-    os << "\n";
-  }
-}
-
-void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostream& os) {
-  os << "CPI " << r.cpi << "  " << io::format_rfc3339_ns(r.timestamp_ns) << "  "
-     << r.detections.size() << " detection(s), " << r.crossings << " crossings, noise "
-     << ms(r.noise_power_db) << " dB";
-  if (env && (env->cpis_dropped || env->frames_rejected))
-    os << "  [stream " << env->stream_id << ": " << env->cpis_dropped << " CPIs dropped, "
-       << env->frames_rejected << " frames rejected so far]";
-  os << "\n";
-  for (const Detection& d : r.detections) {
-    char b[200];
-    char az[32] = "";
-    if (std::isfinite(d.azimuth_deg)) std::snprintf(az, sizeof az, "  az %6.2f deg", d.azimuth_deg);
-    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s%s\n",
-                  d.range_m, d.range_rate_mps, d.snr_db, d.channel, az,
-                  d.eclipsed ? "  eclipsed" : "");
-    os << b;
-  }
-}
-
 // Receives [topic, payload] messages on a SUB socket until `handle` says done, a count is
 // reached, `timeout_s` of silence passes (exit 1) or a signal (exit 0).
 int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& topics,
@@ -191,16 +120,6 @@ int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& 
     std::cout.flush();
   }
   return 0;
-}
-
-// A JSON message from the stream: an object, nested at most io::kMaxJsonDepth deep, or
-// io::MessageError naming the topic.
-nlohmann::json parse_message_json(const std::string& topic, const std::string& payload) {
-  if (const std::string deep = io::json_depth_error(payload); !deep.empty())
-    throw io::MessageError(topic + ": " + deep);
-  nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw io::MessageError(topic + ": not a JSON object");
-  return j;
 }
 
 }  // namespace
@@ -291,8 +210,9 @@ int StreamCommands::replay() {
     std::fprintf(stderr, "radarpipe replay: streaming %zu CPIs of %s%s to %s at %s\n",
                  rp.cpis_in_recording(), replay_opt_.input.c_str(),
                  replay_opt_.loop ? " (looping)" : "", rp.endpoint().c_str(),
-                 replay_opt_.rate == 0 ? "the receiver's pace"
-                                       : (ms(replay_opt_.rate) + " x real time").c_str());
+                 replay_opt_.rate == 0
+                     ? "the receiver's pace"
+                     : (io::two_decimals(replay_opt_.rate) + " x real time").c_str());
     std::fflush(stderr);
     const stream::ReplaySummary s = rp.run(signals.flag());
     std::fprintf(
@@ -348,7 +268,7 @@ int StreamCommands::run() {
     if (signals.signal())
       std::fprintf(stderr, "radarpipe run: %s: stopped after finishing the CPIs in hand\n",
                    signal_name(signals.signal()));
-    print_telemetry(t, std::cerr);
+    io::print_telemetry(t, std::cerr);
   } catch (const ConfigError& e) {
     std::cerr << "radarpipe run: " << e.what() << "\n";
     return 2;
@@ -372,16 +292,9 @@ int StreamCommands::listen() {
         if (format < 0) format = json_in ? 1 : 0;
         if (format != (json_in ? 1 : 0)) return false;
         if (topic.rfind(io::kTopicEnd, 0) == 0) {
-          StreamEndInfo e;
-          if (json_in) {
-            const nlohmann::json j = parse_message_json(topic, payload);
-            e.stream_id = j.value("stream_id", 0u);
-            e.cpis_processed = j.value("cpis_processed", 0ull);
-            e.cpis_dropped = j.value("cpis_dropped", 0ull);
-            e.frames_rejected = j.value("frames_rejected", 0ull);
-          } else {
-            e = io::decode_stream_end_pb(payload);
-          }
+          const StreamEndInfo e =
+              json_in ? io::stream_end_from_json(io::parse_message_json(topic, payload), topic)
+                      : io::decode_stream_end_pb(payload);
           std::cerr << "radarpipe listen: stream " << e.stream_id << " ended: " << e.cpis_processed
                     << " CPIs processed, " << e.cpis_dropped << " dropped, " << e.frames_rejected
                     << " frames rejected\n";
@@ -390,14 +303,14 @@ int StreamCommands::listen() {
         DetectionReport r;
         ReportEnvelope env;
         if (json_in) {
-          r = io::report_from_json(parse_message_json(topic, payload), topic);
+          r = io::report_from_json(io::parse_message_json(topic, payload), topic);
         } else {
           r = io::decode_report_pb(payload, &env);
         }
         if (listen_json_)
           std::cout << io::report_to_json(r).dump() << "\n";
         else
-          print_report(r, json_in ? nullptr : &env, std::cout);
+          io::print_report(r, json_in ? nullptr : &env, std::cout);
         return listen_count_ > 0 && ++seen >= listen_count_;
       });
 }
@@ -417,7 +330,7 @@ int StreamCommands::stats() {
                             if (stats_json_)
                               std::cout << io::telemetry_to_json(t).dump() << "\n";
                             else
-                              print_telemetry(t, std::cout);
+                              io::print_telemetry(t, std::cout);
                           }
                           return stats_count_ > 0 && ++seen >= stats_count_;
                         });
