@@ -59,11 +59,16 @@ inline std::vector<SectorCrossing> sector_crossings(const AntennaConfig& a, std:
     const double deg = a.direction > 0 ? wrap_degrees(boundary - a.azimuth_deg)
                                        : wrap_degrees(a.azimuth_deg - boundary);
     const std::int64_t offset = std::llround(deg / 360.0 * static_cast<double>(p)) % p;
-    // First n with n p + offset >= t0.
-    const std::int64_t base = t0_ns - offset;
-    std::int64_t n = base / p;
-    if (n * p < base) ++n;
-    for (std::int64_t t = n * p + offset; t < t1_ns; t += p) out.push_back({t, k});
+    // The first t >= t0 with t = offset (mod p): t0 + ((offset - t0) mod p), the difference
+    // taken of residues so that no step overflows at the int64 limits (a stream's timestamps
+    // can be anything); a crossing beyond INT64_MAX does not exist.
+    std::int64_t t;
+    if (__builtin_add_overflow(t0_ns, floor_mod(floor_mod(offset, p) - floor_mod(t0_ns, p), p), &t))
+      continue;
+    while (t < t1_ns) {
+      out.push_back({t, k});
+      if (__builtin_add_overflow(t, p, &t)) break;
+    }
   }
   std::sort(out.begin(), out.end(), [](const SectorCrossing& x, const SectorCrossing& y) {
     return x.time_ns != y.time_ns ? x.time_ns < y.time_ns : x.sector < y.sector;

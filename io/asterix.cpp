@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/antenna.hpp"
@@ -34,6 +35,15 @@ long clamp_round(double v, long lo, long hi, bool& clamped) {
 constexpr std::uint8_t kNorthMarker = 1;
 constexpr std::uint8_t kSectorCrossing = 2;
 
+}  // namespace
+
+namespace {
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
+}
 }  // namespace
 
 std::uint32_t time_of_day_128(std::int64_t utc_ns) {
@@ -187,13 +197,15 @@ void Encoder::scan_messages(std::int64_t from_ns, std::int64_t to_ns,
 
 void Encoder::encode(const DetectionReport& report, std::vector<std::vector<std::uint8_t>>& out) {
   out.clear();
-  const std::int64_t middle = report.timestamp_ns + cpi_ns_ / 2;
+  // Saturating: a timestamp is the stream's (a frame's), and one near the int64 limits must not
+  // overflow here (found by fuzz_asterix).
+  const std::int64_t middle = saturating_add(report.timestamp_ns, cpi_ns_ / 2);
   if (cfg_.cat034) {
     // Crossings since the last report (at most one turn back), up to this CPI's middle. The
     // first report, or one earlier than the last (a new stream), starts at its CPI's start.
     std::int64_t from = report.timestamp_ns;
     if (antenna_.scan == ScanType::Rotating && started_ && covered_until_ns_ < middle)
-      from = std::max(covered_until_ns_, middle - rotation_period_ns(antenna_));
+      from = std::max(covered_until_ns_, saturating_add(middle, -rotation_period_ns(antenna_)));
     if (antenna_.scan == ScanType::Fixed || from < middle) scan_messages(from, middle, out);
   }
   covered_until_ns_ = middle;

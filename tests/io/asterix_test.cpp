@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -334,6 +335,27 @@ TEST(Asterix, ScanMessagesFrameTheTurnsEvenWithDroppedCpis) {
   EXPECT_EQ(north, 3);
   EXPECT_EQ(sectors, 9);
   EXPECT_EQ(enc.counts().scan_messages, seen.size());
+}
+
+// Timestamps at the int64 limits (a stream's frames carry any): the CPI's middle saturates
+// instead of overflowing (found by fuzz_asterix; UBSan replays its input), the plot is still
+// written, and a rotating beam's scan messages stay within one turn.
+TEST(Asterix, TimestampsAtTheLimitsEncode) {
+  const AntennaConfig a = rotating(0.0, 0.5, 4, 1);
+  Encoder enc(config(), a, kRangeBin, 0.0128);
+  for (const std::int64_t t :
+       {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min(),
+        std::int64_t{0}, std::numeric_limits<std::int64_t>::max() - 1}) {
+    DetectionReport r;
+    r.timestamp_ns = t;
+    r.detections.push_back(detection(5000, 10.0, 3));
+    const std::uint64_t plots = enc.counts().plots, scans = enc.counts().scan_messages;
+    std::vector<Bytes> out;
+    enc.encode(r, out);
+    EXPECT_EQ(enc.counts().plots, plots + 1) << t;
+    EXPECT_LE(enc.counts().scan_messages - scans, 5u) << t;  // at most one turn of 4 sectors
+    for (const Bytes& b : out) EXPECT_EQ(split_blocks(b.data(), b.size()).size(), 1u);
+  }
 }
 
 TEST(UdpSender, DeliversDatagramsOverLoopback) {
