@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "io/sha512.hpp"
+#include "pipeline/chain/user_cache.hpp"
 
 namespace radarpipe {
 namespace fs = std::filesystem;
@@ -95,11 +96,7 @@ std::uint64_t file_bytes(std::uint64_t doppler_bins, std::uint64_t gates, std::u
 std::string cfar_factor_cache_path(const std::string& override_path) {
   if (override_path == "none") return {};
   if (!override_path.empty()) return override_path;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/radarpipe/cfar-factors";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/radarpipe/cfar-factors";
-  return {};
+  return user_cache_path("cfar-factors");
 }
 
 std::string cfar_key_digest(const std::string& key) {

@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/simd.hpp"
+#include "pipeline/chain/user_cache.hpp"
 
 namespace radarpipe {
 namespace fs = std::filesystem;
@@ -41,11 +42,7 @@ std::string fft_wisdom_path(const Mode& mode, const std::string& override_path) 
   const std::string& chosen = !override_path.empty() ? override_path : mode.processing.fft_wisdom;
   if (chosen == "none") return {};
   if (!chosen.empty()) return chosen;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/radarpipe/fftw-wisdom";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/radarpipe/fftw-wisdom";
-  return {};
+  return user_cache_path("fftw-wisdom");
 }
 
 std::string fft_wisdom_machine() {
