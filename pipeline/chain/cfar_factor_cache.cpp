@@ -234,7 +234,8 @@ bool CfarFactorCache::load(const std::string& key, std::size_t doppler_bins, std
 
 void CfarFactorCache::save(const std::string& key, const cpu::CfarFactorTable& table) {
   if (dir_.empty() || table.range_alpha.empty()) return;
-  const std::string path = file_for(cfar_key_digest(key));
+  const std::string digest = cfar_key_digest(key);
+  const std::string path = file_for(digest);
   std::error_code ec;
   fs::create_directories(dir_, ec);
   // Unique per process and per save: chains of one process may be built on several threads.
@@ -243,7 +244,7 @@ void CfarFactorCache::save(const std::string& key, const cpu::CfarFactorTable& t
       path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(saves.fetch_add(1));
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    const std::string bytes = cfar_factor_file(cfar_key_digest(key), table);
+    const std::string bytes = cfar_factor_file(digest, table);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!f) {
       log_ << "radarpipe: warning: " << tmp << ": cannot write the CFAR factors"
