@@ -39,9 +39,15 @@ bool recv_message(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
   zmq::message_t part;
   if (!s.recv(part, zmq::recv_flags::dontwait)) return false;
   parts.push_back(std::move(part));
+  // The rest of a message is there as soon as its first part is (ZeroMQ delivers messages
+  // whole), except perhaps when its peer is dropped in the middle of it (a second part over
+  // ZMQ_MAXMSGSIZE after the first was delivered): waiting for a rest that never comes would
+  // block this thread, and with it every later frame of the real stream. So the parts are taken
+  // without waiting, and a message cut short comes back with the parts it has (the caller
+  // rejects it by its part count).
   while (parts.back().more()) {
     zmq::message_t next;
-    (void)s.recv(next, zmq::recv_flags::none);
+    if (!s.recv(next, zmq::recv_flags::dontwait)) break;
     parts.push_back(std::move(next));
   }
   return true;

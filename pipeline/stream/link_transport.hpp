@@ -28,7 +28,8 @@ std::int64_t utc_now_ns();
 bool send_link(zmq::socket_t& s, const io::LinkHeader& h, void* buffer,
                const std::shared_ptr<BufferPool>& pool, const std::atomic<bool>& give_up);
 
-/// Receives one whole multipart message without waiting; false if none is there.
+/// Receives one multipart message without waiting; false if none is there. A message cut short
+/// (its peer dropped in the middle of it) comes back with the parts that arrived.
 bool recv_message(zmq::socket_t& s, std::vector<zmq::message_t>& parts);
 
 /// An inproc:// endpoint private to `owner` in this process ("ingest", "collector").

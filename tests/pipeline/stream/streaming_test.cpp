@@ -379,6 +379,7 @@ TEST_F(Streaming, AnOversizedMessageDropsItsPeerNotTheInput) {
   EXPECT_TRUE(stranger.await_event(ZMQ_EVENT_DISCONNECTED));
   std::thread send_thread([&] {
     Sender digitizer(ctx, rec, mode_, input);
+    EXPECT_TRUE(digitizer.await_event(ZMQ_EVENT_CONNECTED));  // a handshake, not a guess
     for (std::size_t k = 0; k < kCpis; ++k)
       for (const auto& f : digitizer.frames_of(k, 8)) digitizer.send_parts(f);
     digitizer.end();
