@@ -813,7 +813,6 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
   table.exact = true;
   table.doppler_bins = doppler_bins;
   table.range_alpha.assign(gates, 0.0);
-  table.row_factor.assign(doppler_bins, 1.0);
 
   // Reference row: d = 0, the Doppler bin farthest from zero (with MTI, where its response
   // is flattest); without MTI every row has the same covariance.

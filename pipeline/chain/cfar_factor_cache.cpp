@@ -13,6 +13,7 @@
 #include <system_error>
 #include <utility>
 
+#include "io/le.hpp"
 #include "io/sha512.hpp"
 #include "pipeline/chain/user_cache.hpp"
 
@@ -26,40 +27,22 @@ constexpr std::size_t kDigestChars = 128;
 // magic, key digest, five u64 and one f64.
 constexpr std::uint64_t kHeaderBytes = sizeof kMagic + kDigestChars + 6 * 8;
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xffu));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xffu));
-}
-void put_f64(std::string& out, double v) {
-  std::uint64_t u;
-  std::memcpy(&u, &v, 8);
-  put_u64(out, u);
+// Appends a little-endian field (io/le.hpp, as the wire headers are written).
+template <class T>
+void put(std::string& out, T v) {
+  unsigned char b[sizeof(T)];
+  io::le::put<T>(b, v);
+  out.append(reinterpret_cast<const char*>(b), sizeof(T));
 }
 
 // Reads fixed-size fields from a span whose length was checked beforehand.
 class Reader {
  public:
   explicit Reader(std::string_view b) : b_(b) {}
-  std::uint64_t u64() {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b_[at_ + i])) << (8 * i);
-    at_ += 8;
-    return v;
-  }
-  std::uint32_t u32() {
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(b_[at_ + i])) << (8 * i);
-    at_ += 4;
-    return v;
-  }
-  double f64() {
-    const std::uint64_t u = u64();
-    double v;
-    std::memcpy(&v, &u, 8);
+  template <class T>
+  T get() {
+    const T v = io::le::get<T>(reinterpret_cast<const unsigned char*>(b_.data()) + at_);
+    at_ += sizeof(T);
     return v;
   }
   std::string_view take(std::size_t n) {
@@ -115,15 +98,15 @@ std::string cfar_factor_file(const std::string& key_digest, const cpu::CfarFacto
   const std::size_t classes = t.row_factor.size() / doppler_bins;
   std::string out(kMagic, sizeof kMagic);
   out += key_digest;
-  put_u64(out, doppler_bins);
-  put_u64(out, gates);
-  put_u64(out, classes);
-  put_u64(out, t.solves);
-  put_u64(out, t.exact ? 1 : 0);
-  put_f64(out, t.effective_cells);
-  for (double a : t.range_alpha) put_f64(out, a);
-  for (std::uint32_t c : t.row_class) put_u32(out, c);
-  for (double f : t.row_factor) put_f64(out, f);
+  put<std::uint64_t>(out, doppler_bins);
+  put<std::uint64_t>(out, gates);
+  put<std::uint64_t>(out, classes);
+  put<std::uint64_t>(out, t.solves);
+  put<std::uint64_t>(out, t.exact ? 1 : 0);
+  put<double>(out, t.effective_cells);
+  for (double a : t.range_alpha) put<double>(out, a);
+  for (std::uint32_t c : t.row_class) put<std::uint32_t>(out, c);
+  for (double f : t.row_factor) put<double>(out, f);
   out += digest_of(out);
   return out;
 }
@@ -141,9 +124,10 @@ cpu::CfarFactorTable parse_cfar_factor_file(std::string_view bytes, const std::s
   if (std::memcmp(r.take(sizeof kMagic).data(), kMagic, sizeof kMagic) != 0)
     fail("magic", "does not start with RPCFAR01");
   const std::string_view key = r.take(kDigestChars);
-  const std::uint64_t m = r.u64(), n = r.u64(), classes = r.u64(), solves = r.u64(),
-                      exact = r.u64();
-  const double effective = r.f64();
+  const std::uint64_t m = r.get<std::uint64_t>(), n = r.get<std::uint64_t>(),
+                      classes = r.get<std::uint64_t>(), solves = r.get<std::uint64_t>(),
+                      exact = r.get<std::uint64_t>();
+  const double effective = r.get<double>();
   if (m != doppler_bins || n != gates)
     fail("geometry", "a map of " + std::to_string(m) + " Doppler bins x " + std::to_string(n) +
                          " gates, expected " + std::to_string(doppler_bins) + " x " +
@@ -180,15 +164,16 @@ cpu::CfarFactorTable parse_cfar_factor_file(std::string_view bytes, const std::s
                         ", expected a finite factor > 0");
     return v;
   };
-  for (std::size_t i = 0; i < gates; ++i) t.range_alpha[i] = factor(r.f64(), "range_alpha", i);
+  for (std::size_t i = 0; i < gates; ++i)
+    t.range_alpha[i] = factor(r.get<double>(), "range_alpha", i);
   for (std::size_t i = 0; i < gates; ++i) {
-    t.row_class[i] = r.u32();
+    t.row_class[i] = r.get<std::uint32_t>();
     if (t.row_class[i] >= classes)
       fail("classes", "row_class[" + std::to_string(i) + "] is " + std::to_string(t.row_class[i]) +
                           ", expected below " + std::to_string(classes));
   }
   for (std::size_t i = 0; i < t.row_factor.size(); ++i)
-    t.row_factor[i] = factor(r.f64(), "row_factor", i);
+    t.row_factor[i] = factor(r.get<double>(), "row_factor", i);
   return t;
 }
 
