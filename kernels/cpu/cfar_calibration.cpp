@@ -602,7 +602,7 @@ double monte_carlo_alpha(CfarType type, double pfa, std::size_t looks, std::size
 
 // The solver's version, part of every stored table's key: raised whenever a change to this
 // file changes any factor, so that tables kept by an older build are solved again.
-constexpr int kCalibrationVersion = 3;
+constexpr int kCalibrationVersion = 4;
 
 // SO by the union bound of its halves where the less likely half's crossings are at most this
 // share of the likelier's: Pfa then within 1% below the design.
@@ -619,6 +619,11 @@ void append_bytes(std::string& key, const T* data, std::size_t count) {
 }
 
 }  // namespace
+
+double fft_rounding_floor(std::size_t fft_size) {
+  const double u = std::ldexp(1.0, -24);
+  return u * u * std::log2(static_cast<double>(std::max<std::size_t>(fft_size, 2)));
+}
 
 std::vector<cd> range_covariance(const CellCorrelation& c, std::size_t m_lo, std::size_t count) {
   const std::vector<cd>& h = c.range_reference;
@@ -786,7 +791,7 @@ std::string calibration_key(const CfarConfig& cfar, std::size_t doppler_bins, st
                               corr.doppler_window.size(),
                               corr.doppler_fft_size,
                               corr.gates};
-  const double params[] = {cfar.pfa, cfar.os_rank};
+  const double params[] = {cfar.pfa, cfar.os_rank, corr.rounding_floor};
   append_bytes(key, &type, 1);
   append_bytes(key, dims, std::size(dims));
   append_bytes(key, params, std::size(params));
@@ -927,11 +932,13 @@ CfarFactorTable calibrated_factors(const CfarConfig& cfar, std::size_t doppler_b
         Task& t = tasks[i];
         const WindowCells w = window_cells(cfar, t.m, gates);
         std::vector<cd> kr = range_covariance(corr, w.first_gate, w.cols);
-        // The chain computes in float: its fast convolution's rounding leaves a white floor
-        // near 1e-12 of the full-gain noise power, which is all the last bins of a taper that
-        // ends in zeros (blackman, hann) hold. Without it the model puts those bins' noise
-        // orders of magnitude below what the chain makes.
-        for (std::size_t c = 0; c < w.cols; ++c) kr[c * w.cols + c] += kRoundingFloor * full_gain;
+        // The chain computes in float: its fast convolution's rounding leaves a white floor,
+        // which is all the last bins of a taper that ends in zeros (blackman, hann) hold.
+        // Without it the model puts those bins' noise orders of magnitude below what the chain
+        // makes (the tail's SO crossed at 6x); with it 30x too strong, the trailing edge's SO
+        // beside those bins crossed at 1.7-13x (the floor's cells held its threshold up).
+        for (std::size_t c = 0; c < w.cols; ++c)
+          kr[c * w.cols + c] += corr.rounding_floor * full_gain;
         const std::vector<cd> kd = t.d == 0 ? kd_ref : doppler_covariance(corr, t.d, big_d);
         const CalibratedAlpha a = solve_calibrated_alpha(cfar.type, cfar.pfa, looks, os_k[t.m], w,
                                                          kd, kr, textbook_alpha[t.m]);

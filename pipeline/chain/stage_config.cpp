@@ -5,6 +5,7 @@
 
 #include "core/radar_math.hpp"
 #include "kernels/cpu/doppler.hpp"
+#include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/mti.hpp"
 #include "kernels/cpu/pulse_compression.hpp"
 #include "kernels/cpu/waveform.hpp"
@@ -36,6 +37,9 @@ cpu::CellCorrelation cell_correlation(const Mode& mode, const ModeGeometry& geom
     c.doppler_window.push_back(w);
   c.doppler_fft_size = p.doppler_fft_size;
   c.gates = mode.radar.range_gates;
+  // Both backends' fast convolutions take this FFT size (pulse_compression.cpp and .cu).
+  c.rounding_floor =
+      cpu::fft_rounding_floor(cpu::next_fast_fft_size(c.gates + c.range_reference.size() - 1));
   return c;
 }
 
