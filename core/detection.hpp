@@ -7,6 +7,13 @@
 
 namespace radarpipe {
 
+/// What declared a detection's peak cell: the CFAR, or the clutter map of the zero-Doppler rows
+/// (processing.clutter_map; RADAR-MODEL.md "Clutter map").
+enum class DecidedBy : std::uint8_t { Cfar = 0, ClutterMap = 1 };
+inline const char* to_string(DecidedBy d) {
+  return d == DecidedBy::ClutterMap ? "clutter_map" : "cfar";
+}
+
 struct Detection {
   double range_m = 0;            ///< R = c (t0 + range_bin_frac / fs) / 2
   double range_rate_mps = 0;     ///< v = -doppler_hz * lambda / 2, positive receding
@@ -26,6 +33,9 @@ struct Detection {
   /// The beam's azimuth, degrees clockwise from true north in [0, 360), at the CPI's middle;
   /// NaN when the mode has no antenna: section (docs/trackers.md "Azimuth").
   double azimuth_deg = std::numeric_limits<double>::quiet_NaN();
+  /// cfar, or clutter_map: then noise_db is the map's average at the peak cell (ground clutter
+  /// plus noise) and snr_db the peak over it.
+  DecidedBy decided_by = DecidedBy::Cfar;
 };
 
 struct DetectionReport {
@@ -38,6 +48,10 @@ struct DetectionReport {
   std::uint64_t detections_dropped = 0;  ///< clusters beyond processing.max_detections
   double noise_power_db = 0;             ///< 10 log10(mean CFAR noise estimate Z over the tested
                                          ///< cells of the full-gain range bins)
+  /// The clutter map's rows (processing.clutter_map; all 0 without one): cells of its rows, of
+  /// them past warm-up (tested against the map), and declared. The CFAR's cells and crossings
+  /// above leave these rows out.
+  std::uint64_t map_cells = 0, map_tested = 0, map_crossings = 0;
   /// What the mode resolves (docs/detections.md); 0 / NaN until the pipeline annotates the
   /// report (pipeline/annotate.hpp).
   double range_resolution_m = 0;         ///< c / (2 B)

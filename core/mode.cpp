@@ -1,5 +1,6 @@
 #include "core/mode.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -315,6 +316,54 @@ void Mode::validate() const {
     }
   }
 
+  const ClutterMapConfig& cm = processing.clutter_map;
+  if (cm.present) {
+    const std::string k = "processing.clutter_map";
+    const bool rotating = a.present && a.scan == ScanType::Rotating;
+    const ModeGeometry g = derive_geometry(*this);
+    std::size_t half = cm.doppler_bins;
+    if (cm.velocity_mps != 0.0) {
+      require_in(k + ".velocity_mps", cm.velocity_mps, 1e-9, 1e6);
+      half = static_cast<std::size_t>(std::floor(cm.velocity_mps / g.velocity_bin_mps));
+    }
+    if (half > (p.doppler_fft_size - 1) / 2)
+      fail(cm.velocity_mps != 0.0 ? k + ".velocity_mps" : k + ".doppler_bins",
+           "the map's rows (" + num(half) +
+               " each side of zero Doppler) are more than fit in the " + num(p.doppler_fft_size) +
+               " Doppler bins of the map");
+    if (cm.in_scans && !rotating)
+      fail(k + ".time_constant_scans",
+           "scans need a rotating antenna (antenna.scan: rotating); give time_constant_cpis");
+    if (cm.azimuth_cells != 0) {
+      if (!rotating)
+        fail(k + ".azimuth_cells",
+             "only applies to a rotating antenna; a fixed beam's map has one azimuth cell");
+      require_count(k + ".azimuth_cells", cm.azimuth_cells, 1, 4096);
+    }
+    require_in(k + (cm.in_scans ? ".time_constant_scans" : ".time_constant_cpis"), cm.time_constant,
+               1e-3, 1e4);
+    require_in(k + (cm.in_scans ? ".warmup_scans" : ".warmup_cpis"), cm.warmup, 0.0, 1e6);
+    if (clutter_map_geometry(*this).warmup_updates > 1000000)
+      fail(k + ".warmup_scans", num(cm.warmup) + " scans are more than 10^6 updates of a cell");
+    if (cm.factor_db != 0.0) {
+      if (cm.pfa != 0.0) fail(k + ".factor_db", "and pfa both given; give one");
+      require_in(k + ".factor_db", cm.factor_db, 1e-3, 100.0);
+    } else if (cm.pfa != 0.0) {
+      require_in(k + ".pfa", cm.pfa, 1e-15, 0.1);
+    }
+    require_in(k + ".hold_s", cm.hold_s, 0.0, 1e6);
+    const ClutterMapGeometry cg = clutter_map_geometry(*this);
+    if (cg.time_constant_updates > 1e4)
+      fail(k + (cm.in_scans ? ".time_constant_scans" : ".time_constant_cpis"),
+           num(cm.time_constant) + " is " + num(cg.time_constant_updates) +
+               " updates of a cell; at most 10^4");
+    if (cg.cells() > kMaxClutterMapCells)
+      fail(k, num(cg.maps) + " maps x " + num(cg.azimuth_cells) + " azimuth cells x " +
+                  num(cg.rows) + " Doppler rows x " + num(cg.gates) +
+                  " gates = " + num(cg.cells()) + " cells, more than the " +
+                  num(kMaxClutterMapCells) + " the stage keeps");
+  }
+
   const AsterixConfig& x = asterix;
   if (x.present) {
     if (!a.present)
@@ -359,6 +408,49 @@ ModeGeometry derive_geometry(const Mode& mode) {
   g.cfar_looks = p.channel_combine == ChannelCombine::Noncoherent ? r.channels : 1;
   g.cells_per_cpi = g.maps * p.doppler_fft_size * r.range_gates;
   return g;
+}
+
+ClutterMapGeometry clutter_map_geometry(const Mode& mode) {
+  const ClutterMapConfig& cm = mode.processing.clutter_map;
+  ClutterMapGeometry c;
+  if (!cm.present) return c;
+  const ModeGeometry g = derive_geometry(mode);
+  const AntennaConfig& a = mode.antenna;
+  const bool rotating = a.present && a.scan == ScanType::Rotating;
+  const std::size_t m = mode.processing.doppler_fft_size;
+  std::size_t w = cm.doppler_bins;
+  if (cm.velocity_mps > 0.0)
+    w = static_cast<std::size_t>(std::floor(cm.velocity_mps / g.velocity_bin_mps));
+  w = std::min(w, (m - 1) / 2);
+  c.present = true;
+  const std::size_t zero = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(m)));
+  c.first_row = zero - w;
+  c.rows = 2 * w + 1;
+  c.maps = g.maps;
+  c.gates = mode.radar.range_gates;
+  c.looks = g.cfar_looks;
+  c.azimuth_cells =
+      !rotating ? 1
+      : cm.azimuth_cells
+          ? cm.azimuth_cells
+          : std::max<std::size_t>(
+                1, static_cast<std::size_t>(std::lround(360.0 / std::max(a.beamwidth_deg, 1e-6))));
+  c.azimuth_cells = std::min<std::size_t>(c.azimuth_cells, 4096);
+  // A cell is updated by every CPI whose beam lies in its azimuth cell: CPIs per turn over the
+  // cells per turn, each turn.
+  const double per_scan =
+      rotating ? a.rotation_period_s / g.cpi_duration_s / static_cast<double>(c.azimuth_cells) : 1;
+  c.updates_per_second = 1.0 / (g.cpi_duration_s * static_cast<double>(c.azimuth_cells));
+  const double unit = cm.in_scans ? per_scan : 1.0;
+  c.time_constant_updates = std::max(1.0, cm.time_constant * unit);
+  const double warmup = cm.warmup > 0.0 ? cm.warmup * unit : c.time_constant_updates;
+  c.warmup_updates = static_cast<std::size_t>(std::max(1.0, std::ceil(warmup - 1e-9)));
+  c.gap_updates = static_cast<std::size_t>(std::ceil(c.time_constant_updates - 1e-9));
+  c.hold_updates =
+      static_cast<std::size_t>(std::min(std::llround(cm.hold_s * c.updates_per_second), 1ll << 31));
+  c.factor_db = cm.factor_db;
+  c.pfa = cm.factor_db > 0.0 ? 0.0 : cm.pfa > 0.0 ? cm.pfa : mode.processing.cfar.pfa;
+  return c;
 }
 
 const char* to_string(WaveformType v) {

@@ -110,6 +110,25 @@ struct CfarConfig {
   std::size_t interior_training_cells() const;
 };
 
+/// The clutter map of the zero-Doppler filters (the MTD's; docs/modes.md
+/// "processing.clutter_map", RADAR-MODEL.md "Clutter map"). The Doppler rows within `doppler_bins`
+/// of zero (or within velocity_mps) are decided against a per-cell recursive average of their own
+/// past power instead of by the CFAR. Times are counted in updates of a cell: one per CPI for a
+/// fixed beam; for a rotating one, each CPI whose beam lies in the cell's azimuth cell.
+struct ClutterMapConfig {
+  bool present = false;           ///< the mode has processing.clutter_map
+  std::size_t doppler_bins = 1;   ///< W: rows M/2 - W .. M/2 + W, 2W + 1 <= M
+  double velocity_mps = 0;        ///< > 0: W = floor(velocity_mps / velocity bin) instead
+  double time_constant = 20;      ///< tau of the recursion, in CPIs or scans, 1 .. 10^4 updates
+  bool in_scans = false;          ///< time_constant and warmup are in scans (rotating antenna)
+  double warmup = 0;              ///< updates before the map declares anything; 0: one tau
+  double pfa = 0;                 ///< design Pfa of a map cell on noise; 0: processing.cfar.pfa
+  double factor_db = 0;           ///< > 0: a fixed detection factor over the map instead of pfa
+  double hold_s = 60;             ///< a cell declared this long is learned anyway, 0 .. 10^6 s
+  std::size_t azimuth_cells = 0;  ///< rotating: azimuth cells per turn; 0: 360 / beamwidth
+  std::string file;  ///< where the map is saved and reloaded (docs/modes.md); "": not kept
+};
+
 struct ProcessingConfig {
   std::size_t pulses = 128;  ///< pulses per CPI P, 1 <= P <= 65536 (>= 2/3 with MTI)
   WindowConfig range_window{WindowType::Rect};  ///< taper across the reference pulse
@@ -124,6 +143,7 @@ struct ProcessingConfig {
   std::string fft_wisdom;
   std::size_t max_crossings = 1u << 20;  ///< crossings clustered per map per CPI, >= 1
   std::size_t max_detections = 65536;    ///< detections reported per CPI, >= 1
+  ClutterMapConfig clutter_map;
 };
 
 enum class Backend { Auto, Cpu, Cuda };
@@ -226,6 +246,27 @@ struct ModeGeometry {
 };
 
 ModeGeometry derive_geometry(const Mode& mode);
+
+/// What processing.clutter_map resolves to for a valid mode (everything in updates of a cell).
+struct ClutterMapGeometry {
+  bool present = false;
+  std::size_t first_row = 0, rows = 0;  ///< the map's Doppler rows: first_row .. + rows - 1
+  std::size_t azimuth_cells = 1;        ///< 1 unless the antenna rotates
+  std::size_t maps = 1;                 ///< power maps (ModeGeometry::maps)
+  std::size_t gates = 0;
+  std::size_t looks = 1;             ///< ModeGeometry::cfar_looks
+  double time_constant_updates = 0;  ///< tau >= 1
+  std::size_t warmup_updates = 0;    ///< >= 1
+  std::size_t gap_updates = 0;       ///< quiet updates that end a declaration episode: tau
+  std::size_t hold_updates = 0;      ///< an episode longer than this is learned anyway
+  double updates_per_second = 0;     ///< of one cell
+  double pfa = 0;                    ///< design (0 when factor_db is given)
+  double factor_db = 0;              ///< fixed factor (0 when pfa is given)
+  std::size_t cells() const { return maps * azimuth_cells * rows * gates; }
+};
+/// The largest map the stage keeps (cells x 16 bytes of state: 512 MiB).
+inline constexpr std::size_t kMaxClutterMapCells = std::size_t{1} << 25;
+ClutterMapGeometry clutter_map_geometry(const Mode& mode);
 
 const char* to_string(WaveformType);
 const char* to_string(WindowType);

@@ -137,6 +137,9 @@ bool Encoder::encode_plot(const Detection& d, std::int64_t time_ns,
   put16(record, static_cast<std::uint32_t>(rr) & 0xFFFFu);
   record.push_back(d.channel < 0 || d.channel > 254 ? 0xFF : static_cast<std::uint8_t>(d.channel));
   put16(record, std::min<std::uint32_t>(d.cells, 65535));
+  // Layout 2: how the plot was declared. CAT048 has no item for it (I048/020's TYP says which
+  // sensor, not which detector).
+  record.push_back(d.decided_by == DecidedBy::ClutterMap ? 1 : 0);
   if (sp_limited) limited(kSpFieldLimited);
   ++counts_.plots;
   return true;

@@ -24,8 +24,8 @@ namespace radarpipe::io::asterix {
 inline constexpr double kMetresPerNm = 1852.0;
 inline constexpr std::uint8_t kCat048 = 48;
 inline constexpr std::uint8_t kCat034 = 34;
-inline constexpr std::uint8_t kSpLayoutVersion = 1;  ///< first octet after the SP length
-inline constexpr std::size_t kSpLength = 11;         ///< SP octets, its length octet included
+inline constexpr std::uint8_t kSpLayoutVersion = 2;  ///< first octet after the SP length
+inline constexpr std::size_t kSpLength = 12;         ///< SP octets, its length octet included
 
 /// Causes a plot is dropped for, and causes an item is omitted or clamped for.
 inline constexpr const char* kRangeBeyond256Nm = "range_beyond_256nm";

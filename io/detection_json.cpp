@@ -24,7 +24,8 @@ json detection_to_json(const Detection& d) {
             {"channel", d.channel},
             {"cells", d.cells},
             {"range_extent_bins", d.range_extent_bins},
-            {"eclipsed", d.eclipsed}};
+            {"eclipsed", d.eclipsed},
+            {"decided_by", to_string(d.decided_by)}};
   if (std::isfinite(d.azimuth_deg)) j["azimuth_deg"] = d.azimuth_deg;
   return j;
 }
@@ -47,12 +48,18 @@ json report_to_json(const DetectionReport& r) {
   if (r.range_rate_resolution_mps > 0) j["range_rate_resolution_mps"] = r.range_rate_resolution_mps;
   if (std::isfinite(r.beamwidth_deg)) j["beamwidth_deg"] = r.beamwidth_deg;
   if (r.design_pfa > 0) j["design_pfa"] = r.design_pfa;
+  if (r.map_cells > 0) {
+    j["map_cells"] = r.map_cells;
+    j["map_tested"] = r.map_tested;
+    j["map_crossings"] = r.map_crossings;
+  }
   return j;
 }
 
 DetectionReport report_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw std::runtime_error(source + ": a report must be a JSON object");
-  if (j.contains("version") && !(j["version"] == 1 || j["version"] == kDetectionSchemaVersion))
+  if (j.contains("version") && !(j["version"].is_number_integer() && j["version"] >= 1 &&
+                                 j["version"] <= kDetectionSchemaVersion))
     throw std::runtime_error(source + ": schema version " + j["version"].dump() +
                              " is not supported (this radarpipe reads versions 1 to " +
                              std::to_string(kDetectionSchemaVersion) + ")");
@@ -68,6 +75,9 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
   r.range_rate_resolution_mps = json_field_or<double>(j, "range_rate_resolution_mps", 0.0, source);
   if (j.contains("beamwidth_deg")) r.beamwidth_deg = json_field<double>(j, "beamwidth_deg", source);
   if (j.contains("design_pfa")) r.design_pfa = json_field<double>(j, "design_pfa", source);
+  r.map_cells = json_field_or<std::uint64_t>(j, "map_cells", 0, source);
+  r.map_tested = json_field_or<std::uint64_t>(j, "map_tested", 0, source);
+  r.map_crossings = json_field_or<std::uint64_t>(j, "map_crossings", 0, source);
   const json& dets = j.contains("detections") ? j["detections"] : json();
   if (!dets.is_array()) throw std::runtime_error(source + ": field 'detections' is not an array");
   for (std::size_t i = 0; i < dets.size(); ++i) {
@@ -89,6 +99,13 @@ DetectionReport report_from_json(const json& j, const std::string& source) {
     d.range_extent_bins = json_field_or<std::uint32_t>(o, "range_extent_bins", 0, w);
     d.eclipsed = json_field_or<bool>(o, "eclipsed", false, w);
     if (o.contains("azimuth_deg")) d.azimuth_deg = json_field<double>(o, "azimuth_deg", w);
+    if (o.contains("decided_by")) {
+      const std::string by = json_field<std::string>(o, "decided_by", w);
+      if (by == "clutter_map")
+        d.decided_by = DecidedBy::ClutterMap;
+      else if (by != "cfar")
+        throw std::runtime_error(w + ": decided_by '" + by + "' is not cfar or clutter_map");
+    }
     r.detections.push_back(d);
   }
   return r;

@@ -11,7 +11,7 @@ namespace radarpipe::io {
 
 inline constexpr const char* kDetectionSchema = "radarpipe.detections";
 /// Version 2 added the report's resolutions and each detection's azimuth; readers take 1 and 2.
-inline constexpr int kDetectionSchemaVersion = 2;
+inline constexpr int kDetectionSchemaVersion = 3;
 
 nlohmann::json detection_to_json(const Detection& d);
 nlohmann::json report_to_json(const DetectionReport& r);

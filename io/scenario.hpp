@@ -5,6 +5,7 @@
 
 #include <complex>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct ScenarioTarget {
   double acceleration_mps2 = 0;  ///< along the line of sight, |a| <= 1000
   double snr_db = 10;            ///< mean per-sample single-pulse SNR A^2/sigma^2, [-100, 100]
   Swerling swerling = Swerling::Zero;
+  /// Present from this time (s after the scenario's start, at a CPI's first pulse) until before
+  /// end_s (0: to the end); absent CPIs have no echo and no truth. 0 <= start_s, end_s.
+  double start_s = 0, end_s = 0;
+  /// A hovering drone's sway: range(t) += amplitude sin(2 pi t / period) (and its rate), both
+  /// >= 0; amplitude 0 (the default) for none; |amplitude| <= 100 m, period >= 0.01 s.
+  double micro_motion_m = 0, micro_motion_period_s = 1;
 };
 
 /// Zero-Doppler (ground) clutter: a scatterer at every range sample in [start, end], each a
@@ -32,7 +39,10 @@ struct ClutterPatch {
   double range_start_m = 0;  ///< >= 0
   double range_end_m = 0;    ///< > range_start_m
   double cnr_db = 20;        ///< mean per-sample clutter-to-noise ratio per scatterer, [-100, 100]
-  double spread_hz = 1;      ///< Doppler spread (std), 0 <= spread < PRF/2
+  /// The CNR at range_end_m, [-100, 100]; the patch's CNR in dB runs linearly in range from
+  /// cnr_db to it (ground that grows weaker or stronger with range). NaN: cnr_db throughout.
+  double cnr_end_db = std::numeric_limits<double>::quiet_NaN();
+  double spread_hz = 1;  ///< Doppler spread (std), 0 <= spread < PRF/2
 };
 
 struct Scenario {

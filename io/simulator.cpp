@@ -53,6 +53,16 @@ void Scenario::validate(const Mode& mode) const {
            std::to_string(t.acceleration_mps2) + " is not in [-1000, 1000]");
     if (!(t.snr_db >= -100 && t.snr_db <= 100))
       fail(key + ".snr_db", std::to_string(t.snr_db) + " is not in [-100, 100]");
+    if (!(t.start_s >= 0 && t.start_s <= 1e9))
+      fail(key + ".start_s", std::to_string(t.start_s) + " is not in [0, 10^9] s");
+    if (!(t.end_s == 0 || (t.end_s > t.start_s && t.end_s <= 1e9)))
+      fail(key + ".end_s", std::to_string(t.end_s) + " is neither 0 (never) nor after start_s (" +
+                               std::to_string(t.start_s) + " s) and <= 10^9 s");
+    if (!(t.micro_motion_m >= 0 && t.micro_motion_m <= 100))
+      fail(key + ".micro_motion_m", std::to_string(t.micro_motion_m) + " is not in [0, 100] m");
+    if (!(t.micro_motion_period_s >= 0.01 && t.micro_motion_period_s <= 1e6))
+      fail(key + ".micro_motion_period_s",
+           std::to_string(t.micro_motion_period_s) + " is not in [0.01, 10^6] s");
   }
   const double prf = 1.0 / mode.radar.pri_s;
   for (std::size_t i = 0; i < clutter.size(); ++i) {
@@ -65,6 +75,8 @@ void Scenario::validate(const Mode& mode) const {
                                      std::to_string(c.range_start_m) + ")");
     if (!(c.cnr_db >= -100 && c.cnr_db <= 100))
       fail(key + ".cnr_db", std::to_string(c.cnr_db) + " is not in [-100, 100]");
+    if (!std::isnan(c.cnr_end_db) && !(c.cnr_end_db >= -100 && c.cnr_end_db <= 100))
+      fail(key + ".cnr_end_db", std::to_string(c.cnr_end_db) + " is not in [-100, 100]");
     if (!(c.spread_hz >= 0 && c.spread_hz < prf / 2))
       fail(key + ".spread_hz",
            std::to_string(c.spread_hz) + " is not in [0, PRF/2 = " + std::to_string(prf / 2) + ")");
@@ -122,7 +134,10 @@ double Simulator::peak_amplitude() const {
   // sigma^2; 4.5 of its standard deviations are exceeded with probability e^-20.
   for (const ClutterPatch& p : scenario_.clutter)
     a += 4.5 * g *
-         std::sqrt(scenario_.noise_power * std::pow(10.0, p.cnr_db / 10.0) *
+         std::sqrt(scenario_.noise_power *
+                   std::pow(10.0, std::fmax(p.cnr_db,
+                                            std::isnan(p.cnr_end_db) ? p.cnr_db : p.cnr_end_db) /
+                                      10.0) *
                    static_cast<double>(geo_.waveform_samples));
   return a;
 }
@@ -171,9 +186,13 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
   std::vector<cd> row(N);
   // Targets: x[c][p][n] += A s(t0 + n/fs - t_d) exp(j 2 pi f_D (p PRI + t0 + n/fs)) e^{j phi} g_c.
   for (const ScenarioTarget& tg : scenario_.targets) {
-    const double range =
-        tg.range_m + tg.range_rate_mps * t_cpi + 0.5 * tg.acceleration_mps2 * t_cpi * t_cpi;
-    const double rate = tg.range_rate_mps + tg.acceleration_mps2 * t_cpi;
+    if (t_cpi < tg.start_s - 1e-12 || (tg.end_s > 0 && t_cpi >= tg.end_s - 1e-12)) continue;
+    const double sway = 2.0 * kPi / tg.micro_motion_period_s;
+    const double range = tg.range_m + tg.range_rate_mps * t_cpi +
+                         0.5 * tg.acceleration_mps2 * t_cpi * t_cpi +
+                         tg.micro_motion_m * std::sin(sway * t_cpi);
+    const double rate = tg.range_rate_mps + tg.acceleration_mps2 * t_cpi +
+                        tg.micro_motion_m * sway * std::cos(sway * t_cpi);
     const double fd = doppler_of_range_rate_hz(rate, lambda);
     double power = std::pow(10.0, tg.snr_db / 10.0);
     if (tg.swerling == Swerling::One) {
@@ -239,9 +258,18 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
     const double last = std::floor(bin_of_range(patch.range_end_m, t0, fs));
     const long m_lo = static_cast<long>(std::max(first, -static_cast<double>(L) + 1.0));
     const long m_hi = static_cast<long>(std::min(last, static_cast<double>(N) - 1.0));
-    const double comp_sigma =
-        std::sqrt(scenario_.noise_power * std::pow(10.0, patch.cnr_db / 10.0) / kComponents / 2.0);
+    const bool ramp = !std::isnan(patch.cnr_end_db);
     for (long m = m_lo; m <= m_hi; ++m) {
+      // The CNR (dB) at this scatterer's range: linear from range_start_m to range_end_m.
+      double cnr_db = patch.cnr_db;
+      if (ramp) {
+        const double at_m = range_of_bin_m(static_cast<double>(m), t0, fs);
+        const double u = std::clamp(
+            (at_m - patch.range_start_m) / (patch.range_end_m - patch.range_start_m), 0.0, 1.0);
+        cnr_db += u * (patch.cnr_end_db - patch.cnr_db);
+      }
+      const double comp_sigma =
+          std::sqrt(scenario_.noise_power * std::pow(10.0, cnr_db / 10.0) / kComponents / 2.0);
       std::fill(series.begin(), series.end(), cd(0.0, 0.0));
       for (int i = 0; i < kComponents; ++i) {
         const double f = patch.spread_hz * normal(rng);

@@ -23,6 +23,8 @@ void to_pb(const Detection& d, v1::Detection* p) {
   p->set_range_extent_bins(d.range_extent_bins);
   p->set_eclipsed(d.eclipsed);
   if (std::isfinite(d.azimuth_deg)) p->set_azimuth_deg(d.azimuth_deg);
+  p->set_decided_by(d.decided_by == DecidedBy::ClutterMap ? v1::DECIDED_BY_CLUTTER_MAP
+                                                          : v1::DECIDED_BY_CFAR);
 }
 
 Detection from_pb(const v1::Detection& p) {
@@ -42,6 +44,9 @@ Detection from_pb(const v1::Detection& p) {
   d.range_extent_bins = p.range_extent_bins();
   d.eclipsed = p.eclipsed();
   if (p.has_azimuth_deg()) d.azimuth_deg = p.azimuth_deg();
+  // An unknown value (a later schema's) reads as the CFAR's.
+  d.decided_by =
+      p.decided_by() == v1::DECIDED_BY_CLUTTER_MAP ? DecidedBy::ClutterMap : DecidedBy::Cfar;
   return d;
 }
 
@@ -115,6 +120,9 @@ std::string encode_report_pb(const DetectionReport& r, const ReportEnvelope& env
   p.set_range_rate_resolution_mps(r.range_rate_resolution_mps);
   if (std::isfinite(r.beamwidth_deg)) p.set_beamwidth_deg(r.beamwidth_deg);
   p.set_design_pfa(r.design_pfa);
+  p.set_map_cells(r.map_cells);
+  p.set_map_tested(r.map_tested);
+  p.set_map_crossings(r.map_crossings);
   return p.SerializeAsString();
 }
 
@@ -133,6 +141,9 @@ DetectionReport decode_report_pb(const std::string& bytes, ReportEnvelope* env) 
   r.range_rate_resolution_mps = p.range_rate_resolution_mps();
   if (p.has_beamwidth_deg()) r.beamwidth_deg = p.beamwidth_deg();
   r.design_pfa = p.design_pfa();
+  r.map_cells = p.map_cells();
+  r.map_tested = p.map_tested();
+  r.map_crossings = p.map_crossings();
   r.detections.reserve(static_cast<std::size_t>(p.detections_size()));
   for (const v1::Detection& d : p.detections()) r.detections.push_back(from_pb(d));
   if (env)

@@ -60,6 +60,12 @@ CpuChain::CpuChain(const Mode& mode, ChainOptions options)
     cfar_ = std::make_unique<cpu::Cfar>(cc);
     plots_ = std::make_unique<cpu::PlotExtractor>(plot_config(mode_, geometry_));
 
+    clutter_geometry_ = clutter_map_geometry(mode_);
+    if (clutter_geometry_.present) {
+      clutter_ = std::make_unique<cpu::ClutterMap>(clutter_map_stage_config(mode_));
+      map_crossings_ = AlignedBuffer<cpu::CfarCrossing>(p.max_crossings);
+    }
+
     cfar_blocks_ = std::min(workers, p.doppler_fft_size);
     for (std::size_t b = 0; b < cfar_blocks_; ++b) block_crossings_.emplace_back(p.max_crossings);
     block_stats_.resize(cfar_blocks_);
@@ -272,7 +278,9 @@ const DetectionReport& CpuChain::detect(const float* maps, std::uint64_t cpi,
   report_.cpi = cpi;
   report_.timestamp_ns = timestamp_ns;
   report_.cells = report_.crossings = report_.crossings_dropped = report_.detections_dropped = 0;
+  report_.map_cells = report_.map_tested = report_.map_crossings = 0;
   report_.detections.clear();
+  if (clutter_) azimuth_cell_ = clutter_map_azimuth_cell(mode_, clutter_geometry_, timestamp_ns);
   double noise_sum = 0.0;
   std::uint64_t noise_cells = 0;
   for (std::size_t map = 0; map < geometry_.maps; ++map) {
@@ -282,6 +290,7 @@ const DetectionReport& CpuChain::detect(const float* maps, std::uint64_t cpi,
       noise_cells += s.noise_cells;
     }
   }
+  if (clutter_) clutter_->finish_cpi();
   report_.noise_power_db =
       noise_cells ? 10.0 * std::log10(std::max(noise_sum / static_cast<double>(noise_cells), 1e-30))
                   : 0.0;
@@ -291,27 +300,76 @@ const DetectionReport& CpuChain::detect(const float* maps, std::uint64_t cpi,
 void CpuChain::detect_map(const float* p, int channel) {
   const std::size_t rows = mode_.processing.doppler_fft_size;
   const std::size_t capacity = mode_.processing.max_crossings;
-  auto cfar_task = [&](std::size_t block, std::size_t worker) {
+  // With a clutter map its rows [lo, hi) are the map's, the rest the CFAR's (each row block
+  // tests its rows outside the map's; the map's rows run as one more task).
+  const std::size_t lo = clutter_ ? clutter_->first_row() : rows;
+  const std::size_t hi = clutter_ ? clutter_->end_row() : rows;
+  auto task = [&](std::size_t block, std::size_t worker) {
+    if (block == cfar_blocks_) {
+      map_stats_ = clutter_->process_rows(p, channel < 0 ? 0 : static_cast<std::size_t>(channel),
+                                          azimuth_cell_, lo, hi, map_crossings_.data(), capacity);
+      return;
+    }
     const std::size_t d0 = rows * block / cfar_blocks_, d1 = rows * (block + 1) / cfar_blocks_;
-    block_stats_[block] =
-        cfar_->process_rows(p, d0, d1, block_crossings_[block].data(), capacity, worker);
+    cpu::CfarStats st;
+    cpu::CfarCrossing* out = block_crossings_[block].data();
+    for (const auto& [a, b] : {std::pair{d0, std::min(d1, lo)}, std::pair{std::max(d0, hi), d1}}) {
+      if (a >= b) continue;
+      st.add(cfar_->process_rows(p, a, b, out + st.stored, capacity - st.stored, worker));
+    }
+    block_stats_[block] = st;
   };
-  pool_.parallel_for(cfar_blocks_, cfar_task);
+  pool_.parallel_for(cfar_blocks_ + (clutter_ ? 1 : 0), task);
 
+  // Crossings in (d, m) order: the CFAR's rows below the map's, the map's, the CFAR's above.
   std::size_t count = 0;
+  auto take = [&](const cpu::CfarCrossing* c, std::size_t n) {
+    const std::size_t k = std::min(n, capacity - count);
+    std::memcpy(static_cast<void*>(crossings_.data() + count), c, k * sizeof(cpu::CfarCrossing));
+    count += k;
+    return k;
+  };
+  auto below = [&](const cpu::CfarCrossing& c) { return c.doppler_bin < lo; };
+  std::size_t kept = 0;
+  for (std::size_t b = 0; b < cfar_blocks_; ++b) {
+    const cpu::CfarCrossing* c = block_crossings_[b].data();
+    const std::size_t n = block_stats_[b].stored;
+    kept += take(c, static_cast<std::size_t>(std::partition_point(c, c + n, below) - c));
+  }
+  if (clutter_) {
+    report_.map_cells += map_stats_.cells;
+    report_.map_tested += map_stats_.tested;
+    report_.map_crossings += map_stats_.crossings;
+    kept += take(map_crossings_.data(), map_stats_.stored);
+  }
+  std::uint64_t crossings = 0;
   for (std::size_t b = 0; b < cfar_blocks_; ++b) {
     const cpu::CfarStats& s = block_stats_[b];
     report_.cells += s.cells;
     report_.crossings += s.crossings;
-    const std::size_t take = std::min<std::size_t>(s.stored, capacity - count);
-    std::memcpy(static_cast<void*>(crossings_.data() + count), block_crossings_[b].data(),
-                take * sizeof(cpu::CfarCrossing));
-    count += take;
-    report_.crossings_dropped += s.crossings - take;
+    crossings += s.crossings;
+    const cpu::CfarCrossing* c = block_crossings_[b].data();
+    const cpu::CfarCrossing* split = std::partition_point(c, c + s.stored, below);
+    kept += take(split, static_cast<std::size_t>(c + s.stored - split));
   }
+  if (clutter_) crossings += map_stats_.crossings;
+  report_.crossings_dropped += crossings - kept;
+  const std::size_t first = report_.detections.size();
   const cpu::PlotExtractor::Result r =
       plots_->extract(crossings_.data(), count, p, channel, report_.detections);
   report_.detections_dropped += r.dropped;
+  mark_clutter_map_detections(clutter_geometry_, report_, first);
+}
+
+const ClutterMapState* CpuChain::clutter_map() const {
+  return clutter_ ? &clutter_->state() : nullptr;
+}
+
+void CpuChain::restore_clutter_map(const ClutterMapState& state) {
+  if (!clutter_)
+    throw std::logic_error("CpuChain::restore_clutter_map: the chain has no clutter map");
+  if (pending_) throw std::logic_error("CpuChain::restore_clutter_map: a CPI is in flight");
+  clutter_->restore(state);
 }
 
 void CpuChain::copy_power(PowerMap& out) const {

@@ -59,6 +59,8 @@ class CpuChain final : public SignalChain {
   using SignalChain::submit;
   ChainResult collect() override;
   void copy_power(PowerMap& out) const override;
+  const ClutterMapState* clutter_map() const override;
+  void restore_clutter_map(const ClutterMapState& state) override;
 
   bool has(Stage s) const { return s >= first_ && s <= last_; }
   std::size_t cube_samples() const;  ///< channels x pulses x gates
@@ -100,8 +102,13 @@ class CpuChain final : public SignalChain {
   std::unique_ptr<cpu::DopplerProcessor> doppler_;
   std::unique_ptr<cpu::Cfar> cfar_;
   std::unique_ptr<cpu::PlotExtractor> plots_;
-  cpu::RangeTiles tiles_;      ///< layout of tiled_
-  AlignedBuffer<cf32> tiled_;  ///< the compressed cube in range tiles (compress_doppler)
+  std::unique_ptr<cpu::ClutterMap> clutter_;  ///< processing.clutter_map: its rows' decisions
+  ClutterMapGeometry clutter_geometry_;
+  AlignedBuffer<cpu::CfarCrossing> map_crossings_;  ///< the map's, one map of one CPI
+  cpu::ClutterMapStats map_stats_;
+  std::size_t azimuth_cell_ = 0;  ///< the map's azimuth cell for the CPI being detected
+  cpu::RangeTiles tiles_;         ///< layout of tiled_
+  AlignedBuffer<cf32> tiled_;     ///< the compressed cube in range tiles (compress_doppler)
   PowerMap power_;
   std::size_t cfar_blocks_;
   std::vector<AlignedBuffer<cpu::CfarCrossing>> block_crossings_;  ///< one per CFAR row block

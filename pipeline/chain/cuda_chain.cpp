@@ -54,6 +54,9 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
       impl_(std::make_unique<Impl>()) {
   if (last_ < first_)
     throw std::invalid_argument("CudaChain: the last stage comes before the first");
+  if (mode_.processing.clutter_map.present && last_ == Stage::Detection)
+    throw std::invalid_argument(
+        "CudaChain: processing.clutter_map does not run on the CUDA chain yet (backend: cpu)");
   if (options.slots < 1) throw std::invalid_argument("CudaChain: slots must be >= 1");
   int count = 0;
   RP_CUDA_CHECK(cudaGetDeviceCount(&count));
@@ -332,6 +335,14 @@ void CudaChain::run_segment(Slot& s, const ChainJob& job) {
     finish(s);
     lap(Stage::Detection);
   }
+}
+
+const ClutterMapState* CudaChain::clutter_map() const {
+  return nullptr;
+}
+
+void CudaChain::restore_clutter_map(const ClutterMapState&) {
+  throw std::logic_error("CudaChain::restore_clutter_map: the chain has no clutter map");
 }
 
 void CudaChain::copy_power(PowerMap& out) const {

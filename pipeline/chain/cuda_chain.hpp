@@ -78,6 +78,8 @@ class CudaChain final : public SignalChain {
   using SignalChain::submit;
   ChainResult collect() override;
   void copy_power(PowerMap& out) const override;
+  const ClutterMapState* clutter_map() const override;
+  void restore_clutter_map(const ClutterMapState& state) override;
 
   std::size_t slots() const;
   /// Device stage split of the last collected CPI.

@@ -22,6 +22,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/clutter_map_state.hpp"
 #include "core/cpi.hpp"
 #include "core/detection.hpp"
 #include "core/mode.hpp"
@@ -116,6 +117,15 @@ class SignalChain {
 
   /// A copy of the power maps of the last collected CPI (pictures; not on the hot path).
   virtual void copy_power(PowerMap& out) const = 0;
+
+  // --- The clutter map (processing.clutter_map: state across CPIs) ----------------------------
+  /// The map's state after the last collected CPI (the CUDA chain downloads it; not on the hot
+  /// path); nullptr when the chain has no map (no clutter_map section, or no detection stage).
+  /// Nothing may be in flight (std::logic_error).
+  virtual const ClutterMapState* clutter_map() const = 0;
+  /// Replaces the map's state (a saved map reloaded): std::invalid_argument when its shape or
+  /// values do not fit this map; std::logic_error without a map or with a CPI in flight.
+  virtual void restore_clutter_map(const ClutterMapState& state) = 0;
 
   // --- One CPI at a time (nothing may be in flight) -------------------------------------------
   /// The whole chain on one CPI of the mode's shape (std::invalid_argument otherwise); the

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/antenna.hpp"
 #include "core/radar_math.hpp"
 #include "kernels/cpu/doppler.hpp"
 #include "kernels/cpu/fft.hpp"
@@ -57,6 +58,48 @@ cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry) {
   plc.range_offset_bins = r.waveform.type == WaveformType::Lfm ? 0.0 : -0.5;
   plc.interpolate_range = r.waveform.type == WaveformType::Lfm;
   return plc;
+}
+
+cpu::ClutterMapStageConfig clutter_map_stage_config(const Mode& mode) {
+  const ClutterMapGeometry g = clutter_map_geometry(mode);
+  cpu::ClutterMapStageConfig c;
+  c.doppler_bins = mode.processing.doppler_fft_size;
+  c.gates = g.gates;
+  c.first_row = g.first_row;
+  c.rows = g.rows;
+  c.maps = g.maps;
+  c.azimuth_cells = g.azimuth_cells;
+  c.looks = g.looks;
+  c.time_constant = g.time_constant_updates;
+  c.warmup = g.warmup_updates;
+  c.gap = g.gap_updates;
+  c.hold = g.hold_updates;
+  c.pfa = g.pfa;
+  c.factor_db = g.factor_db;
+  return c;
+}
+
+std::size_t clutter_map_azimuth_cell(const Mode& mode, const ClutterMapGeometry& map,
+                                     std::int64_t timestamp_ns) {
+  if (map.azimuth_cells <= 1 || !mode.antenna.present) return 0;
+  const double half_cpi_ns = 0.5e9 * static_cast<double>(mode.processing.pulses) * mode.radar.pri_s;
+  std::int64_t mid = timestamp_ns;
+  if (__builtin_add_overflow(timestamp_ns, static_cast<std::int64_t>(half_cpi_ns), &mid))
+    mid = timestamp_ns;
+  const double az = beam_azimuth_deg(mode.antenna, mid, -1);
+  const auto cell = static_cast<std::size_t>(az / 360.0 * static_cast<double>(map.azimuth_cells));
+  return std::min(cell, map.azimuth_cells - 1);
+}
+
+void mark_clutter_map_detections(const ClutterMapGeometry& map, DetectionReport& report,
+                                 std::size_t first_detection) {
+  if (!map.present) return;
+  for (std::size_t i = first_detection; i < report.detections.size(); ++i) {
+    Detection& d = report.detections[i];
+    const auto row = static_cast<std::size_t>(d.doppler_bin);
+    if (d.doppler_bin >= 0 && row >= map.first_row && row < map.first_row + map.rows)
+      d.decided_by = DecidedBy::ClutterMap;
+  }
 }
 
 void check_cpi_shape(const Cpi& cpi, const Mode& mode) {

@@ -5,6 +5,7 @@
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
 #include "kernels/cpu/cfar.hpp"
+#include "kernels/cpu/clutter_map.hpp"
 #include "kernels/cpu/plots.hpp"
 
 namespace radarpipe {
@@ -15,6 +16,15 @@ cpu::CfarStageConfig cfar_stage_config(const Mode& mode, const ModeGeometry& geo
 /// reference, the MTI taps and the Doppler window, exactly as the stages build them.
 cpu::CellCorrelation cell_correlation(const Mode& mode, const ModeGeometry& geometry);
 cpu::PlotConfig plot_config(const Mode& mode, const ModeGeometry& geometry);
+/// The clutter map stage's configuration (processing.clutter_map present).
+cpu::ClutterMapStageConfig clutter_map_stage_config(const Mode& mode);
+/// The azimuth cell the map updates for a CPI starting at timestamp_ns: where the beam points
+/// at the CPI's middle (core/antenna.hpp), 0 for a fixed beam.
+std::size_t clutter_map_azimuth_cell(const Mode& mode, const ClutterMapGeometry& map,
+                                     std::int64_t timestamp_ns);
+/// Marks each detection whose peak lies in the map's rows as decided by the map.
+void mark_clutter_map_detections(const ClutterMapGeometry& map, DetectionReport& report,
+                                 std::size_t first_detection);
 
 /// std::invalid_argument naming the CPI, its shape and the mode's, unless they agree.
 void check_cpi_shape(const Cpi& cpi, const Mode& mode);

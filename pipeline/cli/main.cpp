@@ -114,6 +114,21 @@ int process(radarpipe::ProcessOptions opt, const std::string& backend) {
                    static_cast<double>(s.crossings) / static_cast<double>(s.cells),
                    static_cast<double>(s.crossings) / static_cast<double>(s.cells) / s.design_pfa,
                    s.design_pfa);
+    if (s.map_cells > 0) {
+      const std::string kept =
+          s.clutter_map_file.empty() ? "not kept (no file)"
+          : s.clutter_map_loaded     ? "started from " + s.clutter_map_file + " (" +
+                                       std::to_string(s.clutter_map_loaded_cpis) + " CPIs learned)"
+                                 : "learned afresh (" + s.clutter_map_file + " not used)";
+      std::fprintf(stderr,
+                   "radarpipe process: clutter map: %llu of %llu cells tested (past warm-up), "
+                   "%llu declared; %s%s%s\n",
+                   static_cast<unsigned long long>(s.map_tested),
+                   static_cast<unsigned long long>(s.map_cells),
+                   static_cast<unsigned long long>(s.map_crossings), kept.c_str(),
+                   s.clutter_map_saved ? "; saved to " : "",
+                   s.clutter_map_saved ? s.clutter_map_file.c_str() : "");
+    }
     if (!opt.asterix_output.empty())
       std::fprintf(stderr,
                    "radarpipe process: ASTERIX: %llu plots in %llu data blocks to %s; %llu "
@@ -361,6 +376,9 @@ int main(int argc, char** argv) {
                    "directory of solved CFAR factors (none: solve every start; default: the "
                    "per-user cache)");
   proc->add_flag("--skip-checksum", skip_checksum, "do not verify core:sha512");
+  proc->add_option("--clutter-map", proc_opt.clutter_map,
+                   "the clutter map's file: loaded when it exists, saved at the end (none: not "
+                   "kept; default: the mode's processing.clutter_map.file)");
 
   CLI::App* cal = app.add_subcommand(
       "calibrate", "Measure the CFAR factor on a noise recording; write the mode with it");

@@ -12,7 +12,7 @@ namespace radarpipe {
 
 struct DemoOptions {
   std::string output_dir = "radarpipe-demo";
-  std::uint64_t cpis = 16;
+  std::uint64_t cpis = 48;
   std::size_t threads = 0;
 };
 

@@ -17,6 +17,7 @@
 #include "io/asterix.hpp"
 #include "io/detection_json.hpp"
 #include "pipeline/chain/backend.hpp"
+#include "pipeline/chain/clutter_map_store.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/commands/annotate.hpp"
 #include "pipeline/commands/recording_reader.hpp"
@@ -203,6 +204,10 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   co.cfar_factors = opt.cfar_factors;
   co.log = &log;
   const std::unique_ptr<SignalChain> chain = make_chain(rm.mode, backend, co);
+  ClutterMapStore map_store(clutter_map_path(rm.mode, opt.clutter_map), rm.mode, log);
+  sum.clutter_map_file = map_store.path();
+  sum.clutter_map_loaded = map_store.load(*chain);
+  sum.clutter_map_loaded_cpis = map_store.loaded_cpis();
   io::RecordingCpiSource source(reader, rm.mode.processing.pulses, rm.mode.radar.range_gates,
                                 rm.mode.radar.pri_s);
   sum.leftover_samples = source.leftover_samples();
@@ -258,6 +263,9 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     sum.detections += r.detections.size();
     sum.cells += r.cells;
     sum.crossings += r.crossings;
+    sum.map_cells += r.map_cells;
+    sum.map_tested += r.map_tested;
+    sum.map_crossings += r.map_crossings;
     sum.samples += samples_per_cpi;
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
@@ -318,6 +326,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
     throw;
   }
   if (out) out->flush();
+  sum.clutter_map_saved = map_store.save(*chain);
   if (encoder) {
     ast.flush();
     if (!ast) throw std::runtime_error(opt.asterix_output + ": write error (disk full?)");

@@ -57,6 +57,9 @@ struct ProcessOptions {
   /// Threads converting ahead (the hash has one of its own); 0: 1 beside a chain that computes
   /// on the host, half the cores beside one that computes on a device.
   std::size_t reader_threads = 0;
+  /// The clutter map's file ("": the mode's processing.clutter_map.file, "none": none): loaded
+  /// before the first CPI when it exists, saved after the last.
+  std::string clutter_map;
 };
 
 struct ProcessSummary {
@@ -78,6 +81,11 @@ struct ProcessSummary {
   std::uint64_t leftover_samples = 0;
   std::uint64_t leftover_bytes = 0;
   bool checksum_verified = false;
+  std::string clutter_map_file;               ///< where the map was kept ("": not kept)
+  bool clutter_map_loaded = false;            ///< the run started from the saved map
+  std::uint64_t clutter_map_loaded_cpis = 0;  ///< CPIs the loaded map had learned from
+  bool clutter_map_saved = false;
+  std::uint64_t map_cells = 0, map_tested = 0, map_crossings = 0;  ///< the map's rows, all CPIs
   /// Throughput of the CPI loop (setup excluded).
   double samples_per_s() const {
     return loop_seconds > 0 ? static_cast<double>(samples) / loop_seconds : 0;

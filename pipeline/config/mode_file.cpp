@@ -273,6 +273,58 @@ void read_factors(Reader& rd, const YAML::Node& n, CfarFactors& f) {
   if (auto c = rd.child(n, k, "crossings", false)) f.crossings = rd.count(c, k + ".crossings");
 }
 
+// processing.clutter_map: {doppler_bins | velocity_mps, time_constant_cpis |
+// time_constant_scans, warmup_cpis | warmup_scans, pfa | factor_db, hold_s, azimuth_cells, file}
+void read_clutter_map(Reader& rd, const YAML::Node& n, ClutterMapConfig& m) {
+  const std::string k = "processing.clutter_map";
+  rd.expect_map(
+      n, k,
+      {"doppler_bins", "velocity_mps", "time_constant_cpis", "time_constant_scans", "warmup_cpis",
+       "warmup_scans", "pfa", "factor_db", "hold_s", "azimuth_cells", "file"});
+  m.present = true;
+  auto one_of = [&](const char* a, const char* b, bool required) {
+    if (n[a] && n[b]) rd.fail(n[b], k + "." + b, std::string("and ") + a + " both given; give one");
+    if (required && !n[a] && !n[b]) rd.fail(n, k, std::string("needs ") + a + " or " + b);
+    return n[b] ? std::string(b) : std::string(a);
+  };
+  one_of("doppler_bins", "velocity_mps", false);
+  if (auto c = rd.child(n, k, "doppler_bins", false))
+    m.doppler_bins = rd.count(c, k + ".doppler_bins");
+  if (auto c = rd.child(n, k, "velocity_mps", false))
+    m.velocity_mps = rd.number(c, k + ".velocity_mps");
+  const std::string tau = one_of("time_constant_cpis", "time_constant_scans", true);
+  m.in_scans = tau == "time_constant_scans";
+  m.time_constant = rd.number(rd.child(n, k, tau.c_str(), true), k + "." + tau);
+  const std::string warm = m.in_scans ? "warmup_scans" : "warmup_cpis";
+  const std::string other = m.in_scans ? "warmup_cpis" : "warmup_scans";
+  if (n[other])
+    rd.fail(n[other], k + "." + other, "is in the other unit than " + tau + "; give " + warm);
+  if (auto c = rd.child(n, k, warm.c_str(), false)) {
+    m.warmup = rd.number(c, k + "." + warm);
+    if (!(m.warmup >= 1e-9))
+      rd.fail(c, k + "." + warm, "must be > 0 (leave it out for one time constant)");
+  }
+  one_of("pfa", "factor_db", false);
+  if (auto c = rd.child(n, k, "pfa", false)) {
+    m.pfa = rd.number(c, k + ".pfa");
+    if (!(m.pfa > 0.0)) rd.fail(c, k + ".pfa", "must be > 0");
+  }
+  if (auto c = rd.child(n, k, "factor_db", false)) {
+    m.factor_db = rd.number(c, k + ".factor_db");
+    if (!(m.factor_db > 0.0)) rd.fail(c, k + ".factor_db", "must be > 0 dB");
+  }
+  if (auto c = rd.child(n, k, "hold_s", false)) m.hold_s = rd.number(c, k + ".hold_s");
+  if (auto c = rd.child(n, k, "azimuth_cells", false)) {
+    m.azimuth_cells = rd.count(c, k + ".azimuth_cells");
+    if (m.azimuth_cells == 0) rd.fail(c, k + ".azimuth_cells", "must be >= 1");
+  }
+  if (auto c = rd.child(n, k, "file", false)) {
+    if (!c.IsScalar() || c.Scalar().empty())
+      rd.fail(c, k + ".file", "expected a file path, got " + Reader::describe(c));
+    m.file = c.Scalar();
+  }
+}
+
 Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
@@ -300,7 +352,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   rd.expect_map(
       proc, "processing",
       {"pulses", "range_window", "mti", "doppler_window", "doppler_fft_size", "channel_combine",
-       "cfar", "fft_planning", "fft_wisdom", "max_crossings", "max_detections"});
+       "cfar", "fft_planning", "fft_wisdom", "max_crossings", "max_detections", "clutter_map"});
   ProcessingConfig& p = mode.processing;
   p.pulses = rd.count(rd.child(proc, "processing", "pulses", true), "processing.pulses");
   p.range_window = WindowConfig{WindowType::Rect};
@@ -345,6 +397,9 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
     p.max_crossings = rd.count(c, "processing.max_crossings");
   if (auto c = rd.child(proc, "processing", "max_detections", false))
     p.max_detections = rd.count(c, "processing.max_detections");
+
+  if (auto c = rd.child(proc, "processing", "clutter_map", false))
+    read_clutter_map(rd, c, p.clutter_map);
 
   const YAML::Node cfar = rd.child(proc, "processing", "cfar", true);
   const std::string ck = "processing.cfar";
@@ -467,6 +522,22 @@ nlohmann::json mode_file_json(const Mode& mode) {
                          {"max_crossings", p.max_crossings},
                          {"max_detections", p.max_detections}};
   if (!p.fft_wisdom.empty()) proc["fft_wisdom"] = p.fft_wisdom;
+  if (p.clutter_map.present) {
+    const ClutterMapConfig& m = p.clutter_map;
+    nlohmann::json j;
+    if (m.velocity_mps > 0.0)
+      j["velocity_mps"] = m.velocity_mps;
+    else
+      j["doppler_bins"] = m.doppler_bins;
+    j[m.in_scans ? "time_constant_scans" : "time_constant_cpis"] = m.time_constant;
+    if (m.warmup > 0.0) j[m.in_scans ? "warmup_scans" : "warmup_cpis"] = m.warmup;
+    if (m.factor_db > 0.0) j["factor_db"] = m.factor_db;
+    if (m.pfa > 0.0) j["pfa"] = m.pfa;
+    j["hold_s"] = m.hold_s;
+    if (m.azimuth_cells) j["azimuth_cells"] = m.azimuth_cells;
+    if (!m.file.empty()) j["file"] = m.file;
+    proc["clutter_map"] = j;
+  }
   nlohmann::json segments = nlohmann::json::array();
   for (const SegmentConfig& s : mode.pipeline.segments) {
     nlohmann::json stages = nlohmann::json::array();

@@ -57,8 +57,9 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
       const std::string key = "targets[" + std::to_string(i) + "]";
       const YAML::Node t = targets[i];
       rd.mark(key, t);
-      rd.expect_map(
-          t, key, {"name", "range_m", "range_rate_mps", "acceleration_mps2", "snr_db", "swerling"});
+      rd.expect_map(t, key,
+                    {"name", "range_m", "range_rate_mps", "acceleration_mps2", "snr_db", "swerling",
+                     "start_s", "end_s", "micro_motion_m", "micro_motion_period_s"});
       io::ScenarioTarget tg;
       tg.name = "target-" + std::to_string(i + 1);
       if (auto n = rd.child(t, key, "name", false)) {
@@ -77,6 +78,12 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
                       : s == "1" ? io::Swerling::One
                                  : io::Swerling::Three;
       }
+      if (auto c = rd.child(t, key, "start_s", false)) tg.start_s = rd.number(c, key + ".start_s");
+      if (auto c = rd.child(t, key, "end_s", false)) tg.end_s = rd.number(c, key + ".end_s");
+      if (auto c = rd.child(t, key, "micro_motion_m", false))
+        tg.micro_motion_m = rd.number(c, key + ".micro_motion_m");
+      if (auto c = rd.child(t, key, "micro_motion_period_s", false))
+        tg.micro_motion_period_s = rd.number(c, key + ".micro_motion_period_s");
       sc.targets.push_back(tg);
     }
   }
@@ -87,11 +94,13 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
       const std::string key = "clutter[" + std::to_string(i) + "]";
       const YAML::Node c = clutter[i];
       rd.mark(key, c);
-      rd.expect_map(c, key, {"range_start_m", "range_end_m", "cnr_db", "spread_hz"});
+      rd.expect_map(c, key, {"range_start_m", "range_end_m", "cnr_db", "cnr_end_db", "spread_hz"});
       io::ClutterPatch p;
       p.range_start_m = rd.number(rd.child(c, key, "range_start_m", true), key + ".range_start_m");
       p.range_end_m = rd.number(rd.child(c, key, "range_end_m", true), key + ".range_end_m");
       p.cnr_db = rd.number(rd.child(c, key, "cnr_db", true), key + ".cnr_db");
+      if (auto e = rd.child(c, key, "cnr_end_db", false))
+        p.cnr_end_db = rd.number(e, key + ".cnr_end_db");
       if (auto s = rd.child(c, key, "spread_hz", false))
         p.spread_hz = rd.number(s, key + ".spread_hz");
       sc.clutter.push_back(p);

@@ -54,13 +54,24 @@ def reader_models():
         problems.append(f"bearing of azimuth 300: {float(d.state_vector[0])}")
     if abs(bearing_rad(67.5) - math.radians(22.5)) > 1e-12 or abs(bearing_rad(180) + math.pi / 2) > 1e-12:
         problems.append("bearing_rad")
+    # Version 3's decision field is read; a value the client does not know is refused.
+    r3 = Report.from_json(dict(rep, version=3, map_cells=5, map_tested=4, map_crossings=1,
+                               detections=[dict(det, decided_by="clutter_map")]))
+    if r3.detections[0].decided_by != "clutter_map" or r3.map_crossings != 1:
+        problems.append(f"version 3 fields: {r3}")
+    try:
+        Report.from_json(dict(rep, version=3, detections=[dict(det, decided_by="guess")]))
+        problems.append("decided_by 'guess' accepted")
+    except Exception as e:  # noqa: BLE001 - the message is what is checked
+        if "decided_by 'guess' is not cfar or clutter_map" not in str(e):
+            problems.append(f"decided_by guess: {e}")
     # A schema the client does not know is refused by name.
     try:
-        Report.from_json(dict(rep, version=3))
-        problems.append("version 3 accepted")
+        Report.from_json(dict(rep, version=4))
+        problems.append("version 4 accepted")
     except Exception as e:  # noqa: BLE001 - the message is what is checked
-        if "schema version 3 is not supported" not in str(e):
-            problems.append(f"version 3: {e}")
+        if "schema version 4 is not supported" not in str(e):
+            problems.append(f"version 4: {e}")
     return problems
 
 

@@ -80,7 +80,7 @@ def compare(mode_path, rec, work, scan):
         span = rep["beamwidth_deg"] + (360.0 * 0.0128 / 0.5 if scan == "rotating" else 0.0)
         check(abs(prl - span) <= 360 / 8192, where + f" PRL {prl} for {span}")
         sp = bytes(x["SP"]["val"] for x in p["ISP"])
-        check(len(sp) == 10 and sp[0] == 1, where + f" SP layout {sp.hex()}")
+        check(len(sp) == 11 and sp[0] == 2, where + f" SP layout {sp.hex()}")
         extent = int.from_bytes(sp[1:3], "big") / 4.0
         snr = int.from_bytes(sp[3:5], "big", signed=True) / 100.0
         rr = int.from_bytes(sp[5:7], "big", signed=True) / 64.0
@@ -88,6 +88,7 @@ def compare(mode_path, rec, work, scan):
         check(abs(snr - d["snr_db"]) <= 0.01, where + f" SNR {snr}")
         check(abs(rr - d["range_rate_mps"]) <= 1 / 64, where + f" range rate {rr}")
         check(sp[7] == 0xFF and int.from_bytes(sp[8:10], "big") == d["cells"], where + " cells")
+        check(sp[10] == (1 if d.get("decided_by") == "clutter_map" else 0), where + " decided_by")
 
     # CAT034: a staring beam sends a north marker per CPI; a rotating one (0.5 s, 8 sectors,
     # phase 0 at whole half seconds) one per turn and a sector crossing every 45 degrees, from the first

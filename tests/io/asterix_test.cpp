@@ -86,7 +86,7 @@ TEST(Asterix, GoldenRecordComputedByHand) {
   // CAT034 north marker: FSPEC 010 000 030; SAC 25 SIC 201; type 1; ToD 43200.5 s * 128.
   EXPECT_EQ(out[0], (Bytes{34, 0x00, 0x0A, 0xE0, 0x19, 0xC9, 0x01, 0x54, 0x60, 0x40}));
   const Bytes expected = {
-      48,   0x00, 0x22,        // CAT 048, LEN 34
+      48,   0x00, 0x23,        // CAT 048, LEN 35
       0xF3, 0x01, 0x05, 0x04,  // FSPEC: 010 140 020 040 130 | - | 120 | SP
       0x19, 0xC9,              // I048/010
       0x54, 0x60, 0x40,        // I048/140: 5529664 / 128 s
@@ -94,17 +94,18 @@ TEST(Asterix, GoldenRecordComputedByHand) {
       0x0A, 0x00, 0x40, 0x00,  // I048/040: RHO 2560/256 NM, THETA 16384 -> 90 deg
       0x18, 0x2E, 0x22,        // I048/130: PRL 46 (2 deg), PAM 34 dBm
       0x80, 0x03, 0xBC,        // I048/120: CAL -68 m/s in 10 bits
-      0x0B, 0x01,              // SP: length 11, layout 1
+      0x0C, 0x02,              // SP: length 12, layout 2
       0x00, 0x5A,              // range extent 3 bins = 22.48 m -> 90 quarter metres
       0x0C, 0xEB,              // SNR 33.07 dB -> 3307
       0xEF, 0x1A,              // range rate -67.6 m/s * 64 = -4326
       0xFF,                    // combined map
-      0x00, 0x06};             // cells
+      0x00, 0x06,              // cells
+      0x00};                   // decided by the CFAR
   EXPECT_EQ(out[1], expected);
   EXPECT_EQ(enc.counts().plots, 1u);
   EXPECT_EQ(enc.counts().scan_messages, 1u);
   EXPECT_EQ(enc.counts().datagrams, 2u);
-  EXPECT_EQ(enc.counts().bytes, 10u + 34u);
+  EXPECT_EQ(enc.counts().bytes, 10u + 35u);
 }
 
 TEST(Asterix, TimeOfDayRoundsToTheLsbAndWrapsAtMidnight) {
@@ -201,7 +202,7 @@ TEST(Asterix, OutOfRangeValuesAreDroppedOrOmittedAndCountedNeverWrapped) {
 TEST(Asterix, BlocksStayWithinTheDatagramLimitAndKeepEveryPlotInOrder) {
   std::mt19937 rng(48);
   std::uniform_real_distribution<double> range(0, 200 * kMetresPerNm), az(0, 360), v(-400, 400);
-  for (std::size_t limit : {64u, 65u, 100u, 1400u, 65507u}) {
+  for (std::size_t limit : {64u, 66u, 67u, 100u, 1400u, 65507u}) {
     AsterixConfig c = config();
     c.max_datagram_bytes = limit;
     c.cat034 = false;
@@ -228,11 +229,11 @@ TEST(Asterix, BlocksStayWithinTheDatagramLimitAndKeepEveryPlotInOrder) {
     }
     EXPECT_EQ(k, r.detections.size()) << "limit " << limit;
     EXPECT_EQ(enc.counts().datagrams, out.size());
-    // Records of 31 octets: one per block up to 64 octets, two from 65.
-    if (limit == 64) {
+    // Records of 32 octets: one per block up to 66 octets, two from 67.
+    if (limit == 66) {
       EXPECT_EQ(out.size(), 300u);
     }
-    if (limit == 65) {
+    if (limit == 67) {
       EXPECT_EQ(out.size(), 150u);
     }
     if (limit == 65507) {

@@ -17,7 +17,7 @@ from typing import Iterator, List, Optional
 import zmq
 
 SCHEMA = "radarpipe.detections"
-SUPPORTED_VERSIONS = (1, 2)
+SUPPORTED_VERSIONS = (1, 2, 3)
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 
@@ -28,6 +28,12 @@ class StreamError(RuntimeError):
 def utc_from_ns(ns: int) -> datetime.datetime:
     """UTC nanoseconds since 1970 as a naive UTC datetime (microsecond resolution)."""
     return _EPOCH + datetime.timedelta(microseconds=ns // 1000)
+
+
+def _decided_by(v, where: str) -> str:
+    if v not in ("cfar", "clutter_map"):
+        raise StreamError(f"{where}: decided_by {v!r} is not cfar or clutter_map")
+    return v
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Detection:
     range_extent_bins: int
     eclipsed: bool
     azimuth_deg: Optional[float] = None
+    decided_by: str = "cfar"
 
     @classmethod
     def from_json(cls, o: dict, where: str) -> "Detection":
@@ -67,6 +74,7 @@ class Detection:
                 range_extent_bins=int(o.get("range_extent_bins", 0)),
                 eclipsed=bool(o.get("eclipsed", False)),
                 azimuth_deg=float(o["azimuth_deg"]) if "azimuth_deg" in o else None,
+                decided_by=_decided_by(o.get("decided_by", "cfar"), where),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StreamError(f"{where}: {e!r} in a detection") from None
@@ -85,7 +93,10 @@ class Report:
     range_resolution_m: Optional[float] = None
     range_rate_resolution_mps: Optional[float] = None
     beamwidth_deg: Optional[float] = None
-    version: int = 2
+    version: int = 3
+    map_cells: int = 0
+    map_tested: int = 0
+    map_crossings: int = 0
 
     @property
     def time(self) -> datetime.datetime:
@@ -117,6 +128,9 @@ class Report:
                 range_rate_resolution_mps=o.get("range_rate_resolution_mps"),
                 beamwidth_deg=o.get("beamwidth_deg"),
                 version=int(version),
+                map_cells=int(o.get("map_cells", 0)),
+                map_tested=int(o.get("map_tested", 0)),
+                map_crossings=int(o.get("map_crossings", 0)),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StreamError(f"{where}: {e!r}") from None

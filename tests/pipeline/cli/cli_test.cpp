@@ -71,7 +71,7 @@ TEST(Cli, InvalidModeExitsNonZeroWithTheMessage) {
       "/cli_test_bad.yaml";
   std::ifstream in(radarpipe::test::source_path("configs/demo.yaml"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  text.replace(text.find("pfa: 1.0e-6"), 11, "pfa: 1.5");
+  text.replace(text.find("pfa: 1.0e-6", text.find("cfar: {")), 11, "pfa: 1.5");
   std::ofstream(path) << text;
   const CliRun r = run_cli("config check " + path);
   EXPECT_EQ(r.code, 2);

@@ -1,0 +1,141 @@
+// The clutter map of the zero-Doppler filters (RADAR-MODEL.md "Clutter map"): the Moving
+// Target Detector's answer to targets that barely move (Muehe and Labitt, Lincoln Laboratory;
+// Skolnik, Radar Handbook, the MTI/MTD chapter). The Doppler rows around zero are decided
+// against a per-cell recursive average of the cell's own past power, which learns where the
+// ground is and how strong, instead of against the CFAR's neighbours (which the ground fills).
+//
+// Per cell, with n powers learned and their average C (both from earlier CPIs only):
+//   declare  P > K(n) C            when n >= warm-up (before, the cell declares nothing)
+//   learn    C <- C + b(n+1) (P - C),  n <- n + 1,   b(j) = max(1/j, 1 - exp(-1/tau))
+// so the first tau powers are averaged plainly (the map is ready after one time constant) and
+// later ones exponentially. A declaration opens an episode in which the cell is not learned (a
+// hovering target would otherwise teach the map its own echo, in the CPIs where it fades as
+// much as in those where it is declared); the episode ends after `gap` updates without a
+// declaration, and the cell is learned again anyway once the episode is longer than `hold`
+// updates: a new lasting reflector becomes ground after that.
+//
+// K(n) is solved for the weights the average then holds: on noise P and the learned powers are
+// independent Gamma(L) (L looks), so Pfa(K) = E[Q_L(K C)] = sum_{j<L} (-1)^j phi^(j)(1) / j!,
+// phi(t) = prod_i (1 + t K w_i)^-L, exact (no correlation between CPIs in noise).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/clutter_map_state.hpp"
+#include "core/hd.hpp"
+#include "kernels/cpu/cfar.hpp"
+
+namespace radarpipe::cpu {
+
+/// The rules a cell follows besides its tables (ClutterMapStageConfig's, in updates).
+struct ClutterMapRules {
+  std::uint32_t last;    ///< the tables' last index (learned saturates there)
+  std::uint32_t warmup;  ///< powers learned before the cell may declare
+  std::uint32_t gap;     ///< updates without a declaration that end an episode
+  std::uint32_t hold;    ///< an episode longer than this is learned anyway
+};
+
+/// One cell of one CPI (both backends: the CUDA kernel calls this too). factor[i] and rate[i]
+/// for i = 0 .. r.last. Returns whether the cell is declared.
+RP_HD inline bool clutter_map_step(float p, float& mean, std::uint32_t& learned, std::uint32_t& run,
+                                   std::uint32_t& quiet, const float* factor, const float* rate,
+                                   const ClutterMapRules& r) {
+  const std::uint32_t last = r.last;
+  const std::uint32_t n = learned < last ? learned : last;
+  const bool hit = n >= r.warmup && mul_rn(factor[n], mean) < p;
+  if (hit) {
+    run = run < 0xffffffffu ? run + 1 : run;
+    quiet = 0;
+  } else if (run > 0) {
+    if (++quiet > r.gap) {
+      run = 0;  // the episode is over: this power is the cell's own again
+      quiet = 0;
+    } else {
+      run = run < 0xffffffffu ? run + 1 : run;
+    }
+  }
+  if (run == 0 || run > r.hold) {
+    const std::uint32_t next = n < last ? n + 1 : last;
+    mean = add_rn(mean, mul_rn(rate[next], sub_rn(p, mean)));
+    learned = next;
+  }
+  return hit;
+}
+
+/// Pfa of `P > K C` for C = sum_i w_i G_i and P, G_i independent Gamma(looks, 1)/looks... in
+/// the map's units any common scale cancels: P and every G_i a sum of `looks` unit exponentials.
+double clutter_map_pfa(double k, const std::vector<double>& weights, std::size_t looks);
+
+/// The weights of the average after n learned powers, oldest first (they sum to 1).
+std::vector<double> clutter_map_weights(std::size_t n, double time_constant);
+
+struct ClutterMapStageConfig {
+  std::size_t doppler_bins = 0;         ///< M of the power map
+  std::size_t gates = 0;                ///< N
+  std::size_t first_row = 0, rows = 1;  ///< the map's Doppler rows
+  std::size_t maps = 1;                 ///< power maps per CPI
+  std::size_t azimuth_cells = 1;
+  std::size_t looks = 1;      ///< Gamma order of a noise cell (CFAR looks)
+  double time_constant = 20;  ///< tau in updates, 1 .. 10^4
+  std::size_t warmup = 20;    ///< updates before a cell may declare, >= 1
+  std::size_t gap = 20;       ///< updates without a declaration that end an episode
+  std::size_t hold = 0;       ///< an episode longer than this is learned anyway
+  double pfa = 1e-6;          ///< design Pfa per cell (used when factor_db is 0)
+  double factor_db = 0;       ///< > 0: K fixed at 10^(factor_db / 10)
+};
+
+struct ClutterMapStats {
+  std::uint64_t cells = 0;      ///< cells of the map's rows this CPI
+  std::uint64_t tested = 0;     ///< of them past warm-up
+  std::uint64_t crossings = 0;  ///< declared
+  std::uint64_t stored = 0;     ///< written to the output (<= capacity)
+  void add(const ClutterMapStats& o) {
+    cells += o.cells;
+    tested += o.tested;
+    crossings += o.crossings;
+    stored += o.stored;
+  }
+};
+
+class ClutterMap {
+ public:
+  /// Validates, solves the factor table (bounded: tau <= 10^4), allocates the state (reset).
+  /// Throws std::invalid_argument naming the field.
+  explicit ClutterMap(const ClutterMapStageConfig& config);
+
+  const ClutterMapStageConfig& config() const { return cfg_; }
+  std::size_t first_row() const { return cfg_.first_row; }
+  std::size_t end_row() const { return cfg_.first_row + cfg_.rows; }
+  bool governs(std::size_t d) const { return d >= first_row() && d < end_row(); }
+  /// K(n) and b(n) for n = 0 .. table_last(); n >= table_last() uses the last entry.
+  const std::vector<float>& factors() const { return factor_; }
+  const std::vector<float>& rates() const { return rate_; }
+  std::uint32_t table_last() const { return static_cast<std::uint32_t>(factor_.size() - 1); }
+  double solve_seconds() const { return seconds_; }
+
+  /// Decides and learns the map's rows [d_begin, d_end) (absolute map rows, within the map's)
+  /// of power map `map` (M x N, range fastest) for `map_index` at `azimuth_cell`. Crossings go to
+  /// out in (d, m) order with noise = the cell's average before this CPI. Distinct row ranges may
+  /// run at once. No allocation, no throw.
+  ClutterMapStats process_rows(const float* map, std::size_t map_index, std::size_t azimuth_cell,
+                               std::size_t d_begin, std::size_t d_end, CfarCrossing* out,
+                               std::size_t capacity) noexcept;
+  /// Counts one CPI into state().cpis (call once per CPI, after its rows).
+  void finish_cpi() { ++state_.cpis; }
+
+  const ClutterMapState& state() const { return state_; }
+  /// Replaces the state: throws std::invalid_argument when its shape is not this map's or a
+  /// cell's values are impossible (negative or non-finite mean, learned past the table).
+  void restore(const ClutterMapState& s);
+  void reset() { state_.reset(); }
+
+ private:
+  ClutterMapStageConfig cfg_;
+  std::vector<float> factor_, rate_;
+  double seconds_ = 0;
+  ClutterMapState state_;
+};
+
+}  // namespace radarpipe::cpu
