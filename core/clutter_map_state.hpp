@@ -1,5 +1,5 @@
-// The clutter map's state across CPIs (RADAR-MODEL.md "Clutter map"): what the stage keeps per
-// cell, what a map file saves and a restarted chain reloads. Cells are indexed
+// The clutter map's state across CPIs (docs/signal-chain.md "Clutter map"): what the stage keeps
+// per cell, what a map file saves and a restarted chain reloads. Cells are indexed
 // ((map * azimuth_cells + azimuth_cell) * rows + row) * gates + gate, rows counted from the
 // map's first Doppler row.
 #pragma once

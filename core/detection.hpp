@@ -8,7 +8,7 @@
 namespace radarpipe {
 
 /// What declared a detection's peak cell: the CFAR, or the clutter map of the zero-Doppler rows
-/// (processing.clutter_map; RADAR-MODEL.md "Clutter map").
+/// (processing.clutter_map; docs/signal-chain.md "Clutter map").
 enum class DecidedBy : std::uint8_t { Cfar = 0, ClutterMap = 1 };
 inline const char* to_string(DecidedBy d) {
   return d == DecidedBy::ClutterMap ? "clutter_map" : "cfar";

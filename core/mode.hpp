@@ -111,10 +111,10 @@ struct CfarConfig {
 };
 
 /// The clutter map of the zero-Doppler filters (the MTD's; docs/modes.md
-/// "processing.clutter_map", RADAR-MODEL.md "Clutter map"). The Doppler rows within `doppler_bins`
-/// of zero (or within velocity_mps) are decided against a per-cell recursive average of their own
-/// past power instead of by the CFAR. Times are counted in updates of a cell: one per CPI for a
-/// fixed beam; for a rotating one, each CPI whose beam lies in the cell's azimuth cell.
+/// "processing.clutter_map", docs/signal-chain.md "Clutter map"). The Doppler rows within
+/// `doppler_bins` of zero (or within velocity_mps) are decided against a per-cell recursive average
+/// of their own past power instead of by the CFAR. Times are counted in updates of a cell: one per
+/// CPI for a fixed beam; for a rotating one, each CPI whose beam lies in the cell's azimuth cell.
 struct ClutterMapConfig {
   bool present = false;           ///< the mode has processing.clutter_map
   std::size_t doppler_bins = 1;   ///< W: rows M/2 - W .. M/2 + W, 2W + 1 <= M

@@ -1,4 +1,4 @@
-// A saved clutter map (RADAR-MODEL.md "Clutter map"; docs/modes.md "processing.clutter_map"):
+// A saved clutter map (docs/signal-chain.md "Clutter map"; docs/modes.md "processing.clutter_map"):
 // a site that restarts reloads the ground it learned instead of warming up again.
 //
 // The file is outside bytes: it is taken only if its size is exactly what its header's shape

@@ -212,6 +212,11 @@ ClutterMapStats ClutterMap::process_rows(const float* map, std::size_t map_index
 }
 
 void ClutterMap::restore(const ClutterMapState& s) {
+  check(s);
+  state_ = s;
+}
+
+void ClutterMap::check(const ClutterMapState& s) const {
   auto shape = [](const ClutterMapState& x) {
     return std::to_string(x.maps) + " maps x " + std::to_string(x.azimuth_cells) +
            " azimuth cells x " + std::to_string(x.rows) + " rows x " + std::to_string(x.gates) +
@@ -239,7 +244,6 @@ void ClutterMap::restore(const ClutterMapState& s) {
       bad("state", "cell " + std::to_string(i) + " has learned nothing but a mean of " +
                        std::to_string(s.mean[i]));
   }
-  state_ = s;
 }
 
 }  // namespace radarpipe::cpu

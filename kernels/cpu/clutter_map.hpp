@@ -1,4 +1,4 @@
-// The clutter map of the zero-Doppler filters (RADAR-MODEL.md "Clutter map"): the Moving
+// The clutter map of the zero-Doppler filters (docs/signal-chain.md "Clutter map"): the Moving
 // Target Detector's answer to targets that barely move (Muehe and Labitt, Lincoln Laboratory;
 // Skolnik, Radar Handbook, the MTI/MTD chapter). The Doppler rows around zero are decided
 // against a per-cell recursive average of the cell's own past power, which learns where the
@@ -126,8 +126,11 @@ class ClutterMap {
   void finish_cpi() { ++state_.cpis; }
 
   const ClutterMapState& state() const { return state_; }
-  /// Replaces the state: throws std::invalid_argument when its shape is not this map's or a
-  /// cell's values are impossible (negative or non-finite mean, learned past the table).
+  /// std::invalid_argument unless `s` could be this map's state: its shape, and every cell's
+  /// values possible (a finite mean >= 0, learned within the table and 0 with a mean of 0, no
+  /// more quiet updates than the episode has).
+  void check(const ClutterMapState& s) const;
+  /// Replaces the state, check()ed first.
   void restore(const ClutterMapState& s);
   void reset() { state_.reset(); }
 

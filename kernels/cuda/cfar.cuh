@@ -54,6 +54,12 @@ class Cfar {
   const float* noise_map() const { return noise_map_.data(); }     ///< Z at crossing cells only
   const double* noise_sums() const { return noise_sums_.data(); }  ///< per map
 
+  /// The same outputs, for a stage that decides some rows itself after process() (the clutter
+  /// map's rows: it rewrites their mask words, popcounts and noise at its crossings).
+  std::uint32_t* masks_for_writing() { return masks_.data(); }
+  std::uint32_t* popcounts_for_writing() { return popcounts_.data(); }
+  float* noise_map_for_writing() { return noise_map_.data(); }
+
   /// Cells the last process() must at least read and write, for the roofline.
   std::size_t bytes_moved() const;
 

@@ -79,16 +79,43 @@ bool ClutterMapStore::load(SignalChain& chain) {
   }
 }
 
+ClutterMapStore::~ClutterMapStore() {
+  wait();
+}
+
+void ClutterMapStore::wait() {
+  if (writer_.joinable()) writer_.join();
+}
+
 bool ClutterMapStore::save(const SignalChain& chain) {
+  wait();
   const ClutterMapState* s = chain.clutter_map();
   if (path_.empty() || !s) return false;
+  return write(*s);
+}
+
+bool ClutterMapStore::save_in_background(const SignalChain& chain) {
+  if (path_.empty() || writing_.load()) return false;
+  wait();  // the last writer has finished: join it
+  const ClutterMapState* s = chain.clutter_map();
+  if (!s) return false;
+  copy_ = *s;
+  writing_ = true;
+  writer_ = std::thread([this] {
+    write(copy_);
+    writing_ = false;
+  });
+  return true;
+}
+
+bool ClutterMapStore::write(const ClutterMapState& s) {
   static std::atomic<std::uint64_t> saves{0};
   const std::string tmp =
       path_ + ".tmp." + std::to_string(getpid()) + "." + std::to_string(saves.fetch_add(1));
   std::error_code ec;
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    const std::string bytes = io::clutter_map_file(key_, *s);
+    const std::string bytes = io::clutter_map_file(key_, s);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     f.flush();
     if (!f) {

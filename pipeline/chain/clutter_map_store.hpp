@@ -6,10 +6,12 @@
 // into place, so a crash mid-save leaves the previous map.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <iosfwd>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "core/mode.hpp"
 #include "pipeline/chain/signal_chain.hpp"
@@ -34,17 +36,31 @@ class ClutterMapStore {
   bool load(SignalChain& chain);
   /// Saves the chain's map (nothing in flight); false (with a warning) when it cannot.
   bool save(const SignalChain& chain);
+  /// Copies the chain's map (nothing in flight) and writes the copy on a thread of its own, so
+  /// that a running chain waits only for the copy; skipped (false) while the previous write is
+  /// still going. save() and the destructor wait for it.
+  bool save_in_background(const SignalChain& chain);
+  ~ClutterMapStore();
+  ClutterMapStore(const ClutterMapStore&) = delete;
+  ClutterMapStore& operator=(const ClutterMapStore&) = delete;
   /// Files ignored, by cause (io::ClutterMapFileError::cause(), "values", "read").
   const std::map<std::string, std::uint64_t>& rejected() const { return rejected_; }
   std::uint64_t loaded_cpis() const { return loaded_cpis_; }  ///< the loaded map's CPIs
-  std::uint64_t saved() const { return saved_; }
+  std::uint64_t saved() const { return saved_.load(); }
 
  private:
   std::string path_;
   std::string key_;
   std::ostream& log_;
+  bool write(const ClutterMapState& s);
+  void wait();
+
   std::map<std::string, std::uint64_t> rejected_;
-  std::uint64_t loaded_cpis_ = 0, saved_ = 0;
+  std::uint64_t loaded_cpis_ = 0;
+  std::atomic<std::uint64_t> saved_{0};
+  std::thread writer_;
+  std::atomic<bool> writing_{false};
+  ClutterMapState copy_;  ///< what the writer writes
 };
 
 }  // namespace radarpipe

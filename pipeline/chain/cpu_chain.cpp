@@ -317,6 +317,14 @@ void CpuChain::detect_map(const float* p, int channel) {
       if (a >= b) continue;
       st.add(cfar_->process_rows(p, a, b, out + st.stored, capacity - st.stored, worker));
     }
+    // The map's rows feed the CFAR's noise statistic all the same (report.noise_power_db is
+    // the mean Z over every row, as the GPU's CFAR sums it); their decisions are the map's.
+    const std::size_t a = std::max(d0, lo), b = std::min(d1, hi);
+    if (a < b) {
+      const cpu::CfarStats band = cfar_->process_rows(p, a, b, nullptr, 0, worker);
+      st.noise_sum += band.noise_sum;
+      st.noise_cells += band.noise_cells;
+    }
     block_stats_[block] = st;
   };
   pool_.parallel_for(cfar_blocks_ + (clutter_ ? 1 : 0), task);

@@ -11,6 +11,7 @@
 #include "kernels/cpu/plots.hpp"
 #include "kernels/cpu/waveform.hpp"
 #include "kernels/cuda/cfar.cuh"
+#include "kernels/cuda/clutter_map.cuh"
 #include "kernels/cuda/doppler.cuh"
 #include "kernels/cuda/memory.cuh"
 #include "kernels/cuda/plots.cuh"
@@ -31,13 +32,21 @@ struct CudaChain::Slot {
   std::unique_ptr<cuda::Cfar> cfar;
   std::unique_ptr<cuda::CrossingCollector> collector;
   std::vector<cuda::Event> events;  ///< around each stage: telemetry and benchmarks
-  ChainJob job;                     ///< the CPI in this slot
-  StageSeconds seconds;             ///< a segment's stage times (run_segment)
+  /// The clutter map's counts for this slot's CPI (2 per map: tested, crossings).
+  cuda::DeviceBuffer<unsigned long long> d_map_counts;
+  cuda::PinnedBuffer<unsigned long long> map_counts;
+  std::size_t azimuth_cell = 0;  ///< the map's azimuth cell for this slot's CPI
+  ChainJob job;                  ///< the CPI in this slot
+  StageSeconds seconds;          ///< a segment's stage times (run_segment)
 };
 
 struct CudaChain::Impl {
   std::vector<std::unique_ptr<Slot>> slots;
   std::unique_ptr<cpu::PlotExtractor> plots;
+  /// processing.clutter_map: one state on the device, which the slots update in CPI order.
+  std::unique_ptr<cuda::ClutterMap> clutter;
+  ClutterMapGeometry clutter_geometry;
+  ClutterMapState clutter_host;  ///< clutter_map()'s copy
   DetectionReport report;
   int device = 0;
   /// copy_compressed()'s crop target, allocated on its first use and kept: a buffer freed per
@@ -54,9 +63,6 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
       impl_(std::make_unique<Impl>()) {
   if (last_ < first_)
     throw std::invalid_argument("CudaChain: the last stage comes before the first");
-  if (mode_.processing.clutter_map.present && last_ == Stage::Detection)
-    throw std::invalid_argument(
-        "CudaChain: processing.clutter_map does not run on the CUDA chain yet (backend: cpu)");
   if (options.slots < 1) throw std::invalid_argument("CudaChain: slots must be >= 1");
   int count = 0;
   RP_CUDA_CHECK(cudaGetDeviceCount(&count));
@@ -85,6 +91,10 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
     CfarFactorCache store(options.cfar_factors, options.log ? *options.log : std::cerr);
     cc.factor_store = &store;
     cfar_reference = std::make_shared<const cpu::Cfar>(cc);
+    impl_->clutter_geometry = clutter_map_geometry(mode_);
+    if (impl_->clutter_geometry.present)
+      impl_->clutter = std::make_unique<cuda::ClutterMap>(
+          std::make_shared<const cpu::ClutterMap>(clutter_map_stage_config(mode_)));
   }
   for (std::size_t i = 0; i < slot_count; ++i) {
     auto s = std::make_unique<Slot>();
@@ -121,6 +131,10 @@ CudaChain::CudaChain(const Mode& mode, CudaChainOptions options)
       s->collector = std::make_unique<cuda::CrossingCollector>(
           *s->cfar, p.max_crossings,
           cuda::CrossingCollector::pool_size(geometry_.maps, p.max_crossings));
+      if (impl_->clutter) {
+        s->d_map_counts = cuda::DeviceBuffer<unsigned long long>(2 * geometry_.maps, st);
+        s->map_counts = cuda::PinnedBuffer<unsigned long long>(2 * geometry_.maps);
+      }
     }
     for (int e = 0; e < 5; ++e) s->events.emplace_back(true);
     impl_->slots.push_back(std::move(s));
@@ -175,6 +189,7 @@ void CudaChain::enqueue_stages(Slot& s, SampleFormat format, float scale) {
   s.doppler->process(s.pc->output(), s.pc->output_stride(), s.d_maps.data(), st);
   s.events[2].record(st);
   s.cfar->process(s.d_maps.data(), st);
+  run_clutter_map(s);
   s.events[3].record(st);
   s.collector->collect(*s.cfar, s.d_maps.data(), st);
   s.events[4].record(st);
@@ -196,6 +211,13 @@ void CudaChain::enqueue(Slot& s, SampleFormat format, float scale) {
   enqueue_stages(s, format, scale);
 }
 
+// The map's rows after the CFAR (cfar_ms includes the map's kernel).
+void CudaChain::run_clutter_map(Slot& s) {
+  if (!impl_->clutter) return;
+  impl_->clutter->process(s.d_maps.data(), s.azimuth_cell, *s.cfar, s.d_map_counts.data(),
+                          s.map_counts.data(), s.stream.get());
+}
+
 void CudaChain::finish(Slot& s) {
   s.collector->download(s.stream.get());
   DetectionReport& rep = impl_->report;
@@ -203,6 +225,7 @@ void CudaChain::finish(Slot& s) {
   rep.timestamp_ns = s.job.timestamp_ns;
   rep.cells = map_cells();
   rep.crossings = rep.crossings_dropped = rep.detections_dropped = 0;
+  rep.map_cells = rep.map_tested = rep.map_crossings = 0;
   rep.detections.clear();
   const bool combine = mode_.processing.channel_combine == ChannelCombine::Noncoherent;
   double noise_sum = 0.0;
@@ -215,6 +238,19 @@ void CudaChain::finish(Slot& s) {
         s.collector->host_crossings(map), stored, s.collector->host_neighbours(map),
         combine ? -1 : static_cast<int>(map), rep.detections);
     rep.detections_dropped += r.dropped;
+  }
+  if (impl_->clutter) {
+    // The collector counted the map's crossings with the CFAR's (the map wrote its rows' masks):
+    // the report keeps them apart, as the CPU chain's does.
+    const ClutterMapGeometry& g = impl_->clutter_geometry;
+    rep.map_cells = static_cast<std::uint64_t>(g.maps) * g.rows * g.gates;
+    rep.cells -= rep.map_cells;
+    for (std::size_t map = 0; map < geometry_.maps; ++map) {
+      rep.map_tested += s.map_counts[2 * map];
+      rep.map_crossings += s.map_counts[2 * map + 1];
+    }
+    rep.crossings -= rep.map_crossings;
+    mark_clutter_map_detections(g, rep, 0);
   }
   const double noise_cells =
       static_cast<double>(s.cfar->noise_cells_per_map()) * static_cast<double>(geometry_.maps);
@@ -235,6 +271,8 @@ void CudaChain::submit(const ChainJob& job) {
   impl_->use_device();
   Slot& s = *impl_->slots[submitted_ % slots()];
   s.job = job;
+  if (impl_->clutter)
+    s.azimuth_cell = clutter_map_azimuth_cell(mode_, impl_->clutter_geometry, job.timestamp_ns);
   if (!whole()) {
     run_segment(s, job);
     ++submitted_;
@@ -331,6 +369,7 @@ void CudaChain::run_segment(Slot& s, const ChainJob& job) {
       RP_CUDA_CHECK(cudaMemcpyAsync(s.d_maps.data(), in, map_cells() * sizeof(float),
                                     cudaMemcpyHostToDevice, st));
     s.cfar->process(s.d_maps.data(), st);
+    run_clutter_map(s);
     s.collector->collect(*s.cfar, s.d_maps.data(), st);
     finish(s);
     lap(Stage::Detection);
@@ -338,11 +377,19 @@ void CudaChain::run_segment(Slot& s, const ChainJob& job) {
 }
 
 const ClutterMapState* CudaChain::clutter_map() const {
-  return nullptr;
+  if (!impl_->clutter) return nullptr;
+  if (in_flight() > 0) throw std::logic_error("CudaChain::clutter_map: CPIs are in flight");
+  impl_->use_device();
+  impl_->clutter->download(impl_->clutter_host);
+  return &impl_->clutter_host;
 }
 
-void CudaChain::restore_clutter_map(const ClutterMapState&) {
-  throw std::logic_error("CudaChain::restore_clutter_map: the chain has no clutter map");
+void CudaChain::restore_clutter_map(const ClutterMapState& state) {
+  if (!impl_->clutter)
+    throw std::logic_error("CudaChain::restore_clutter_map: the chain has no clutter map");
+  if (in_flight() > 0) throw std::logic_error("CudaChain::restore_clutter_map: CPIs are in flight");
+  impl_->use_device();
+  impl_->clutter->upload(state);
 }
 
 void CudaChain::copy_power(PowerMap& out) const {

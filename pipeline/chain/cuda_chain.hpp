@@ -117,6 +117,7 @@ class CudaChain final : public SignalChain {
   void enqueue_stages(Slot& s, SampleFormat format, float scale);
   void run_segment(Slot& s, const ChainJob& job);
   static CudaStageTimes device_times(const Slot& s);
+  void run_clutter_map(Slot& s);
   void finish(Slot& s);
   bool has(Stage s) const { return s >= first_ && s <= last_; }
   bool whole() const { return first_ == Stage::PulseCompression && last_ == Stage::Detection; }

@@ -162,6 +162,13 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--cfar-factors", run_opt_.cfar_factors,
                    "directory of solved CFAR factors (none: solve every start; default: the "
                    "per-user cache)");
+  run_->add_option("--clutter-map", run_opt_.clutter_map,
+                   "the clutter map's file: loaded at start when it exists, saved every "
+                   "--clutter-map-save seconds and at the end (none: not kept; default: the "
+                   "mode's processing.clutter_map.file)");
+  run_->add_option("--clutter-map-save", run_opt_.clutter_map_save_s,
+                   "seconds between saves of the clutter map while running")
+      ->check(CLI::Range(1.0, 86400.0));
   run_->add_option("--backend", run_backend_, "auto, cpu or cuda (overrides the mode)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_->add_option("--telemetry-interval", run_opt_.telemetry_interval_s, "seconds");

@@ -157,6 +157,21 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     co.first = s->cfg.first;
     co.last = s->cfg.last;
     s->chain = make_chain(mode, m.backend, co);
+    if (s->chain->clutter_map()) {
+      s->map_store = std::make_unique<ClutterMapStore>(clutter_map_path(mode, opt.clutter_map),
+                                                       mode, std::cerr);
+      if (s->map_store->path().empty()) {
+        s->map_store.reset();
+      } else if (s->map_store->load(*s->chain)) {
+        std::cerr << "radarpipe run: clutter map from " << s->map_store->path() << " ("
+                  << s->map_store->loaded_cpis() << " CPIs learned)\n";
+      }
+      if (s->map_store) {
+        s->map_save_interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(std::max(opt.clutter_map_save_s, 1.0)));
+        s->next_map_save = std::chrono::steady_clock::now() + s->map_save_interval;
+      }
+    }
     auto dims_of = [&](LinkKind kind, std::uint32_t* d) {
       d[0] = static_cast<std::uint32_t>(kind == LinkKind::Cube ? C : m.geometry.maps);
       d[1] = static_cast<std::uint32_t>(kind == LinkKind::Cube ? P : M);

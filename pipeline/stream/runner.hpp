@@ -35,6 +35,10 @@ struct RunOptions {
   std::size_t threads = 0;   ///< chain workers per segment; 0: the cores shared among segments
   std::string fft_wisdom;    ///< FFT wisdom file overriding the mode's ("none": none)
   std::string cfar_factors;  ///< solved CFAR factors' directory ("": per-user cache, "none")
+  /// The clutter map's file ("": the mode's processing.clutter_map.file, "none": none): loaded
+  /// at start when it exists, saved every clutter_map_save_s and when the run ends.
+  std::string clutter_map;
+  double clutter_map_save_s = 60.0;
   double telemetry_interval_s = 1.0;
   std::size_t false_alarm_window_cpis = 100;  ///< the false-alarm monitor's window, >= 1
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions

@@ -51,6 +51,12 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     if (s.last_local) counters.cpi_processed(c.samples_per_cpi);
     if (r.report) {
       c.publisher->report(s.out, *r.report, h);
+      // The map is read only with nothing in flight (the GPU's comes off the device).
+      if (s.map_store && s.chain->in_flight() == 0 &&
+          std::chrono::steady_clock::now() >= s.next_map_save) {
+        s.map_store->save_in_background(*s.chain);
+        s.next_map_save = std::chrono::steady_clock::now() + s.map_save_interval;
+      }
       return;
     }
     LinkHeader oh = h;
@@ -142,6 +148,7 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     while (s.chain->in_flight() == s.chain->depth()) collect_one();
   }
   drain();
+  if (s.map_store) s.map_store->save(*s.chain);
 }
 
 }  // namespace radarpipe::stream

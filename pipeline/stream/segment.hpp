@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "core/cpi.hpp"
 #include "core/mode.hpp"
 #include "io/link_message.hpp"
+#include "pipeline/chain/clutter_map_store.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/publisher.hpp"
@@ -38,6 +40,11 @@ struct Segment {
   const std::atomic<bool>* upstream_done = nullptr;  ///< the local sender has exited
   std::atomic<bool> done{false};
   std::uint32_t in_dims[3] = {0, 0, 0}, out_dims[3] = {0, 0, 0};
+  /// The detection segment's clutter map file (none: no map or not kept), saved every
+  /// map_save_interval while the chain is idle between CPIs, and at the segment's end.
+  std::unique_ptr<ClutterMapStore> map_store;
+  std::chrono::steady_clock::duration map_save_interval{};
+  std::chrono::steady_clock::time_point next_map_save{};
   std::thread thread;
 };
 

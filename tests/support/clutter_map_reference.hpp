@@ -1,4 +1,4 @@
-// The clutter map written from RADAR-MODEL.md "Clutter map", cell by cell in double, for the
+// The clutter map written from docs/signal-chain.md "Clutter map", cell by cell in double, for the
 // stage's tests (kernels/cpu/clutter_map.hpp is the code under test; nothing of it is used here
 // but the factor table, which its own tests check against a Monte Carlo Pfa).
 #pragma once
