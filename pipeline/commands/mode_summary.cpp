@@ -119,6 +119,33 @@ nlohmann::json mode_summary(const Mode& mode) {
                   {"input_samples_per_s", g.input_samples_per_s},
                   {"input_bytes_per_s_cf32", 8.0 * g.input_samples_per_s},
                   {"input_bytes_per_s_ci16", 4.0 * g.input_samples_per_s}};
+  const ClutterMapGeometry cm = clutter_map_geometry(mode);
+  if (cm.present) {
+    const cpu::ClutterMap map(clutter_map_stage_config(mode));
+    const double half = static_cast<double>(cm.rows / 2);
+    const double k_warm = map.factors()[std::min<std::size_t>(cm.warmup_updates, map.table_last())];
+    const double k_steady = map.factors().back();
+    j["processing"]["clutter_map"] = {
+        {"first_row", cm.first_row},
+        {"rows", cm.rows},
+        {"velocity_mps", half * g.velocity_bin_mps},  // the rows' centres reach +- this
+        {"azimuth_cells", cm.azimuth_cells},
+        {"cells", cm.cells()},
+        {"state_bytes", cm.cells() * 16},
+        {"time_constant_updates", cm.time_constant_updates},
+        {"updates_per_second", cm.updates_per_second},
+        {"warmup_updates", cm.warmup_updates},
+        {"warmup_s", static_cast<double>(cm.warmup_updates) / cm.updates_per_second},
+        {"hold_updates", cm.hold_updates},
+        {"factor_at_warmup_db", 10.0 * std::log10(k_warm)},
+        {"factor_steady_db", 10.0 * std::log10(k_steady)},
+        {"design_pfa", cm.pfa},
+        {"solve_seconds", map.solve_seconds()},
+        {"expected_false_alarms_per_cpi",
+         cm.pfa * static_cast<double>(cm.maps * cm.rows * cm.gates)}};
+    if (!mode.processing.clutter_map.file.empty())
+      j["processing"]["clutter_map"]["file"] = mode.processing.clutter_map.file;
+  }
   j["backend"] = to_string(mode.backend);
   const nlohmann::json file = mode_file_json(mode);
   if (file.contains("antenna")) j["antenna"] = file["antenna"];
@@ -213,6 +240,28 @@ std::string format_mode_summary(const nlohmann::json& j) {
                                   " windows, " + cal["method"].get<std::string>());
   line("expected false alarms",
        fmt("%.4g per CPI (Pfa x cells)", c["expected_false_alarms_per_cpi"].get<double>()));
+  if (p.contains("clutter_map")) {
+    const auto& m = p["clutter_map"];
+    line("clutter map", std::to_string(m["rows"].get<std::size_t>()) + " zero-Doppler rows (" +
+                            fmt("+/- %.4g m/s), ", m["velocity_mps"].get<double>()) +
+                            std::to_string(m["cells"].get<std::size_t>()) + " cells (" +
+                            std::to_string(m["azimuth_cells"].get<std::size_t>()) +
+                            " azimuth cells), " +
+                            fmt("%.3g MB of state", m["state_bytes"].get<double>() / 1e6));
+    line("  learning",
+         fmt("time constant %.4g updates, ", m["time_constant_updates"].get<double>()) +
+             fmt2("warm-up %.0f updates (%.3g s)", m["warmup_updates"].get<double>(),
+                  m["warmup_s"].get<double>()));
+    line("  factor over the map",
+         fmt2("%.2f dB at warm-up, %.2f dB steady", m["factor_at_warmup_db"].get<double>(),
+              m["factor_steady_db"].get<double>()) +
+             (m["design_pfa"].get<double>() > 0
+                  ? fmt(" (Pfa %.3g)", m["design_pfa"].get<double>()) +
+                        fmt(", %.4g false alarms per CPI",
+                            m["expected_false_alarms_per_cpi"].get<double>())
+                  : std::string(" (fixed)")));
+    if (m.contains("file")) line("  kept in", m["file"].get<std::string>());
+  }
   s += "derived\n";
   line("range bin spacing", fmt("%.4f m", d["range_bin_m"].get<double>()));
   line("range resolution", fmt("%.4f m", d["range_resolution_m"].get<double>()));

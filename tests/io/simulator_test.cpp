@@ -233,3 +233,79 @@ TEST(Simulator, ReceiverNoiseHasTheBandwidthItIsGiven) {
     EXPECT_EQ(e.key(), "noise_bandwidth_hz");
   }
 }
+
+// A target present from start_s until before end_s: truth and echo only in those CPIs (CPI k
+// starts at k P PRI = k 1.6 ms); its sway moves it A sin(2 pi t / T) in range, and its rate
+// with it.
+TEST(Simulator, TargetsArriveLeaveAndSway) {
+  const Mode mode = small_mode(WaveformType::Lfm);
+  Scenario sc;
+  sc.noise_power = 1e-8;  // the echo's amplitude is SNR x noise; the noise itself ~10^-5 here
+  ScenarioTarget t{"hover", 600, 0, 0, 80, Swerling::Zero};
+  t.start_s = 0.0032;  // CPI 2
+  t.end_s = 0.008;     // before CPI 5
+  t.micro_motion_m = 0.5;
+  t.micro_motion_period_s = 0.02;
+  sc.targets = {t};
+  Simulator sim(mode, sc);
+  Cpi cpi;
+  CpiTruth truth;
+  const double pi = std::acos(-1.0);
+  for (std::uint64_t k = 0; k < 7; ++k) {
+    sim.generate(k, cpi, truth);
+    double energy = 0;
+    for (const cf32& x : cpi.samples) energy += std::norm(std::complex<double>(x));
+    const bool present = k >= 2 && k < 5;
+    EXPECT_EQ(truth.targets.size(), present ? 1u : 0u) << k;
+    EXPECT_EQ(energy > 1.0, present) << k << ": " << energy;
+    if (present) {
+      const double tk = static_cast<double>(k) * 16 * mode.radar.pri_s;
+      EXPECT_NEAR(truth.targets[0].range_m, 600 + 0.5 * std::sin(2 * pi * tk / 0.02), 1e-9);
+      EXPECT_NEAR(truth.targets[0].range_rate_mps,
+                  0.5 * 2 * pi / 0.02 * std::cos(2 * pi * tk / 0.02), 1e-9);
+    }
+  }
+  sc.targets[0].end_s = 0.001;  // before start_s
+  EXPECT_THROW(Simulator(mode, sc), ConfigError);
+}
+
+// A patch whose CNR runs from 80 dB at its start to 60 dB at its end: the raw samples' power
+// (L scatterers of the local CNR under each) follows the ramp in dB, within 0.5 dB over 20 CPIs.
+TEST(Simulator, ClutterCnrRunsAlongRange) {
+  Mode mode = small_mode(WaveformType::Lfm);
+  mode.radar.range_gates = 600;
+  Scenario sc;
+  sc.noise_power = 1e-8;
+  ClutterPatch p;
+  p.range_start_m = 1000;
+  p.range_end_m = 3000;
+  p.cnr_db = 80;
+  p.cnr_end_db = 60;
+  sc.clutter = {p};
+  Simulator sim(mode, sc);
+  const double fs = mode.radar.sample_rate_hz;
+  const double first = std::ceil(bin_of_range(1000, 0, fs));
+  const double last = std::floor(bin_of_range(3000, 0, fs));
+  const std::size_t L = 40;
+  Cpi cpi;
+  CpiTruth t;
+  std::vector<double> power(600, 0.0);
+  for (int k = 0; k < 20; ++k) {
+    sim.generate(static_cast<std::uint64_t>(k), cpi, t);
+    for (std::size_t pulse = 0; pulse < 16; ++pulse)
+      for (std::size_t n = 0; n < 600; ++n)
+        power[n] += std::norm(std::complex<double>(cpi.row(0, pulse)[n])) / 320.0;
+  }
+  for (std::size_t n = static_cast<std::size_t>(first) + L; n + 20 <= last; n += 60) {
+    double got = 0, want = 0;
+    for (std::size_t j = n; j < n + 20; ++j) {
+      got += power[j];
+      // The L scatterers under sample j are at j - L + 1 .. j, each at its range's CNR.
+      for (std::size_t s = j - L + 1; s <= j; ++s) {
+        const double u = (range_of_bin_m(static_cast<double>(s), 0, fs) - 1000) / 2000;
+        want += std::pow(10.0, (80 - 20 * u) / 10.0) * 1e-8;
+      }
+    }
+    EXPECT_NEAR(10 * std::log10(got / want), 0.0, 0.5) << "sample " << n;
+  }
+}

@@ -49,6 +49,23 @@ TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
   EXPECT_GT(cf["effective_training_cells"].get<double>(), 10.0);
   EXPECT_EQ(cf["calibration"]["method"], "exact");
   EXPECT_NEAR(cf["expected_false_alarms_per_cpi"].get<double>(), 1e-6 * 1800 * 128, 1e-9);
+  // The clutter map: +-2 bins (5 rows), 16-CPI time constant. Its steady factor solved here
+  // from the definition: prod_i (1 + K b (1 - b)^i)^-1 = 1e-6, b = 1 - exp(-1/16).
+  const auto& cm = j["processing"]["clutter_map"];
+  EXPECT_EQ(cm["rows"].get<int>(), 5);
+  EXPECT_EQ(cm["first_row"].get<int>(), 62);
+  EXPECT_EQ(cm["cells"].get<int>(), 5 * 1800);
+  EXPECT_EQ(cm["warmup_updates"].get<int>(), 16);
+  const double b = 1 - std::exp(-1.0 / 16);
+  double lo = 1, hi = 1e4;
+  for (int it = 0; it < 100; ++it) {
+    const double k = std::sqrt(lo * hi);
+    double log_pfa = 0;
+    for (int i = 0; i < 4000; ++i) log_pfa -= std::log1p(k * b * std::pow(1 - b, i));
+    (log_pfa > std::log(1e-6) ? lo : hi) = k;
+  }
+  EXPECT_NEAR(cm["factor_steady_db"].get<double>(), 10 * std::log10(hi), 0.01);
+  EXPECT_NEAR(cm["expected_false_alarms_per_cpi"].get<double>(), 1e-6 * 5 * 1800, 1e-12);
   // auto: CUDA where this build has it and a device is present, the CPU elsewhere.
   const radarpipe::BackendChoice here = radarpipe::resolve_backend(radarpipe::Backend::Auto);
   EXPECT_EQ(j["backend_resolved"]["chosen"], radarpipe::to_string(here.chosen));

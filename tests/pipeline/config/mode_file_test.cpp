@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "pipeline/chain/stage_config.hpp"
 #include "tests/support/reference.hpp"
 
 namespace radarpipe {
@@ -450,6 +451,101 @@ asterix: {sac: 25, sic: 201, destination: "udp://239.10.0.1:8600", ttl: 4, zmq: 
             std::string::npos);
   EXPECT_NE(err(ant + "asterix: {sac: 1, sic: 2, zmq: yes}\n")
                 .find("asterix.zmq: 'yes' is not one of true, false"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace radarpipe
+
+namespace radarpipe {
+namespace {
+
+std::string with_map(const std::string& map, const std::string& antenna = "") {
+  return replace(kValid, "  cfar: {", "  clutter_map: " + map + "\n  cfar: {") + antenna;
+}
+
+// processing.clutter_map: every key read, what it resolves to (rows, updates, azimuth cells),
+// the JSON form loading back, and every rule named with its key and value.
+TEST(ModeFile, ClutterMapSection) {
+  const Mode m = parse_mode_yaml(with_map(
+      "{velocity_mps: 3.0, time_constant_cpis: 12.5, warmup_cpis: 30, factor_db: 9, hold_s: 20, "
+      "file: /var/lib/radarpipe/site.map}"));
+  const ClutterMapConfig& c = m.processing.clutter_map;
+  EXPECT_TRUE(c.present);
+  EXPECT_EQ(c.file, "/var/lib/radarpipe/site.map");
+  const ClutterMapGeometry g = clutter_map_geometry(m);
+  // lambda PRF / (2 M) = 0.03189 m/s x 10^4 / 256 = 1.2458 m/s per bin: 3 m/s is 2 bins.
+  EXPECT_EQ(g.rows, 5u);
+  EXPECT_EQ(g.first_row, 62u);
+  EXPECT_DOUBLE_EQ(g.time_constant_updates, 12.5);
+  EXPECT_EQ(g.warmup_updates, 30u);
+  EXPECT_EQ(g.gap_updates, 13u);
+  EXPECT_EQ(g.hold_updates, 1563u);  // 20 s / 12.8 ms
+  EXPECT_DOUBLE_EQ(g.factor_db, 9.0);
+  EXPECT_EQ(g.pfa, 0.0);
+  EXPECT_EQ(g.azimuth_cells, 1u);
+  const Mode back = parse_mode_yaml(mode_file_json(m).dump());
+  EXPECT_EQ(clutter_map_geometry(back).rows, 5u);
+  EXPECT_EQ(back.processing.clutter_map.file, c.file);
+  EXPECT_DOUBLE_EQ(back.processing.clutter_map.factor_db, 9.0);
+
+  // Scans: a rotating antenna of 1.5 deg beams turning in 4 s: 240 azimuth cells by default,
+  // 312.5 CPIs a turn, so 1.30 updates of a cell a scan.
+  const std::string rotating =
+      "antenna: {scan: rotating, beamwidth_deg: 1.5, rotation_period_s: 4, azimuth_deg: 0}\n";
+  const Mode r = parse_mode_yaml(with_map("{doppler_bins: 1, time_constant_scans: 8}", rotating));
+  const ClutterMapGeometry rg = clutter_map_geometry(r);
+  EXPECT_EQ(rg.azimuth_cells, 240u);
+  EXPECT_NEAR(rg.time_constant_updates, 8 * 312.5 / 240, 1e-9);
+  EXPECT_EQ(rg.pfa, 1e-6);  // processing.cfar.pfa
+  // The azimuth cell of a CPI: where the beam points at its middle (6.4 ms after its start).
+  const std::int64_t turn = 4000000000LL;
+  EXPECT_EQ(clutter_map_azimuth_cell(r, rg, 0), 0u);
+  EXPECT_EQ(clutter_map_azimuth_cell(r, rg, turn / 2 - 6400000), 120u);
+  EXPECT_EQ(clutter_map_azimuth_cell(r, rg, 100 * turn - 6400000 - 1), 239u);
+
+  auto err = [](const std::string& text) { return error_of(text); };
+  const std::string k = "processing.clutter_map";
+  EXPECT_NE(err(with_map("{doppler_bins: 64, time_constant_cpis: 8}"))
+                .find(k + ".doppler_bins: the map's rows (64 each side of zero Doppler)"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{doppler_bins: 1, velocity_mps: 2, time_constant_cpis: 8}"))
+                .find(k + ".velocity_mps: and doppler_bins both given; give one"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{doppler_bins: 1}")).find(k + ": needs time_constant_cpis or"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 0.0001}"))
+                .find(k + ".time_constant_cpis: 0.0001 is not in [0.001, 10000]"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_scans: 4}"))
+                .find(k + ".time_constant_scans: scans need a rotating antenna"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, warmup_scans: 2}"))
+                .find(k + ".warmup_scans: is in the other unit than time_constant_cpis"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, pfa: 1e-3, factor_db: 10}"))
+                .find(k + ".factor_db: and pfa both given"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, pfa: 0.5}"))
+                .find(k + ".pfa: 0.5 is not in [1e-15, 0.1]"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, azimuth_cells: 8}"))
+                .find(k + ".azimuth_cells: only applies to a rotating antenna"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, hold_s: -1}"))
+                .find(k + ".hold_s: -1 is not in [0, 1000000]"),
+            std::string::npos);
+  EXPECT_NE(
+      err(with_map("{time_constant_cpis: 4, file: [a]}")).find(k + ".file: expected a file path"),
+      std::string::npos);
+  // The state's bound: 2^25 cells.
+  const std::string big = replace(
+      replace(with_map("{doppler_bins: 20, time_constant_scans: 2, azimuth_cells: 4096}",
+                       "antenna: {scan: rotating, beamwidth_deg: 1, rotation_period_s: 4}\n"),
+              "range_gates: 1800", "range_gates: 1000"),
+      "waveform: {type: lfm, pulse_width_s: 10.0e-6",
+      "waveform: {type: lfm, pulse_width_s: 1.0e-6");
+  EXPECT_NE(err(big).find(k + ": 1 maps x 4096 azimuth cells x 41 Doppler rows x 1000 gates"),
             std::string::npos);
 }
 
