@@ -112,6 +112,43 @@ cat compress.log detect.log listen.log
   EXPECT_NE(r.out.find("stream 1 ended: 12 CPIs processed, 0 dropped"), std::string::npos) << r.out;
 }
 
+// With a clutter map (ground learned from the first CPI: a time constant of 3 CPIs, 2 of
+// warm-up) and its file: `run` publishes what `process` writes, and saves, at the end, the very
+// map `process` saved (byte for byte: the same key, shape, CPIs and cells).
+TEST_F(StreamingCli, RunKeepsTheClutterMapAsProcessDoes) {
+  std::string mode = kMode;
+  mode.replace(mode.find("  cfar: {"), 0,
+               "  clutter_map: {doppler_bins: 1, time_constant_cpis: 3, warmup_cpis: 2, pfa: "
+               "1.0e-3}\n");
+  std::ofstream(dir_ / "map-mode.yaml") << mode;
+  const auto ref =
+      run_command("cd " + dir_.string() + " && " + radarpipe_binary() +
+                  " process -i rec --mode map-mode.yaml --threads 2 -o ref.jsonl --clutter-map "
+                  "process.map");
+  ASSERT_EQ(ref.code, 0) << ref.out;
+  EXPECT_NE(ref.out.find("clutter map: "), std::string::npos) << ref.out;
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R replay rec --to tcp://127.0.0.1:* --rate 2 --pulses-per-frame 8 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 12
+$R run --mode map-mode.yaml --publish tcp://127.0.0.1:* --from $rep --wait-subscribers 1 \
+   --exit-at-end --threads 2 --clutter-map run.map 2> run.log & B=$!
+pub=$(wait_for run.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+$R listen ${pub#publish at } --json --until-end --timeout 60 > got.jsonl 2> listen.log & L=$!
+wait $L || { echo "listen failed"; cat listen.log; exit 13; }
+wait $B || { echo "run failed"; cat run.log; exit 15; }
+wait $P || { echo "replay failed"; cat replay.log; exit 16; }
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string got = read(dir_ / "got.jsonl"), want = read(dir_ / "ref.jsonl");
+  EXPECT_NE(want.find("\"map_tested\":"), std::string::npos);
+  EXPECT_EQ(got, want);
+  const std::string a = read(dir_ / "process.map"), b = read(dir_ / "run.map");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+}
+
 TEST_F(StreamingCli, SigtermUnderLoadExitsZeroWithinABound) {
   const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
                              " && bash -c '" + kHelpers +
