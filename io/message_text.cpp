@@ -99,6 +99,8 @@ void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostr
   os << "CPI " << r.cpi << "  " << format_rfc3339_ns(r.timestamp_ns) << "  " << r.detections.size()
      << " detection(s), " << r.crossings << " crossings, noise " << two_decimals(r.noise_power_db)
      << " dB";
+  if (r.map_cells > 0)
+    os << ", clutter map " << r.map_crossings << " of " << r.map_tested << " tested";
   if (env && (env->cpis_dropped || env->frames_rejected))
     os << "  [stream " << env->stream_id << ": " << env->cpis_dropped << " CPIs dropped, "
        << env->frames_rejected << " frames rejected so far]";
@@ -107,9 +109,10 @@ void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostr
     char b[200];
     char az[32] = "";
     if (std::isfinite(d.azimuth_deg)) std::snprintf(az, sizeof az, "  az %6.2f deg", d.azimuth_deg);
-    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s%s\n",
+    std::snprintf(b, sizeof b, "  range %10.1f m  velocity %8.2f m/s  SNR %6.1f dB  ch %2d%s%s%s\n",
                   d.range_m, d.range_rate_mps, d.snr_db, d.channel, az,
-                  d.eclipsed ? "  eclipsed" : "");
+                  d.eclipsed ? "  eclipsed" : "",
+                  d.decided_by == DecidedBy::ClutterMap ? "  clutter map" : "");
     os << b;
   }
 }

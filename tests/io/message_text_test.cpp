@@ -106,6 +106,17 @@ TEST(MessageText, ListenPrintsTheCpiAndEachDetection) {
   EXPECT_NE(text.find("range     1234.5 m  velocity    -4.25 m/s  SNR   17.0 dB  ch  2"),
             std::string::npos)
       << text;
+  EXPECT_EQ(text.find("clutter map"), std::string::npos) << text;  // none in this mode
+  DetectionReport r = sample_report();
+  r.map_cells = 900;
+  r.map_tested = 800;
+  r.map_crossings = 1;
+  r.detections[0].decided_by = DecidedBy::ClutterMap;
+  std::ostringstream with_map;
+  print_report(r, nullptr, with_map);
+  EXPECT_NE(with_map.str().find("noise -3.50 dB, clutter map 1 of 800 tested"), std::string::npos)
+      << with_map.str();
+  EXPECT_NE(with_map.str().find("ch  2  clutter map\n"), std::string::npos) << with_map.str();
 }
 
 }  // namespace
