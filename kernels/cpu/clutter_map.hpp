@@ -64,8 +64,8 @@ RP_HD inline bool clutter_map_step(float p, float& mean, std::uint32_t& learned,
   return hit;
 }
 
-/// Pfa of `P > K C` for C = sum_i w_i G_i and P, G_i independent Gamma(looks, 1)/looks... in
-/// the map's units any common scale cancels: P and every G_i a sum of `looks` unit exponentials.
+/// Pfa of `P > K C` for C = sum_i w_i G_i, with P and every G_i independent sums of `looks`
+/// unit exponentials (a common scale cancels).
 double clutter_map_pfa(double k, const std::vector<double>& weights, std::size_t looks);
 
 /// The weights of the average after n learned powers, oldest first (they sum to 1).
