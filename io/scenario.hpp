@@ -43,6 +43,10 @@ struct ClutterPatch {
   /// cnr_db to it (ground that grows weaker or stronger with range). NaN: cnr_db throughout.
   double cnr_end_db = std::numeric_limits<double>::quiet_NaN();
   double spread_hz = 1;  ///< Doppler spread (std), 0 <= spread < PRF/2
+  /// The share of each scatterer's power that is steady: the same complex amplitude in every
+  /// CPI at zero Doppler (terrain, buildings), the rest drawn afresh each CPI with the spread
+  /// (vegetation, sea); [0, 1]. 0: all fluctuating (the default).
+  double steady_fraction = 0;
 };
 
 struct Scenario {

@@ -77,6 +77,8 @@ void Scenario::validate(const Mode& mode) const {
       fail(key + ".cnr_db", std::to_string(c.cnr_db) + " is not in [-100, 100]");
     if (!std::isnan(c.cnr_end_db) && !(c.cnr_end_db >= -100 && c.cnr_end_db <= 100))
       fail(key + ".cnr_end_db", std::to_string(c.cnr_end_db) + " is not in [-100, 100]");
+    if (!(c.steady_fraction >= 0 && c.steady_fraction <= 1))
+      fail(key + ".steady_fraction", std::to_string(c.steady_fraction) + " is not in [0, 1]");
     if (!(c.spread_hz >= 0 && c.spread_hz < prf / 2))
       fail(key + ".spread_hz",
            std::to_string(c.spread_hz) + " is not in [0, PRF/2 = " + std::to_string(prf / 2) + ")");
@@ -253,7 +255,8 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
   // Clutter: one scatterer per range sample, each a sum of K random Doppler components.
   constexpr int kComponents = 8;
   std::vector<cd> series(P);
-  for (const ClutterPatch& patch : scenario_.clutter) {
+  for (std::size_t pi = 0; pi < scenario_.clutter.size(); ++pi) {
+    const ClutterPatch& patch = scenario_.clutter[pi];
     const double first = std::ceil(bin_of_range(patch.range_start_m, t0, fs));
     const double last = std::floor(bin_of_range(patch.range_end_m, t0, fs));
     const long m_lo = static_cast<long>(std::max(first, -static_cast<double>(L) + 1.0));
@@ -268,9 +271,19 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
             (at_m - patch.range_start_m) / (patch.range_end_m - patch.range_start_m), 0.0, 1.0);
         cnr_db += u * (patch.cnr_end_db - patch.cnr_db);
       }
+      const double power = scenario_.noise_power * std::pow(10.0, cnr_db / 10.0);
       const double comp_sigma =
-          std::sqrt(scenario_.noise_power * std::pow(10.0, cnr_db / 10.0) / kComponents / 2.0);
-      std::fill(series.begin(), series.end(), cd(0.0, 0.0));
+          std::sqrt(power * (1.0 - patch.steady_fraction) / kComponents / 2.0);
+      // The steady part: one amplitude per scatterer for the whole scenario, from a generator
+      // of its own (so the fluctuating draws are those of a patch without one).
+      cd steady(0.0, 0.0);
+      if (patch.steady_fraction > 0) {
+        std::mt19937_64 ground(splitmix(scenario_.seed ^ splitmix(0x5bd1e995ULL + pi) ^
+                                        splitmix(static_cast<std::uint64_t>(m - m_lo))));
+        std::normal_distribution<double> g(0.0, std::sqrt(power * patch.steady_fraction / 2.0));
+        steady = cd(g(ground), g(ground));
+      }
+      std::fill(series.begin(), series.end(), steady);
       for (int i = 0; i < kComponents; ++i) {
         const double f = patch.spread_hz * normal(rng);
         const cd a(comp_sigma * normal(rng), comp_sigma * normal(rng));

@@ -36,11 +36,15 @@ json truth_to_json(const Simulator& sim, const std::vector<CpiTruth>& cpis,
                        {"snr_db", t.snr_db},
                        {"swerling", swerling_name(t.swerling)}});
   json clutter = json::array();
-  for (const ClutterPatch& c : sc.clutter)
-    clutter.push_back({{"range_start_m", c.range_start_m},
-                       {"range_end_m", c.range_end_m},
-                       {"cnr_db", c.cnr_db},
-                       {"spread_hz", c.spread_hz}});
+  for (const ClutterPatch& c : sc.clutter) {
+    json patch = {{"range_start_m", c.range_start_m},
+                  {"range_end_m", c.range_end_m},
+                  {"cnr_db", c.cnr_db},
+                  {"spread_hz", c.spread_hz},
+                  {"steady_fraction", c.steady_fraction}};
+    if (!std::isnan(c.cnr_end_db)) patch["cnr_end_db"] = c.cnr_end_db;
+    clutter.push_back(patch);
+  }
   json out_cpis = json::array();
   for (const CpiTruth& c : cpis) {
     json ts = json::array();
@@ -110,6 +114,8 @@ TruthFile truth_from_json(const json& j, const std::string& source) {
       p.range_end_m = json_field<double>(c, "range_end_m", source + ": scenario.clutter");
       p.cnr_db = json_field_or<double>(c, "cnr_db", 0.0, source);
       p.spread_hz = json_field_or<double>(c, "spread_hz", 0.0, source);
+      p.steady_fraction = json_field_or<double>(c, "steady_fraction", 0.0, source);
+      if (c.contains("cnr_end_db")) p.cnr_end_db = json_field<double>(c, "cnr_end_db", source);
       f.clutter.push_back(p);
     }
   const json& cpis = j.at("cpis");

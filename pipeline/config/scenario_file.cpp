@@ -94,13 +94,17 @@ io::Scenario read_scenario(Reader& rd, const YAML::Node& root) {
       const std::string key = "clutter[" + std::to_string(i) + "]";
       const YAML::Node c = clutter[i];
       rd.mark(key, c);
-      rd.expect_map(c, key, {"range_start_m", "range_end_m", "cnr_db", "cnr_end_db", "spread_hz"});
+      rd.expect_map(
+          c, key,
+          {"range_start_m", "range_end_m", "cnr_db", "cnr_end_db", "spread_hz", "steady_fraction"});
       io::ClutterPatch p;
       p.range_start_m = rd.number(rd.child(c, key, "range_start_m", true), key + ".range_start_m");
       p.range_end_m = rd.number(rd.child(c, key, "range_end_m", true), key + ".range_end_m");
       p.cnr_db = rd.number(rd.child(c, key, "cnr_db", true), key + ".cnr_db");
       if (auto e = rd.child(c, key, "cnr_end_db", false))
         p.cnr_end_db = rd.number(e, key + ".cnr_end_db");
+      if (auto s = rd.child(c, key, "steady_fraction", false))
+        p.steady_fraction = rd.number(s, key + ".steady_fraction");
       if (auto s = rd.child(c, key, "spread_hz", false))
         p.spread_hz = rd.number(s, key + ".spread_hz");
       sc.clutter.push_back(p);
