@@ -30,6 +30,18 @@ Mode small_mode(WaveformType type) {
   return m;
 }
 
+// Noise of 1e-8 and one clutter patch from 1000 m of 80 dB CNR (scatterer power 1).
+Scenario clutter_scene(double range_end_m) {
+  Scenario sc;
+  sc.noise_power = 1e-8;
+  ClutterPatch p;
+  p.range_start_m = 1000;
+  p.range_end_m = range_end_m;
+  p.cnr_db = 80;
+  sc.clutter = {p};
+  return sc;
+}
+
 }  // namespace
 
 class SimulatorEcho : public ::testing::TestWithParam<WaveformType> {};
@@ -134,14 +146,8 @@ TEST(Simulator, SwerlingDrawsHaveTheModelsMoments) {
 TEST(Simulator, ClutterPowerInsideThePatchAndNothingOutside) {
   Mode mode = small_mode(WaveformType::Lfm);
   mode.radar.range_gates = 600;
-  Scenario sc;
-  sc.noise_power = 1e-8;
-  ClutterPatch p;
-  p.range_start_m = 1000;
-  p.range_end_m = 2000;
-  p.cnr_db = 80;  // scatterer power 1
-  p.spread_hz = 2;
-  sc.clutter = {p};
+  Scenario sc = clutter_scene(2000);
+  sc.clutter[0].spread_hz = 2;
   Simulator sim(mode, sc);
   const double fs = mode.radar.sample_rate_hz;
   const double L = std::round(mode.radar.waveform.pulse_width_s * fs);  // 40
@@ -274,14 +280,8 @@ TEST(Simulator, TargetsArriveLeaveAndSway) {
 TEST(Simulator, ClutterCnrRunsAlongRange) {
   Mode mode = small_mode(WaveformType::Lfm);
   mode.radar.range_gates = 600;
-  Scenario sc;
-  sc.noise_power = 1e-8;
-  ClutterPatch p;
-  p.range_start_m = 1000;
-  p.range_end_m = 3000;
-  p.cnr_db = 80;
-  p.cnr_end_db = 60;
-  sc.clutter = {p};
+  Scenario sc = clutter_scene(3000);
+  sc.clutter[0].cnr_end_db = 60;
   Simulator sim(mode, sc);
   const double fs = mode.radar.sample_rate_hz;
   const double first = std::ceil(bin_of_range(1000, 0, fs));
@@ -318,15 +318,9 @@ TEST(Simulator, SteadyGroundCorrelatesFromCpiToCpi) {
   for (double s : {0.0, 0.9}) {
     Mode mode = small_mode(WaveformType::Lfm);
     mode.radar.range_gates = 600;
-    Scenario sc;
-    sc.noise_power = 1e-8;
-    ClutterPatch p;
-    p.range_start_m = 1000;
-    p.range_end_m = 3000;
-    p.cnr_db = 80;
-    p.spread_hz = 0;
-    p.steady_fraction = s;
-    sc.clutter = {p};
+    Scenario sc = clutter_scene(3000);
+    sc.clutter[0].spread_hz = 0;
+    sc.clutter[0].steady_fraction = s;
     Simulator sim(mode, sc);
     Cpi a, b;
     CpiTruth t;
