@@ -350,17 +350,22 @@ TEST(Chain, RunStagesTimesEveryStageAndMatchesProcess) {
 TEST(Chain, ProcessDoesNotAllocate) {
   Mode m = small_mode();
   m.radar.channels = 2;
-  for (ChannelCombine c : {ChannelCombine::Noncoherent, ChannelCombine::PerChannel}) {
-    m.processing.channel_combine = c;
-    CpuChain chain(m, workers(2, 32));
-    const Cpi cpi = make_cpi(m, {{1500.0, 12.0, 1.0, 0.0}}, 9);
-    chain.process(cpi);  // first call: nothing left to allocate either, but be generous
-    g_allocations = 0;
-    g_counting = true;
-    for (int i = 0; i < 3; ++i) chain.process(cpi);
-    g_counting = false;
-    EXPECT_EQ(g_allocations.load(), 0) << to_string(c);
-  }
+  for (bool map : {false, true})  // with a clutter map, past its warm-up in the counted CPIs
+    for (ChannelCombine c : {ChannelCombine::Noncoherent, ChannelCombine::PerChannel}) {
+      m.processing.channel_combine = c;
+      m.processing.clutter_map.present = map;
+      m.processing.clutter_map.time_constant = 1;
+      CpuChain chain(m, workers(2, 32));
+      const Cpi cpi = make_cpi(m, {{1500.0, 12.0, 1.0, 0.0}}, 9);
+      chain.process(cpi);  // first call: nothing left to allocate either, but be generous
+      g_allocations = 0;
+      g_counting = true;
+      std::uint64_t tested = 0;
+      for (int i = 0; i < 3; ++i) tested += chain.process(cpi).map_tested;
+      g_counting = false;
+      EXPECT_EQ(g_allocations.load(), 0) << to_string(c) << (map ? ", clutter map" : "");
+      EXPECT_EQ(tested > 0, map);
+    }
 }
 
 TEST(Chain, RejectsCpiOfWrongShape) {
