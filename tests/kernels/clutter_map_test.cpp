@@ -146,11 +146,10 @@ TEST(ClutterMap, FactorGivesTheDesignPfaOnNoise) {
 // gates x 250 CPIs past a 20-CPI warm-up: 1.5 x 10^6 cells at 1e-3, 1500 expected, binomial 95%
 // +-5.1%; the test allows +-10%.
 TEST(ClutterMap, NoiseCrossesAtTheDesignRate) {
-  cpu::ClutterMapStageConfig cfg;
-  cfg.doppler_bins = 8;
+  cpu::ClutterMapStageConfig cfg = small_config();
   cfg.gates = 2000;
-  cfg.first_row = 3;
-  cfg.rows = 3;
+  cfg.maps = 1;
+  cfg.azimuth_cells = 1;
   cfg.time_constant = 20;
   cfg.warmup = 20;
   cfg.hold = 0;
