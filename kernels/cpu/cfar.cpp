@@ -254,41 +254,47 @@ RADARPIPE_AVX2_CLONE void add_groups_below(std::int32_t* __restrict below,
 // alone (no training rows in Doppler).
 enum class Bands { Three, WindowAndGuard, GuardOnly };
 
-// Range prefix sums pf[m] = sum_{i<m} window[i], pg[m] = sum_{i<m} guard[i], the window's column
-// sums being lead + guard + lag (Three), lead (WindowAndGuard: `lead` holds the whole window) or
-// guard (GuardOnly). Four cells a step with one add on each running sum per step: the scan's
-// latency, not its arithmetic, bounds it.
+// Range suffix sums sf[m] = sum_{i>=m} window[i], sg[m] = sum_{i>=m} guard[i] (sf[n] = sg[n] =
+// 0), the window's column sums being lead + guard + lag (Three), lead (WindowAndGuard: `lead`
+// holds the whole window) or guard (GuardOnly); a range sum over [a, b) is sf[a] - sf[b].
+// Summed from the map's far end: the eclipsed tail's powers fall by orders of magnitude towards
+// it, so a difference there is of two small sums. Prefix sums from bin 0 carried the full-gain
+// bins' total into every difference, and at the trailing edge its rounding (1e-16 of some
+// 10^3 times the noise power) exceeded the lagging half's own sum beside MTI's notch: SO's noise
+// estimate came out a fraction of the cells' mean, or negative. Four cells a step with one add
+// on each running sum per step: the scan's latency, not its arithmetic, bounds it.
 template <Bands kBands>
-void prefix_sums(double* __restrict pf, double* __restrict pg, const double* __restrict lead,
+void suffix_sums(double* __restrict sf, double* __restrict sg, const double* __restrict lead,
                  const double* __restrict guard, const double* __restrict lag, std::size_t n) {
   double rf = 0.0, rg = 0.0;
-  pf[0] = pg[0] = 0.0;
-  std::size_t m = 0;
+  sf[n] = sg[n] = 0.0;
+  std::size_t m = n;
   auto full = [&](std::size_t i) {
     if (kBands == Bands::Three) return lead[i] + guard[i] + lag[i];
     if (kBands == Bands::WindowAndGuard) return lead[i];
     return guard[i];
   };
-  for (; m + 4 <= n; m += 4) {
-    const double f0 = full(m), f1 = f0 + full(m + 1), f2 = f1 + full(m + 2), f3 = f2 + full(m + 3);
-    const double g0 = guard[m], g1 = g0 + guard[m + 1], g2 = g1 + guard[m + 2],
-                 g3 = g2 + guard[m + 3];
-    pf[m + 1] = rf + f0;
-    pf[m + 2] = rf + f1;
-    pf[m + 3] = rf + f2;
-    pf[m + 4] = rf + f3;
-    pg[m + 1] = rg + g0;
-    pg[m + 2] = rg + g1;
-    pg[m + 3] = rg + g2;
-    pg[m + 4] = rg + g3;
+  for (; m >= 4; m -= 4) {
+    const double f0 = full(m - 1), f1 = f0 + full(m - 2), f2 = f1 + full(m - 3),
+                 f3 = f2 + full(m - 4);
+    const double g0 = guard[m - 1], g1 = g0 + guard[m - 2], g2 = g1 + guard[m - 3],
+                 g3 = g2 + guard[m - 4];
+    sf[m - 1] = rf + f0;
+    sf[m - 2] = rf + f1;
+    sf[m - 3] = rf + f2;
+    sf[m - 4] = rf + f3;
+    sg[m - 1] = rg + g0;
+    sg[m - 2] = rg + g1;
+    sg[m - 3] = rg + g2;
+    sg[m - 4] = rg + g3;
     rf += f3;
     rg += g3;
   }
-  for (; m < n; ++m) {
-    rf += full(m);
-    rg += guard[m];
-    pf[m + 1] = rf;
-    pg[m + 1] = rg;
+  for (; m > 0; --m) {
+    rf += full(m - 1);
+    rg += guard[m - 1];
+    sf[m - 1] = rf;
+    sg[m - 1] = rg;
   }
 }
 
@@ -708,12 +714,11 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
     // Computed directly at the block's first row, then slid by one row (add the row entering,
     // subtract the row leaving each band): 6 row updates per row instead of 2D+1.
     const long dl = static_cast<long>(d);
-    double* pf = ws.prefix_full.data();
-    double* pg = ws.prefix_guard.data();
+    double* sf = ws.prefix_full.data();
+    double* sg = ws.prefix_guard.data();
     double* lead = ws.lead_col.data();
     double* guard = ws.guard_col.data();
     double* lag = ws.lag_col.data();
-    pf[0] = pg[0] = 0.0;
     const Bands bands = big_d == gd                 ? Bands::GuardOnly
                         : cfg_.type == CfarType::Ca ? Bands::WindowAndGuard
                                                     : Bands::Three;
@@ -742,13 +747,13 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
     }
     switch (bands) {
       case Bands::Three:
-        prefix_sums<Bands::Three>(pf, pg, lead, guard, lag, n);
+        suffix_sums<Bands::Three>(sf, sg, lead, guard, lag, n);
         break;
       case Bands::WindowAndGuard:
-        prefix_sums<Bands::WindowAndGuard>(pf, pg, lead, guard, lag, n);
+        suffix_sums<Bands::WindowAndGuard>(sf, sg, lead, guard, lag, n);
         break;
       case Bands::GuardOnly:
-        prefix_sums<Bands::GuardOnly>(pf, pg, lead, guard, lag, n);
+        suffix_sums<Bands::GuardOnly>(sf, sg, lead, guard, lag, n);
         break;
     }
     // Leading / lagging half sums of cell m with a (b) range columns before (after) it, of
@@ -760,8 +765,8 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
                               : bands == Bands::WindowAndGuard ? lead[m] - guard[m]
                                                                : 0.0;
       const double col_lag = bands == Bands::Three ? lag[m] : 0.0;
-      const double s1 = (pf[m] - pf[m - a]) - (pg[m] - pg[m - ga]) + col_lead;
-      const double s2 = (pf[m + 1 + b] - pf[m + 1]) - (pg[m + 1 + gb] - pg[m + 1]) + col_lag;
+      const double s1 = (sf[m - a] - sf[m]) - (sg[m - ga] - sg[m]) + col_lead;
+      const double s2 = (sf[m + 1] - sf[m + 1 + b]) - (sg[m + 1] - sg[m + 1 + gb]) + col_lag;
       const double n1 = lead_[m], n2 = lag_[m];
       double z;
       if (cfg_.type == CfarType::Ca || n1 == 0 || n2 == 0) {
@@ -782,7 +787,7 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
       // Interior CA: the whole window minus the guard rectangle, one expression per cell.
       const double inv_n = 1.0 / static_cast<double>(lead_[big_r] + lag_[big_r]);
       auto z_at = [&](std::size_t m) {
-        return ((pf[m + 1 + big_r] - pf[m - big_r]) - (pg[m + 1 + gr] - pg[m - gr])) * inv_n;
+        return ((sf[m - big_r] - sf[m + 1 + big_r]) - (sg[m - gr] - sg[m + 1 + gr])) * inv_n;
       };
       // Blocks of 8 cells: Z, the threshold test and the noise sum in SSE2 (8 partial sums, no
       // chain through the row); a block with a crossing is revisited in order to emit it.
@@ -800,9 +805,9 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
           for (std::size_t k = 0; k < kBlock / 2; ++k) {
             const std::size_t c = m + 2 * k;
             const __m128d full =
-                _mm_sub_pd(_mm_loadu_pd(pf + c + 1 + big_r), _mm_loadu_pd(pf + c - big_r));
+                _mm_sub_pd(_mm_loadu_pd(sf + c - big_r), _mm_loadu_pd(sf + c + 1 + big_r));
             const __m128d inner =
-                _mm_sub_pd(_mm_loadu_pd(pg + c + 1 + gr), _mm_loadu_pd(pg + c - gr));
+                _mm_sub_pd(_mm_loadu_pd(sg + c - gr), _mm_loadu_pd(sg + c + 1 + gr));
             z[k] = _mm_mul_pd(_mm_sub_pd(full, inner), inv);
             const __m128d p = _mm_cvtps_pd(_mm_castpd_ps(
                 _mm_load_sd(reinterpret_cast<const double*>(cut_row + c))));  // cells c, c+1
@@ -860,11 +865,11 @@ CfarStats Cfar::process_rows(const float* map, std::size_t d_begin, std::size_t 
         double noise_tail = 0.0;
         for (; m + 2 <= interior_end; m += 2) {
           auto at = [](const double* v, std::size_t i) { return _mm_loadu_pd(v + i); };
-          const __m128d s1 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(pf, m), at(pf, m - big_r)),
-                                                   _mm_sub_pd(at(pg, m), at(pg, m - gr))),
+          const __m128d s1 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(sf, m - big_r), at(sf, m)),
+                                                   _mm_sub_pd(at(sg, m - gr), at(sg, m))),
                                         at(lead, m));
-          const __m128d s2 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(pf, m + 1 + big_r), at(pf, m + 1)),
-                                                   _mm_sub_pd(at(pg, m + 1 + gr), at(pg, m + 1))),
+          const __m128d s2 = _mm_add_pd(_mm_sub_pd(_mm_sub_pd(at(sf, m + 1), at(sf, m + 1 + big_r)),
+                                                   _mm_sub_pd(at(sg, m + 1), at(sg, m + 1 + gr))),
                                         at(lag, m));
           const __m128d q1 = _mm_div_pd(s1, vn1), q2 = _mm_div_pd(s2, vn2);
           const __m128d z = go ? _mm_max_pd(q1, q2) : _mm_min_pd(q1, q2);

@@ -148,7 +148,7 @@ class Cfar {
     std::vector<double> lead_col;                     ///< sum over dd in [-D, -g_d-1] of P[d+dd][m]
     std::vector<double> guard_col;                    ///< sum over |dd| <= g_d
     std::vector<double> lag_col;                      ///< sum over dd in [g_d+1, D]
-    std::vector<double> prefix_full, prefix_guard;    ///< range prefix sums of full / guard columns
+    std::vector<double> prefix_full, prefix_guard;    ///< range suffix sums of full / guard columns
     std::vector<std::uint32_t> os_keys;               ///< OS: one cell's training values as keys
     std::vector<float> min_lead, min_guard, min_lag;  ///< OS: per column, each band's minimum
     std::vector<std::int32_t> os_below;               ///< OS: the bound, for a block of CUTs
