@@ -12,7 +12,8 @@ namespace radarpipe {
 
 struct ClutterMapState {
   std::size_t maps = 0, azimuth_cells = 0, rows = 0, gates = 0;
-  std::vector<float> mean;             ///< the recursive average of the cell's learned powers
+  std::vector<float> mean;    ///< the recursive average of the cell's learned powers
+  std::vector<float> spread;  ///< the recursive average of ((P - C) / C)^2 over learned powers
   std::vector<std::uint32_t> learned;  ///< powers learned, saturating at the factor table's end
   std::vector<std::uint32_t> run;      ///< updates since the cell's declarations began (0: none)
   std::vector<std::uint32_t> quiet;    ///< of them, consecutive updates since the last one
@@ -22,6 +23,7 @@ struct ClutterMapState {
   /// Every cell as a map that has learned nothing.
   void reset() {
     mean.assign(cells(), 0.0f);
+    spread.assign(cells(), 0.0f);
     learned.assign(cells(), 0u);
     run.assign(cells(), 0u);
     quiet.assign(cells(), 0u);

@@ -47,4 +47,13 @@ RP_HD inline float sub_rn(float a, float b) {
 #endif
 }
 
+// IEEE division on the device whatever -prec-div or --use_fast_math say.
+RP_HD inline float div_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+
 }  // namespace radarpipe

@@ -449,6 +449,7 @@ ClutterMapGeometry clutter_map_geometry(const Mode& mode) {
   c.hold_updates =
       static_cast<std::size_t>(std::min(std::llround(cm.hold_s * c.updates_per_second), 1ll << 31));
   c.factor_db = cm.factor_db;
+  c.shape = cm.shape;
   c.pfa = cm.factor_db > 0.0 ? 0.0 : cm.pfa > 0.0 ? cm.pfa : mode.processing.cfar.pfa;
   return c;
 }
@@ -491,6 +492,9 @@ const char* to_string(MtiMode v) {
       return "three_pulse";
   }
   return "?";
+}
+const char* to_string(ClutterMapShape v) {
+  return v == ClutterMapShape::Noise ? "noise" : "measured";
 }
 const char* to_string(ChannelCombine v) {
   return v == ChannelCombine::Noncoherent ? "noncoherent" : "per_channel";

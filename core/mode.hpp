@@ -69,6 +69,9 @@ struct RadarConfig {
 };
 
 enum class MtiMode { None, TwoPulse, ThreePulse };
+/// The distribution the clutter map's factor assumes for a cell's power (docs/signal-chain.md
+/// "Clutter map"): noise's (Gamma(looks)) everywhere, or Gamma(nu) with nu measured per cell.
+enum class ClutterMapShape { Noise, Measured };
 enum class ChannelCombine { Noncoherent, PerChannel };
 enum class CfarType { Ca, Go, So, Os };
 enum class FftPlanning { Estimate, Measure, Patient };
@@ -116,14 +119,15 @@ struct CfarConfig {
 /// of their own past power instead of by the CFAR. Times are counted in updates of a cell: one per
 /// CPI for a fixed beam; for a rotating one, each CPI whose beam lies in the cell's azimuth cell.
 struct ClutterMapConfig {
-  bool present = false;           ///< the mode has processing.clutter_map
-  std::size_t doppler_bins = 1;   ///< W: rows M/2 - W .. M/2 + W, 2W + 1 <= M
-  double velocity_mps = 0;        ///< > 0: W = floor(velocity_mps / velocity bin) instead
-  double time_constant = 20;      ///< tau of the recursion, in CPIs or scans, 1 .. 10^4 updates
-  bool in_scans = false;          ///< time_constant and warmup are in scans (rotating antenna)
-  double warmup = 0;              ///< updates before the map declares anything; 0: one tau
-  double pfa = 0;                 ///< design Pfa of a map cell on noise; 0: processing.cfar.pfa
-  double factor_db = 0;           ///< > 0: a fixed detection factor over the map instead of pfa
+  bool present = false;          ///< the mode has processing.clutter_map
+  std::size_t doppler_bins = 1;  ///< W: rows M/2 - W .. M/2 + W, 2W + 1 <= M
+  double velocity_mps = 0;       ///< > 0: W = floor(velocity_mps / velocity bin) instead
+  double time_constant = 20;     ///< tau of the recursion, in CPIs or scans, 1 .. 10^4 updates
+  bool in_scans = false;         ///< time_constant and warmup are in scans (rotating antenna)
+  double warmup = 0;             ///< updates before the map declares anything; 0: one tau
+  double pfa = 0;                ///< design Pfa of a map cell on noise; 0: processing.cfar.pfa
+  double factor_db = 0;          ///< > 0: a fixed detection factor over the map instead of pfa
+  ClutterMapShape shape = ClutterMapShape::Measured;  ///< what the factor assumes (pfa only)
   double hold_s = 60;             ///< a cell declared this long is learned anyway, 0 .. 10^6 s
   std::size_t azimuth_cells = 0;  ///< rotating: azimuth cells per turn; 0: 360 / beamwidth
   std::string file;  ///< where the map is saved and reloaded (docs/modes.md); "": not kept
@@ -262,15 +266,17 @@ struct ClutterMapGeometry {
   double updates_per_second = 0;     ///< of one cell
   double pfa = 0;                    ///< design (0 when factor_db is given)
   double factor_db = 0;              ///< fixed factor (0 when pfa is given)
+  ClutterMapShape shape = ClutterMapShape::Measured;
   std::size_t cells() const { return maps * azimuth_cells * rows * gates; }
 };
-/// The largest map the stage keeps (cells x 16 bytes of state: 512 MiB).
+/// The largest map the stage keeps (cells x 20 bytes of state: 640 MiB).
 inline constexpr std::size_t kMaxClutterMapCells = std::size_t{1} << 25;
 ClutterMapGeometry clutter_map_geometry(const Mode& mode);
 
 const char* to_string(WaveformType);
 const char* to_string(WindowType);
 const char* to_string(MtiMode);
+const char* to_string(ClutterMapShape);
 const char* to_string(ChannelCombine);
 const char* to_string(CfarType);
 const char* to_string(FftPlanning);

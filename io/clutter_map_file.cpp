@@ -9,10 +9,10 @@ namespace radarpipe::io {
 
 namespace {
 
-constexpr char kMagic[8] = {'R', 'P', 'C', 'M', 'A', 'P', '0', '1'};
+constexpr char kMagic[8] = {'R', 'P', 'C', 'M', 'A', 'P', '0', '2'};
 constexpr std::size_t kDigestChars = 128;
 constexpr std::uint64_t kHeaderBytes = sizeof kMagic + kDigestChars + 5 * 8;
-constexpr std::uint64_t kCellBytes = 4 + 4 + 4 + 4;  // mean, learned, run, quiet
+constexpr std::uint64_t kCellBytes = 4 + 4 + 4 + 4 + 4;  // mean, spread, learned, run, quiet
 
 std::string digest_of(std::string_view bytes) {
   Sha512 h;
@@ -65,6 +65,7 @@ std::string clutter_map_file(const std::string& key, const ClutterMapState& s) {
     put(out, v);
   out.reserve(clutter_map_file_bytes(s));
   for (float v : s.mean) put(out, v);
+  for (float v : s.spread) put(out, v);
   for (std::uint32_t v : s.learned) put(out, v);
   for (std::uint32_t v : s.run) put(out, v);
   for (std::uint32_t v : s.quiet) put(out, v);
@@ -81,7 +82,10 @@ ClutterMapState parse_clutter_map_file(std::string_view b, const std::string& ke
     fail("size", "is " + std::to_string(b.size()) + " bytes, shorter than a clutter map's " +
                      std::to_string(kHeaderBytes + kDigestChars) + "-byte header and trailer");
   if (std::memcmp(b.data(), kMagic, sizeof kMagic) != 0)
-    fail("magic", "does not start with RPCMAP01 (not a radarpipe clutter map)");
+    fail("magic", std::memcmp(b.data(), kMagic, 6) == 0
+                      ? "is a clutter map of another format (" + std::string(b.substr(0, 8)) +
+                            ", expected RPCMAP02: saved by another radarpipe version)"
+                      : "does not start with RPCMAP02 (not a radarpipe clutter map)");
   std::size_t at = sizeof kMagic + kDigestChars;
   const std::uint64_t maps = get<std::uint64_t>(b, at), az = get<std::uint64_t>(b, at + 8),
                       rows = get<std::uint64_t>(b, at + 16), gates = get<std::uint64_t>(b, at + 24),
@@ -109,10 +113,12 @@ ClutterMapState parse_clutter_map_file(std::string_view b, const std::string& ke
   s.gates = gates;
   s.cpis = cpis;
   s.mean.resize(cells);
+  s.spread.resize(cells);
   s.learned.resize(cells);
   s.run.resize(cells);
   s.quiet.resize(cells);
   for (std::uint64_t i = 0; i < cells; ++i, at += 4) s.mean[i] = get<float>(b, at);
+  for (std::uint64_t i = 0; i < cells; ++i, at += 4) s.spread[i] = get<float>(b, at);
   for (std::uint64_t i = 0; i < cells; ++i, at += 4) s.learned[i] = get<std::uint32_t>(b, at);
   for (std::uint64_t i = 0; i < cells; ++i, at += 4) s.run[i] = get<std::uint32_t>(b, at);
   for (std::uint64_t i = 0; i < cells; ++i, at += 4) s.quiet[i] = get<std::uint32_t>(b, at);

@@ -8,9 +8,10 @@
 // azimuth cells and time constant). The cells' values are checked by the stage
 // (cpu::ClutterMap::restore).
 //
-// Layout (little-endian): "RPCMAP01", the key's SHA-512 (128 hex digits), u64 maps,
-// azimuth_cells, rows, gates, cpis; f32 mean[cells]; u32 learned[cells]; u32 run[cells];
-// u32 quiet[cells]; the SHA-512 (128 hex digits) of everything before it.
+// Layout (little-endian): "RPCMAP02", the key's SHA-512 (128 hex digits), u64 maps,
+// azimuth_cells, rows, gates, cpis; f32 mean[cells]; f32 spread[cells]; u32 learned[cells];
+// u32 run[cells]; u32 quiet[cells]; the SHA-512 (128 hex digits) of everything before it.
+// (RPCMAP01, without the spread, is refused by its magic: the map relearns.)
 #pragma once
 
 #include <cstdint>

@@ -74,19 +74,47 @@ double log_pfa(double k, const Weights& w, std::size_t looks) {
   return log_phi + log_scale + std::log(sum);
 }
 
+// K with log Pfa(K) = log pfa, from above: the returned K's Pfa is at or below the design. The
+// root is bracketed by doubling, then found by the Illinois method on x = log K (log Pfa is
+// smooth and close to linear in log K, so a few evaluations do where bisection takes forty).
 double solve_factor(const Weights& w, std::size_t looks, double pfa) {
   const double target = std::log(pfa);
-  double lo = 0.0, hi = 1.0;
-  while (log_pfa(hi, w, looks) > target) {
-    lo = hi;
-    hi *= 2.0;
-    if (hi > 1e300) throw std::invalid_argument("clutter map: no factor reaches the design Pfa");
+  auto f = [&](double x) { return log_pfa(std::exp(x), w, looks) - target; };
+  double a = -1.0, b = 0.0, fb = f(b);
+  double fa = f(a);
+  while (fa <= 0.0) {  // the root is below a (K < e^-1 happens only for pfa near 1)
+    b = a;
+    fb = fa;
+    a -= 2.0;
+    if (a < -700.0) throw std::invalid_argument("clutter map: no factor reaches the design Pfa");
+    fa = f(a);
   }
-  for (int it = 0; it < 200 && hi - lo > 1e-10 * hi; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    (log_pfa(mid, w, looks) > target ? lo : hi) = mid;
+  while (fb > 0.0) {
+    a = b;
+    fa = fb;
+    b += 1.0;
+    if (b > 690.0) throw std::invalid_argument("clutter map: no factor reaches the design Pfa");
+    fb = f(b);
   }
-  return hi;  // the side at or below the design
+  // fa > 0 >= fb. Illinois: regula falsi that halves the value kept twice on one side.
+  int side = 0;
+  for (int it = 0; it < 200 && b - a > 1e-11; ++it) {
+    const double x = b - fb * (b - a) / (fb - fa);
+    const double fx = f(x);
+    if (fx > 0.0) {
+      a = x;
+      fa = fx;
+      if (side == -1) fb *= 0.5;
+      side = -1;
+    } else {
+      b = x;
+      fb = fx;
+      if (side == 1) fa *= 0.5;
+      side = 1;
+    }
+    if (fx == 0.0) break;
+  }
+  return std::exp(b);  // the side at or below the design
 }
 
 [[noreturn]] void bad(const std::string& field, const std::string& message) {
@@ -94,6 +122,10 @@ double solve_factor(const Weights& w, std::size_t looks, double pfa) {
 }
 
 }  // namespace
+
+double clutter_map_shape_margin(double pfa) {
+  return 1.0 + 0.08 * std::max(0.0, -std::log10(pfa) - 3.0);
+}
 
 std::vector<double> clutter_map_weights(std::size_t n, double time_constant) {
   std::vector<double> out;
@@ -135,10 +167,25 @@ ClutterMap::ClutterMap(const ClutterMapStageConfig& config) : cfg_(config) {
       n0 + static_cast<std::size_t>(std::ceil(std::log(1e-6) / std::log1p(-steady_rate(tau))));
   const std::size_t last = std::max(settle + 1, cfg_.warmup);
   rate_.assign(last + 1, 0.0f);
-  factor_.assign(last + 1, 0.0f);
   rate_[0] = 1.0f;
   for (std::size_t j = 1; j <= last; ++j)
     rate_[j] = static_cast<float>(std::max(1.0 / static_cast<double>(j), steady_rate(tau)));
+  // The measured shape's grid: the Gamma orders above the looks' (module comment). The spread
+  // must average some 2 tau innovations before it is trusted, and a cell takes the order at or
+  // below nu^ / margin, the margin growing with the design's depth (the deeper the tail, the more
+  // an overestimated nu costs); below tau 16 the spread is not used.
+  if (cfg_.measured_shape && cfg_.factor_db <= 0.0 && tau >= 16.0) {
+    const double margin = clutter_map_shape_margin(cfg_.pfa);
+    for (std::uint32_t nu : {4u, 5u, 6u, 8u, 11u, 16u, 22u, 32u, 45u, 64u, 90u, 128u})
+      if (nu > cfg_.looks) {
+        order_.push_back(nu);
+        limit_.push_back(static_cast<float>(1.0 / (margin * static_cast<double>(nu))));
+      }
+    shape_from_ = static_cast<std::uint32_t>(
+        std::max<std::size_t>(cfg_.warmup, 2 * static_cast<std::size_t>(std::ceil(tau - 1e-9))));
+  }
+  const std::size_t stride = last + 1;
+  factor_.assign(stride * (order_.size() + 1), 0.0f);
   if (cfg_.factor_db > 0.0) {
     std::fill(factor_.begin(), factor_.end(),
               static_cast<float>(std::pow(10.0, cfg_.factor_db / 10.0)));
@@ -146,24 +193,30 @@ ClutterMap::ClutterMap(const ClutterMapStageConfig& config) : cfg_(config) {
     // Solved exactly at every n up to 256, on a grid 5% apart beyond and at `settle`; between
     // grid points the factor of the grid point below (K falls as the average holds more
     // powers, so that side keeps Pfa at or below the design); from `settle` on the steady one.
-    for (std::size_t n = 1; n <= settle;) {
-      const std::size_t next = std::min(
-          settle, n < 256 ? n + 1
-                          : std::max(n + 1, static_cast<std::size_t>(
-                                                std::ceil(static_cast<double>(n) * 1.05))));
-      const float k =
-          static_cast<float>(solve_factor(grouped_weights(n, tau), cfg_.looks, cfg_.pfa));
-      for (std::size_t j = n; j < (next == n ? n + 1 : next); ++j) factor_[j] = k;
-      if (next == n) break;
-      n = next;
+    // A shape's row is solved from shape_from on (its entries below are never read; they hold
+    // the looks' row).
+    for (std::size_t row = 0; row <= order_.size(); ++row) {
+      float* k_of = factor_.data() + row * stride;
+      const std::size_t order = row == 0 ? cfg_.looks : order_[row - 1];
+      const std::size_t from = row == 0 ? 1 : std::min<std::size_t>(shape_from_, settle);
+      if (row > 0) std::copy(factor_.begin(), factor_.begin() + from, k_of);
+      for (std::size_t n = from; n <= settle;) {
+        const std::size_t next = std::min(
+            settle, n < 256 ? n + 1
+                            : std::max(n + 1, static_cast<std::size_t>(
+                                                  std::ceil(static_cast<double>(n) * 1.05))));
+        const float k = static_cast<float>(solve_factor(grouped_weights(n, tau), order, cfg_.pfa));
+        for (std::size_t j = n; j < (next == n ? n + 1 : next); ++j) k_of[j] = k;
+        if (next == n) break;
+        n = next;
+      }
+      std::fill(k_of + settle, k_of + stride, k_of[settle]);
+      // Rounded up, so the float product K C is never below the solved threshold for rounding.
+      for (std::size_t j = from; j <= last; ++j)
+        k_of[j] = std::nextafter(k_of[j], std::numeric_limits<float>::infinity());
+      if (row == 0) k_of[0] = k_of[1];
     }
-    std::fill(factor_.begin() + static_cast<std::ptrdiff_t>(settle), factor_.end(),
-              factor_[settle]);
-    // Rounded up, so the float product K C is never below the solved threshold for rounding.
-    for (std::size_t j = 1; j <= last; ++j)
-      factor_[j] = std::nextafter(factor_[j], std::numeric_limits<float>::infinity());
   }
-  factor_[0] = factor_[1];
   state_.maps = cfg_.maps;
   state_.azimuth_cells = cfg_.azimuth_cells;
   state_.rows = cfg_.rows;
@@ -182,14 +235,14 @@ ClutterMapStats ClutterMap::process_rows(const float* map, std::size_t map_index
   if (map_index >= cfg_.maps || azimuth_cell >= cfg_.azimuth_cells) return st;
   const std::uint32_t last = table_last();
   const std::uint32_t warmup = static_cast<std::uint32_t>(cfg_.warmup);
-  const ClutterMapRules rules{
-      last, warmup, static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.gap, 0xffffffffu)),
-      static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.hold, 0xffffffffu))};
+  const ClutterMapRules r = rules();
+  const ClutterMapTables t = tables();
   const std::size_t n = cfg_.gates;
   for (std::size_t d = d_begin; d < d_end; ++d) {
     const std::size_t base =
         ((map_index * cfg_.azimuth_cells + azimuth_cell) * cfg_.rows + (d - first_row())) * n;
     float* mean = state_.mean.data() + base;
+    float* spread = state_.spread.data() + base;
     std::uint32_t* learned = state_.learned.data() + base;
     std::uint32_t* run = state_.run.data() + base;
     std::uint32_t* quiet = state_.quiet.data() + base;
@@ -198,8 +251,7 @@ ClutterMapStats ClutterMap::process_rows(const float* map, std::size_t map_index
       const float before = mean[m];
       const bool tested = std::min(learned[m], last) >= warmup;
       st.tested += tested;
-      if (clutter_map_step(row[m], mean[m], learned[m], run[m], quiet[m], factor_.data(),
-                           rate_.data(), rules)) {
+      if (clutter_map_step(row[m], mean[m], spread[m], learned[m], run[m], quiet[m], t, r)) {
         if (st.stored < capacity)
           out[st.stored++] = {static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(m), row[m],
                               before};
@@ -209,6 +261,13 @@ ClutterMapStats ClutterMap::process_rows(const float* map, std::size_t map_index
     st.cells += n;
   }
   return st;
+}
+
+ClutterMapRules ClutterMap::rules() const {
+  auto u32 = [](std::size_t v) {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(v, 0xffffffffu));
+  };
+  return {table_last(), u32(cfg_.warmup), u32(cfg_.gap), u32(cfg_.hold), shape_from_};
 }
 
 void ClutterMap::restore(const ClutterMapState& s) {
@@ -226,14 +285,21 @@ void ClutterMap::check(const ClutterMapState& s) const {
       s.gates != state_.gates)
     bad("state", "of " + shape(s) + " is not this map's " + shape(state_));
   const std::size_t cells = state_.cells();
-  if (s.mean.size() != cells || s.learned.size() != cells || s.run.size() != cells ||
-      s.quiet.size() != cells)
+  if (s.mean.size() != cells || s.spread.size() != cells || s.learned.size() != cells ||
+      s.run.size() != cells || s.quiet.size() != cells)
     bad("state", "holds " + std::to_string(s.mean.size()) + " cells, the shape says " +
                      std::to_string(cells));
   for (std::size_t i = 0; i < cells; ++i) {
     if (!(std::isfinite(s.mean[i]) && s.mean[i] >= 0.0f))
       bad("state", "cell " + std::to_string(i) + " has mean " + std::to_string(s.mean[i]) +
                        " (expected finite and >= 0)");
+    if (!(s.spread[i] >= 0.0f && s.spread[i] <= 1e6f))
+      bad("state", "cell " + std::to_string(i) + " has spread " + std::to_string(s.spread[i]) +
+                       " (expected 0 .. 10^6)");
+    if (s.learned[i] < 2 && s.spread[i] != 0.0f)
+      bad("state", "cell " + std::to_string(i) + " has learned " + std::to_string(s.learned[i]) +
+                       " powers but a spread of " + std::to_string(s.spread[i]) +
+                       " (0 until two are learned)");
     if (s.learned[i] > table_last())
       bad("state", "cell " + std::to_string(i) + " has learned " + std::to_string(s.learned[i]) +
                        " powers, past the table's " + std::to_string(table_last()));

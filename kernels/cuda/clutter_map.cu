@@ -10,11 +10,11 @@ namespace {
 struct MapArgs {
   const float* maps;
   float* mean;
+  float* spread;
   std::uint32_t* learned;
   std::uint32_t* run;
   std::uint32_t* quiet;
-  const float* factor;
-  const float* rate;
+  cpu::ClutterMapTables tables;
   cpu::ClutterMapRules rules;
   int doppler_bins, gates, first_row, rows, words_per_row;
   std::size_t azimuth_cells, azimuth_cell, words;  // words: maps x rows x words_per_row
@@ -43,8 +43,8 @@ __global__ void __launch_bounds__(256) clutter_map_kernel(MapArgs a) {
     const float before = a.mean[cell];
     const std::uint32_t n = a.learned[cell] < a.rules.last ? a.learned[cell] : a.rules.last;
     tested = n >= a.rules.warmup;
-    hit = cpu::clutter_map_step(a.maps[at], a.mean[cell], a.learned[cell], a.run[cell],
-                                a.quiet[cell], a.factor, a.rate, a.rules);
+    hit = cpu::clutter_map_step(a.maps[at], a.mean[cell], a.spread[cell], a.learned[cell],
+                                a.run[cell], a.quiet[cell], a.tables, a.rules);
     if (hit) a.noise_map[at] = before;
   }
   const unsigned bits = __ballot_sync(0xffffffffu, hit);
@@ -63,18 +63,22 @@ __global__ void __launch_bounds__(256) clutter_map_kernel(MapArgs a) {
 ClutterMap::ClutterMap(std::shared_ptr<const cpu::ClutterMap> reference)
     : reference_(std::move(reference)), cfg_(reference_->config()), done_(false) {
   const cpu::ClutterMap& ref = *reference_;
-  rules_ = cpu::ClutterMapRules{
-      ref.table_last(), static_cast<std::uint32_t>(cfg_.warmup),
-      static_cast<std::uint32_t>(cfg_.gap),
-      static_cast<std::uint32_t>(std::min<std::size_t>(cfg_.hold, 0xffffffffu))};
+  rules_ = ref.rules();
   factor_ = DeviceBuffer<float>(ref.factors().size());
   rate_ = DeviceBuffer<float>(ref.rates().size());
+  limit_ = DeviceBuffer<float>(std::max<std::size_t>(1, ref.shape_limits().size()));
   RP_CUDA_CHECK(
       cudaMemcpy(factor_.data(), ref.factors().data(), factor_.bytes(), cudaMemcpyHostToDevice));
   RP_CUDA_CHECK(
       cudaMemcpy(rate_.data(), ref.rates().data(), rate_.bytes(), cudaMemcpyHostToDevice));
+  if (!ref.shape_limits().empty())
+    RP_CUDA_CHECK(cudaMemcpy(limit_.data(), ref.shape_limits().data(),
+                             ref.shape_limits().size() * sizeof(float), cudaMemcpyHostToDevice));
+  tables_ = cpu::ClutterMapTables{factor_.data(), rate_.data(), limit_.data(),
+                                  static_cast<std::uint32_t>(ref.shape_limits().size())};
   const std::size_t cells = ref.state().cells();
   mean_ = DeviceBuffer<float>(cells);
+  spread_ = DeviceBuffer<float>(cells);
   learned_ = DeviceBuffer<std::uint32_t>(cells);
   run_ = DeviceBuffer<std::uint32_t>(cells);
   quiet_ = DeviceBuffer<std::uint32_t>(cells);  // zeroed: the map has learned nothing
@@ -90,11 +94,11 @@ void ClutterMap::process(const float* d_maps, std::size_t azimuth_cell, Cfar& cf
   MapArgs a{};
   a.maps = d_maps;
   a.mean = mean_.data();
+  a.spread = spread_.data();
   a.learned = learned_.data();
   a.run = run_.data();
   a.quiet = quiet_.data();
-  a.factor = factor_.data();
-  a.rate = rate_.data();
+  a.tables = tables_;
   a.rules = rules_;
   a.doppler_bins = static_cast<int>(cfg_.doppler_bins);
   a.gates = static_cast<int>(cfg_.gates);
@@ -123,6 +127,8 @@ void ClutterMap::download(ClutterMapState& out) {
   out.cpis = cpis_;
   RP_CUDA_CHECK(cudaMemcpy(out.mean.data(), mean_.data(), mean_.bytes(), cudaMemcpyDeviceToHost));
   RP_CUDA_CHECK(
+      cudaMemcpy(out.spread.data(), spread_.data(), spread_.bytes(), cudaMemcpyDeviceToHost));
+  RP_CUDA_CHECK(
       cudaMemcpy(out.learned.data(), learned_.data(), learned_.bytes(), cudaMemcpyDeviceToHost));
   RP_CUDA_CHECK(cudaMemcpy(out.run.data(), run_.data(), run_.bytes(), cudaMemcpyDeviceToHost));
   RP_CUDA_CHECK(
@@ -133,6 +139,8 @@ void ClutterMap::upload(const ClutterMapState& state) {
   reference_->check(state);
   RP_CUDA_CHECK(cudaDeviceSynchronize());
   RP_CUDA_CHECK(cudaMemcpy(mean_.data(), state.mean.data(), mean_.bytes(), cudaMemcpyHostToDevice));
+  RP_CUDA_CHECK(
+      cudaMemcpy(spread_.data(), state.spread.data(), spread_.bytes(), cudaMemcpyHostToDevice));
   RP_CUDA_CHECK(
       cudaMemcpy(learned_.data(), state.learned.data(), learned_.bytes(), cudaMemcpyHostToDevice));
   RP_CUDA_CHECK(cudaMemcpy(run_.data(), state.run.data(), run_.bytes(), cudaMemcpyHostToDevice));

@@ -43,8 +43,9 @@ class ClutterMap {
   std::shared_ptr<const cpu::ClutterMap> reference_;
   cpu::ClutterMapStageConfig cfg_;
   cpu::ClutterMapRules rules_;
-  DeviceBuffer<float> factor_, rate_;
-  DeviceBuffer<float> mean_;
+  DeviceBuffer<float> factor_, rate_, limit_;
+  cpu::ClutterMapTables tables_{};  ///< pointers into factor_, rate_, limit_
+  DeviceBuffer<float> mean_, spread_;
   DeviceBuffer<std::uint32_t> learned_, run_, quiet_;
   std::uint64_t cpis_ = 0;
   Event done_;  ///< recorded after each CPI's kernel: the next waits for it

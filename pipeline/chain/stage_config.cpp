@@ -76,6 +76,7 @@ cpu::ClutterMapStageConfig clutter_map_stage_config(const Mode& mode) {
   c.hold = g.hold_updates;
   c.pfa = g.pfa;
   c.factor_db = g.factor_db;
+  c.measured_shape = g.shape == ClutterMapShape::Measured;
   return c;
 }
 

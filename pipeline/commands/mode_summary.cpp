@@ -124,14 +124,19 @@ nlohmann::json mode_summary(const Mode& mode) {
     const cpu::ClutterMap map(clutter_map_stage_config(mode));
     const double half = static_cast<double>(cm.rows / 2);
     const double k_warm = map.factors()[std::min<std::size_t>(cm.warmup_updates, map.table_last())];
-    const double k_steady = map.factors().back();
+    const double k_steady = map.factors()[map.table_last()];
+    // The steady factor for each Gamma order of the measured shape's grid (docs/signal-chain.md).
+    nlohmann::json by_order = nlohmann::json::object();
+    for (std::size_t r = 0; r < map.shape_orders().size(); ++r)
+      by_order[std::to_string(map.shape_orders()[r])] =
+          10.0 * std::log10(map.factors()[(r + 2) * (map.table_last() + 1) - 1]);
     j["processing"]["clutter_map"] = {
         {"first_row", cm.first_row},
         {"rows", cm.rows},
         {"velocity_mps", half * g.velocity_bin_mps},  // the rows' centres reach +- this
         {"azimuth_cells", cm.azimuth_cells},
         {"cells", cm.cells()},
-        {"state_bytes", cm.cells() * 16},
+        {"state_bytes", cm.cells() * 20},
         {"time_constant_updates", cm.time_constant_updates},
         {"updates_per_second", cm.updates_per_second},
         {"warmup_updates", cm.warmup_updates},
@@ -139,6 +144,8 @@ nlohmann::json mode_summary(const Mode& mode) {
         {"hold_updates", cm.hold_updates},
         {"factor_at_warmup_db", 10.0 * std::log10(k_warm)},
         {"factor_steady_db", 10.0 * std::log10(k_steady)},
+        {"shape", to_string(cm.shape)},
+        {"factor_steady_db_by_order", by_order},
         {"design_pfa", cm.pfa},
         {"solve_seconds", map.solve_seconds()},
         {"expected_false_alarms_per_cpi",

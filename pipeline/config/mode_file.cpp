@@ -274,13 +274,14 @@ void read_factors(Reader& rd, const YAML::Node& n, CfarFactors& f) {
 }
 
 // processing.clutter_map: {doppler_bins | velocity_mps, time_constant_cpis |
-// time_constant_scans, warmup_cpis | warmup_scans, pfa | factor_db, hold_s, azimuth_cells, file}
+// time_constant_scans, warmup_cpis | warmup_scans, pfa | factor_db, shape, hold_s, azimuth_cells,
+// file}
 void read_clutter_map(Reader& rd, const YAML::Node& n, ClutterMapConfig& m) {
   const std::string k = "processing.clutter_map";
   rd.expect_map(
       n, k,
       {"doppler_bins", "velocity_mps", "time_constant_cpis", "time_constant_scans", "warmup_cpis",
-       "warmup_scans", "pfa", "factor_db", "hold_s", "azimuth_cells", "file"});
+       "warmup_scans", "pfa", "factor_db", "shape", "hold_s", "azimuth_cells", "file"});
   m.present = true;
   auto one_of = [&](const char* a, const char* b, bool required) {
     if (n[a] && n[b]) rd.fail(n[b], k + "." + b, std::string("and ") + a + " both given; give one");
@@ -312,6 +313,13 @@ void read_clutter_map(Reader& rd, const YAML::Node& n, ClutterMapConfig& m) {
   if (auto c = rd.child(n, k, "factor_db", false)) {
     m.factor_db = rd.number(c, k + ".factor_db");
     if (!(m.factor_db > 0.0)) rd.fail(c, k + ".factor_db", "must be > 0 dB");
+  }
+  if (auto c = rd.child(n, k, "shape", false)) {
+    if (n["factor_db"])
+      rd.fail(c, k + ".shape", "applies to a factor from pfa; factor_db fixes the factor");
+    m.shape = rd.word(c, k + ".shape", {"measured", "noise"}) == "noise"
+                  ? ClutterMapShape::Noise
+                  : ClutterMapShape::Measured;
   }
   if (auto c = rd.child(n, k, "hold_s", false)) m.hold_s = rd.number(c, k + ".hold_s");
   if (auto c = rd.child(n, k, "azimuth_cells", false)) {
@@ -533,6 +541,7 @@ nlohmann::json mode_file_json(const Mode& mode) {
     if (m.warmup > 0.0) j[m.in_scans ? "warmup_scans" : "warmup_cpis"] = m.warmup;
     if (m.factor_db > 0.0) j["factor_db"] = m.factor_db;
     if (m.pfa > 0.0) j["pfa"] = m.pfa;
+    if (m.factor_db <= 0.0) j["shape"] = to_string(m.shape);
     j["hold_s"] = m.hold_s;
     if (m.azimuth_cells) j["azimuth_cells"] = m.azimuth_cells;
     if (!m.file.empty()) j["file"] = m.file;

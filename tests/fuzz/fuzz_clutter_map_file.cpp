@@ -38,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const radarpipe::ClutterMapState s =
         radarpipe::io::parse_clutter_map_file(bytes, "fuzz", stage.state(), "fuzz");
     // What was accepted has this map's shape, each array whole.
-    if (s.mean.size() != 42 || s.learned.size() != 42 || s.run.size() != 42 || s.quiet.size() != 42)
+    if (s.mean.size() != 42 || s.spread.size() != 42 || s.learned.size() != 42 ||
+        s.run.size() != 42 || s.quiet.size() != 42)
       __builtin_trap();
     stage.check(s);
   } catch (const radarpipe::io::ClutterMapFileError&) {

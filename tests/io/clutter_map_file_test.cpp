@@ -21,6 +21,7 @@ ClutterMapState sample_state() {
   for (std::size_t i = 0; i < s.cells(); ++i) {
     s.mean[i] = 0.25f * static_cast<float>(i) + 1e-3f;
     s.learned[i] = static_cast<std::uint32_t>(i % 17);
+    s.spread[i] = 0.01f * static_cast<float>(i % 13);
     s.run[i] = static_cast<std::uint32_t>(i % 5);
     s.quiet[i] = static_cast<std::uint32_t>(i % 2);
   }
@@ -45,6 +46,7 @@ TEST(ClutterMapFile, RoundTripsBitForBit) {
   const ClutterMapState r = io::parse_clutter_map_file(b, "key", s, "site.map");
   EXPECT_EQ(r.cpis, s.cpis);
   EXPECT_EQ(r.mean, s.mean);
+  EXPECT_EQ(r.spread, s.spread);
   EXPECT_EQ(r.learned, s.learned);
   EXPECT_EQ(r.run, s.run);
   EXPECT_EQ(r.quiet, s.quiet);
@@ -61,6 +63,12 @@ TEST(ClutterMapFile, EveryBadFileIsRefusedByCause) {
   std::string magic = good;
   magic[3] = 'X';
   EXPECT_EQ(cause_of(magic, s, &what), "magic");
+  EXPECT_NE(what.find("not a radarpipe clutter map"), std::string::npos) << what;
+  // A map saved by the format before the spread (RPCMAP01) is refused by name: the map relearns.
+  std::string older = good;
+  older[7] = '1';
+  EXPECT_EQ(cause_of(older, s, &what), "magic");
+  EXPECT_NE(what.find("another format (RPCMAP01, expected RPCMAP02"), std::string::npos) << what;
   std::string flipped = good;
   flipped[good.size() / 2] ^= 1;  // a cell's bit: the trailer no longer matches
   EXPECT_EQ(cause_of(flipped, s, &what), "checksum");

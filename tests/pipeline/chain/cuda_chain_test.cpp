@@ -281,6 +281,7 @@ TEST_F(CudaChainTest, ClutterMapMatchesCpu) {
       const ClutterMapState& a = *cpu.clutter_map();
       const ClutterMapState& b = *gpu.clutter_map();
       EXPECT_EQ(a.mean, b.mean);
+      EXPECT_EQ(a.spread, b.spread);
       EXPECT_EQ(a.learned, b.learned);
       EXPECT_EQ(a.run, b.run);
       EXPECT_EQ(a.quiet, b.quiet);
@@ -288,6 +289,7 @@ TEST_F(CudaChainTest, ClutterMapMatchesCpu) {
       CudaChain again(m, gpu_stages(Stage::Detection, Stage::Detection));
       again.restore_clutter_map(a);
       EXPECT_EQ(again.clutter_map()->mean, a.mean);
+      EXPECT_EQ(again.clutter_map()->spread, a.spread);
     }
   }
 }

@@ -488,6 +488,13 @@ TEST(ModeFile, ClutterMapSection) {
   EXPECT_EQ(clutter_map_geometry(back).rows, 5u);
   EXPECT_EQ(back.processing.clutter_map.file, c.file);
   EXPECT_DOUBLE_EQ(back.processing.clutter_map.factor_db, 9.0);
+  // shape: measured by default; noise by name, and through the file and back.
+  EXPECT_EQ(c.shape, ClutterMapShape::Measured);
+  const Mode noise = parse_mode_yaml(with_map("{time_constant_cpis: 16, shape: noise}"));
+  EXPECT_EQ(noise.processing.clutter_map.shape, ClutterMapShape::Noise);
+  EXPECT_EQ(clutter_map_geometry(noise).shape, ClutterMapShape::Noise);
+  EXPECT_EQ(parse_mode_yaml(mode_file_json(noise).dump()).processing.clutter_map.shape,
+            ClutterMapShape::Noise);
 
   // Scans: a rotating antenna of 1.5 deg beams turning in 4 s: 240 azimuth cells by default,
   // 312.5 CPIs a turn, so 1.30 updates of a cell a scan.
@@ -525,6 +532,11 @@ TEST(ModeFile, ClutterMapSection) {
             std::string::npos);
   EXPECT_NE(err(with_map("{time_constant_cpis: 4, pfa: 1e-3, factor_db: 10}"))
                 .find(k + ".factor_db: and pfa both given"),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, shape: rician}")).find(k + ".shape: "),
+            std::string::npos);
+  EXPECT_NE(err(with_map("{time_constant_cpis: 4, factor_db: 10, shape: noise}"))
+                .find(k + ".shape: applies to a factor from pfa"),
             std::string::npos);
   EXPECT_NE(err(with_map("{time_constant_cpis: 4, pfa: 0.5}"))
                 .find(k + ".pfa: 0.5 is not in [1e-15, 0.1]"),
