@@ -77,9 +77,11 @@ RP_HD inline bool clutter_map_step(float p, float& mean, float& spread, std::uin
                                    const ClutterMapTables& t, const ClutterMapRules& r) {
   const std::uint32_t last = r.last;
   const std::uint32_t n = learned < last ? learned : last;
+  // The limits fall, so the count of those at or above the spread is the row, counted without a
+  // branch on the spread (which cells' spreads pass is data: a branch there mispredicts).
   std::uint32_t row = 0;
   if (n >= r.shape_from)
-    while (row < t.shapes && spread <= t.limit[row]) ++row;
+    for (std::uint32_t j = 0; j < t.shapes; ++j) row += spread <= t.limit[j] ? 1u : 0u;
   const bool hit = n >= r.warmup && mul_rn(t.factor[row * (last + 1) + n], mean) < p;
   if (hit) {
     run = run < 0xffffffffu ? run + 1 : run;

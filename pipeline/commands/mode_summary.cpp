@@ -127,9 +127,9 @@ nlohmann::json mode_summary(const Mode& mode) {
     const double k_steady = map.factors()[map.table_last()];
     // The steady factor for each Gamma order of the measured shape's grid (docs/signal-chain.md).
     nlohmann::json by_order = nlohmann::json::object();
-    for (std::size_t r = 0; r < map.shape_orders().size(); ++r)
-      by_order[std::to_string(map.shape_orders()[r])] =
-          10.0 * std::log10(map.factors()[(r + 2) * (map.table_last() + 1) - 1]);
+    for (std::size_t o = 0; o < map.shape_orders().size(); ++o)
+      by_order[std::to_string(map.shape_orders()[o])] =
+          10.0 * std::log10(map.factors()[(o + 2) * (map.table_last() + 1) - 1]);
     j["processing"]["clutter_map"] = {
         {"first_row", cm.first_row},
         {"rows", cm.rows},

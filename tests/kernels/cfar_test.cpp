@@ -197,7 +197,9 @@ TEST(Cfar, NoiseEstimatesHoldWhereTheMapFallsByOrdersOfMagnitude) {
       EXPECT_NEAR(got[i].noise, ref[i].z, 1e-6 * ref[i].z) << to_string(type) << " m " << ref[i].m;
       tail += ref[i].m >= n - 10;
     }
-    if (type == CfarType::So) EXPECT_GT(tail, 10u);  // its lagging half there is the tail alone
+    if (type == CfarType::So) {
+      EXPECT_GT(tail, 10u);  // its lagging half there is the tail alone
+    }
   }
 }
 
