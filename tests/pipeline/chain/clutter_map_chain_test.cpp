@@ -17,6 +17,7 @@
 #include "io/truth_json.hpp"
 #include "pipeline/chain/clutter_map_store.hpp"
 #include "pipeline/chain/cpu_chain.hpp"
+#include "pipeline/chain/stage_config.hpp"
 #include "pipeline/commands/demo.hpp"
 #include "pipeline/commands/score.hpp"
 #include "pipeline/config/mode_file.hpp"
@@ -229,6 +230,92 @@ TEST(ClutterMapChain, HoveringDroneTenDecibelsOverSteadyGroundIsFound) {
   EXPECT_GE(pd[1], 0.9) << "the drone at snr_db " << hover.snr_db << ", its cell's ground "
                         << 10 * std::log10(cell_mean) << " dB";
   EXPECT_LT(pd[0], 0.5);
+}
+
+// A rotating antenna keeps a map per azimuth cell. The demo mode turning once every 12 CPIs with
+// a 30-degree beam (12 azimuth cells, one update of each a turn; tau 8 scans), over 36 turns:
+// steady ground at 5.5-6.5 km (about 24 dB over the noise) in the beam's CPIs of one azimuth
+// cell only, noise in the others, and from turn 12 a steady drone at 6 km, 20 dB over the noise,
+// in another cell. Each CPI's scene is chosen by the azimuth cell the chain itself assigns it
+// (clutter_map_azimuth_cell at the CPI's middle).
+// - 12 azimuth cells: past the warm-up the map declares nothing at the ground's ranges in the
+//   ground's cell (at most 2 over its 26 CPIs; the CFAR's own false alarms in the other rows are
+//   not the map's), and the drone is the map's in >= 90% of its 24 CPIs;
+// - one azimuth cell for the whole turn (azimuth_cells: 1): the ground, one CPI in 12, is
+//   learned at a twelfth of its power and declared, some 5 cells a CPI (>= 20 over 26 CPIs).
+TEST(ClutterMapChain, RotatingAntennaKeepsAMapPerAzimuthCell) {
+  Mode mode = demo_mode();
+  const ModeGeometry mg = derive_geometry(mode);
+  mode.antenna.present = true;
+  mode.antenna.scan = ScanType::Rotating;
+  mode.antenna.beamwidth_deg = 30;
+  mode.antenna.rotation_period_s = 12 * mg.cpi_duration_s;
+  ClutterMapConfig& cm = mode.processing.clutter_map;
+  cm.in_scans = true;
+  cm.time_constant = 8;
+  cm.warmup = 0;
+  io::Scenario clear = parse_scenario_yaml(demo_scenario_yaml(), mode, "demo scene");
+  clear.targets.clear();
+  clear.clutter.clear();
+  io::Scenario ground = clear, drone = clear;
+  io::ClutterPatch patch;
+  patch.range_start_m = 5500;
+  patch.range_end_m = 6500;
+  patch.cnr_db = -20;
+  patch.spread_hz = 0;
+  patch.steady_fraction = 1;
+  ground.clutter.push_back(patch);
+  io::ScenarioTarget hover;
+  hover.name = "hover";
+  hover.range_m = 6000;
+  hover.snr_db = -21.5;  // about 20 dB after processing
+  drone.targets.push_back(hover);
+  const std::size_t turns = 36, cpis = 12 * turns, ground_cell = 3, drone_cell = 7;
+  for (const std::size_t cells : {std::size_t{12}, std::size_t{1}}) {
+    Mode m = mode;
+    m.processing.clutter_map.azimuth_cells = cells == 1 ? 1 : 0;  // 0: 360 / beamwidth
+    m.validate();
+    const ClutterMapGeometry geo = clutter_map_geometry(m);
+    ASSERT_EQ(geo.azimuth_cells, cells);
+    const io::Simulator sims[3] = {io::Simulator(m, clear), io::Simulator(m, ground),
+                                   io::Simulator(m, drone)};
+    CpuChain chain(m, test::workers(2, 32));
+    std::size_t ground_cpis = 0, ground_reports = 0, drone_cpis = 0, drone_found = 0;
+    Cpi cpi;
+    io::CpiTruth truth;
+    for (std::uint64_t k = 0; k < cpis; ++k) {
+      // The 12-cell map's cell of this CPI decides the scene, in both runs.
+      Mode twelve = mode;
+      const std::size_t az =
+          clutter_map_azimuth_cell(twelve, clutter_map_geometry(twelve), sims[0].timestamp_ns(k));
+      const std::size_t turn = k / 12;
+      const int which = az == ground_cell ? 1 : (az == drone_cell && turn >= 12 ? 2 : 0);
+      sims[which].generate(k, cpi, truth);
+      const DetectionReport& r = chain.process(cpi);
+      if (turn < 10) continue;  // the warm-up: 8 turns
+      if (which == 1) {
+        ++ground_cpis;
+        for (const Detection& d : r.detections)
+          ground_reports +=
+              d.range_m > 5400 && d.range_m < 6600 && d.decided_by == DecidedBy::ClutterMap;
+      } else if (which == 2) {
+        ++drone_cpis;
+        bool found = false;
+        for (const Detection& d : r.detections)
+          found |= std::abs(d.range_m - 6000) < 30 && d.decided_by == DecidedBy::ClutterMap;
+        drone_found += found;
+      }
+    }
+    SCOPED_TRACE(std::to_string(cells) + " azimuth cells");
+    EXPECT_EQ(ground_cpis, 26u);
+    if (cells == 12) {
+      EXPECT_LE(ground_reports, 2u);
+      EXPECT_EQ(drone_cpis, 24u);
+      EXPECT_GE(drone_found, 22u);
+    } else {
+      EXPECT_GE(ground_reports, 20u);
+    }
+  }
 }
 
 // Noise only: the map's crossings over its tested cells at its design Pfa 1e-3. 5 rows x 600
