@@ -234,17 +234,23 @@ struct Ground {
   double rho = 0;  ///< the diffuse part's correlation from CPI to CPI (AR(1))
 };
 
-double map_rate(bool measured, Ground gr, std::uint64_t seed) {
+// One row of `gates` cells, tau 16 (warm-up and gap one tau).
+cpu::ClutterMapStageConfig one_row(std::size_t gates, double pfa, std::size_t hold, bool measured) {
   cpu::ClutterMapStageConfig cfg;
   cfg.doppler_bins = 1;
-  cfg.gates = 20000;
+  cfg.gates = gates;
   cfg.rows = 1;
   cfg.time_constant = 16;
   cfg.warmup = 16;
   cfg.gap = 16;
-  cfg.hold = 0;
-  cfg.pfa = 1e-3;
+  cfg.hold = hold;
+  cfg.pfa = pfa;
   cfg.measured_shape = measured;
+  return cfg;
+}
+
+double map_rate(bool measured, Ground gr, std::uint64_t seed) {
+  const cpu::ClutterMapStageConfig cfg = one_row(20000, 1e-3, 0, measured);
   cpu::ClutterMap stage(cfg);
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> g(0.0, 1.0);
@@ -314,16 +320,7 @@ TEST(ClutterMap, MeasuredShapeHoldsTheDesignOnNoiseAndSteadyGround) {
 TEST(ClutterMap, MeasuredShapeFindsAReflectorTenDecibelsOverSteadyGround) {
   double pd[2];
   for (const bool measured : {false, true}) {
-    cpu::ClutterMapStageConfig cfg;
-    cfg.doppler_bins = 1;
-    cfg.gates = 4000;
-    cfg.rows = 1;
-    cfg.time_constant = 16;
-    cfg.warmup = 16;
-    cfg.gap = 16;
-    cfg.hold = 1u << 30;
-    cfg.pfa = 1e-6;
-    cfg.measured_shape = measured;
+    const cpu::ClutterMapStageConfig cfg = one_row(4000, 1e-6, 1u << 30, measured);
     cpu::ClutterMap stage(cfg);
     std::mt19937_64 rng(9);
     std::normal_distribution<double> g(0.0, std::sqrt(0.5));

@@ -116,6 +116,35 @@ TEST(ClutterMapChain, GroundGoneHoveringDroneFoundMovingTargetsUnchanged) {
   }
 }
 
+// The demo scene emptied of targets and clutter (its noise, timing and seed kept).
+io::Scenario empty_demo_scene(const Mode& mode) {
+  io::Scenario s = parse_scenario_yaml(demo_scenario_yaml(), mode, "demo scene");
+  s.targets.clear();
+  s.clutter.clear();
+  return s;
+}
+
+// Steady ground at 5.5-6.5 km (every scatterer's amplitude fixed; about 24 dB over the noise
+// after the demo mode's processing).
+io::ClutterPatch steady_ground() {
+  io::ClutterPatch g;
+  g.range_start_m = 5500;
+  g.range_end_m = 6500;
+  g.cnr_db = -20;
+  g.spread_hz = 0;
+  g.steady_fraction = 1;
+  return g;
+}
+
+// A steady drone hovering at 6 km, about 20 dB over the noise after processing.
+io::ScenarioTarget hover_at_6km() {
+  io::ScenarioTarget h;
+  h.name = "hover";
+  h.range_m = 6000;
+  h.snr_db = -21.5;
+  return h;
+}
+
 // Super-clutter visibility through simulate -> process -> score: the demo mode over steady ground
 // (one patch at 5.5-6.5 km, every scatterer's amplitude fixed: buildings, terrain; about 24 dB
 // over the noise after processing) with a steady drone (Swerling 0) hovering at 6 km, 10 dB above
@@ -132,19 +161,9 @@ TEST(ClutterMapChain, GroundGoneHoveringDroneFoundMovingTargetsUnchanged) {
 TEST(ClutterMapChain, HoveringDroneTenDecibelsOverSteadyGroundIsFound) {
   const Mode mode = demo_mode();
   const ClutterMapGeometry geo = clutter_map_geometry(mode);
-  io::Scenario base = parse_scenario_yaml(demo_scenario_yaml(), mode, "demo scene");
-  base.targets.clear();
-  base.clutter.clear();
-  io::ClutterPatch ground;
-  ground.range_start_m = 5500;
-  ground.range_end_m = 6500;
-  ground.cnr_db = -20;
-  ground.spread_hz = 0;
-  ground.steady_fraction = 1;
-  io::ScenarioTarget hover;
-  hover.name = "hover";
-  hover.range_m = 6000;
-  hover.snr_db = -21.5;         // about 20 dB after processing
+  const io::Scenario base = empty_demo_scene(mode);
+  const io::ClutterPatch ground = steady_ground();
+  io::ScenarioTarget hover = hover_at_6km();
   hover.micro_motion_m = 0.01;  // its phase against the ground turns; its Doppler stays at zero
   hover.micro_motion_period_s = 2;
 
@@ -254,22 +273,10 @@ TEST(ClutterMapChain, RotatingAntennaKeepsAMapPerAzimuthCell) {
   cm.in_scans = true;
   cm.time_constant = 8;
   cm.warmup = 0;
-  io::Scenario clear = parse_scenario_yaml(demo_scenario_yaml(), mode, "demo scene");
-  clear.targets.clear();
-  clear.clutter.clear();
+  const io::Scenario clear = empty_demo_scene(mode);
   io::Scenario ground = clear, drone = clear;
-  io::ClutterPatch patch;
-  patch.range_start_m = 5500;
-  patch.range_end_m = 6500;
-  patch.cnr_db = -20;
-  patch.spread_hz = 0;
-  patch.steady_fraction = 1;
-  ground.clutter.push_back(patch);
-  io::ScenarioTarget hover;
-  hover.name = "hover";
-  hover.range_m = 6000;
-  hover.snr_db = -21.5;  // about 20 dB after processing
-  drone.targets.push_back(hover);
+  ground.clutter.push_back(steady_ground());
+  drone.targets.push_back(hover_at_6km());
   const std::size_t turns = 36, cpis = 12 * turns, ground_cell = 3, drone_cell = 7;
   for (const std::size_t cells : {std::size_t{12}, std::size_t{1}}) {
     Mode m = mode;
