@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
@@ -187,6 +188,46 @@ cat run.log
   EXPECT_GT(t.at("cpis").at("processed").get<int>(), 0);
   EXPECT_GT(t.at("frames").at("received").get<int>(), 0);
   EXPECT_TRUE(t.at("latency_ms").at("stages").contains("pulse_compression"));
+}
+
+// SIGTERM to the upstream segment of a two-process chain whose downstream is dead (kill -9) or
+// stopped (SIGSTOP), under load (replay --loop, as fast as taken): the upstream finishes what it
+// holds, drops what it cannot deliver, and exits 0 within a bound, whatever its peer's state.
+TEST_F(StreamingCli, SigtermWithADeadOrStoppedDownstreamExitsZero) {
+  for (const char* how : {"KILL", "STOP"}) {
+    SCOPED_TRACE(how);
+    const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                               " HOW=" + how + " && bash -c '" + kHelpers +
+                               R"(
+rm -f *.log
+$R run --mode mode.yaml --segment detect --publish tcp://127.0.0.1:* --threads 1 2> detect.log & B=$!
+link=$(wait_for detect.log "link detect at tcp://[0-9.]+:[0-9]+") || exit 10
+pub=$(wait_for detect.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+$R replay rec --to tcp://127.0.0.1:* --rate max --loop 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 12
+$R run --mode mode.yaml --segment compress --from $rep --link detect=${link#link detect at }    --threads 1 2> compress.log & A=$!
+# Under load: reports are flowing through both segments.
+$R listen ${pub#publish at } --count 3 --timeout 30 > reports.txt || exit 13
+kill -$HOW $B
+sleep 0.3  # the peer gone or stopped while the upstream keeps sending into the link
+t0=$(date +%s%N)
+kill -TERM $A
+wait $A; rc=$?
+t1=$(date +%s%N)
+echo "compress exit $rc after $(( (t1 - t0) / 1000000 )) ms"
+kill -INT $P; wait $P
+kill -CONT $B 2>/dev/null; kill -9 $B 2>/dev/null
+cat compress.log
+)" + "'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto at = r.out.find("compress exit 0 after ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const int ms = std::stoi(r.out.substr(at + 22));
+    EXPECT_LT(ms, 15000) << r.out;
+    std::cout << "downstream " << how << ": the upstream exited 0 after " << ms << " ms\n";
+    EXPECT_EQ(r.out.find("abort"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("terminate called"), std::string::npos) << r.out;
+  }
 }
 
 TEST_F(StreamingCli, BadArgumentsAreNamed) {
