@@ -230,6 +230,54 @@ cat compress.log
   }
 }
 
+// kill -9 of either process of a two-process chain under replay --loop in real time, then that
+// process started again on the same endpoints: its neighbours reconnect by themselves (neither
+// is restarted) and reports flow again. Measured: from the restart's launch to the first report
+// a subscriber gets (the restarted process's start-up, the reconnection and one CPI through
+// both segments); the goal is 2 s, the test allows 10 (a loaded CI machine).
+TEST_F(StreamingCli, KilledSegmentsRestartAndTheChainResumes) {
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R run --mode mode.yaml --segment detect --publish tcp://127.0.0.1:* --threads 1 2> detect.log & B=$!
+link=$(wait_for detect.log "link detect at tcp://[0-9.]+:[0-9]+") || exit 10
+pub=$(wait_for detect.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+link=${link#link detect at }; pub=${pub#publish at }
+$R replay rec --to tcp://127.0.0.1:* --rate 1 --loop 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 12
+$R run --mode mode.yaml --segment compress --from $rep --link detect=$link --threads 1    2> compress.log & A=$!
+$R listen $pub --count 3 --timeout 30 > first.txt || exit 13
+# The downstream killed and started again on its own link and publish endpoints.
+kill -9 $B; wait $B 2>/dev/null
+t0=$(date +%s%N)
+$R run --mode mode.yaml --segment detect --link detect=$link --publish $pub --threads 1    2> detect2.log & B=$!
+$R listen $pub --count 1 --timeout 30 > second.txt || { cat detect2.log compress.log; exit 14; }
+t1=$(date +%s%N)
+echo "detect restarted: first report after $(( (t1 - t0) / 1000000 )) ms"
+# The upstream killed and started again; the downstream keeps running.
+kill -9 $A; wait $A 2>/dev/null
+t0=$(date +%s%N)
+$R run --mode mode.yaml --segment compress --from $rep --link detect=$link --threads 1    2> compress2.log & A=$!
+$R listen $pub --count 1 --timeout 30 > third.txt || { cat detect2.log compress2.log; exit 15; }
+t1=$(date +%s%N)
+echo "compress restarted: first report after $(( (t1 - t0) / 1000000 )) ms"
+kill -TERM $A $B; wait $A; echo "compress exit $?"; wait $B; echo "detect exit $?"
+kill -INT $P; wait $P
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* which : {"detect", "compress"}) {
+    const std::string key = std::string(which) + " restarted: first report after ";
+    const auto at = r.out.find(key);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const int ms = std::stoi(r.out.substr(at + key.size()));
+    EXPECT_LT(ms, 10000) << r.out;
+    std::cout << which << " killed and restarted: first report " << ms << " ms after\n";
+  }
+  EXPECT_NE(r.out.find("compress exit 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("detect exit 0"), std::string::npos) << r.out;
+  EXPECT_NE(read(dir_ / "third.txt").find("CPI "), std::string::npos);
+}
+
 TEST_F(StreamingCli, BadArgumentsAreNamed) {
   auto rp =
       run_command(radarpipe_binary() + " replay " + (dir_ / "rec").string() + " --to udp://x:1");
