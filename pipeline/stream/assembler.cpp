@@ -24,6 +24,8 @@ const char* to_string(CpiDrop d) {
       return "shutdown";
     case CpiDrop::LinkMessage:
       return "link_message";
+    case CpiDrop::LostInFlight:
+      return "lost_in_flight";
   }
   return "?";
 }

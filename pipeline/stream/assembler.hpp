@@ -26,8 +26,10 @@ enum class CpiDrop {
   Overrun,        ///< no free CPI buffer: the chain is behind
   Shutdown,       ///< the process stopped while the CPI was being assembled or queued
   LinkMessage,    ///< a malformed message between segments
+  LostInFlight,   ///< CPIs a link's numbering skipped that its upstream did not count as dropped
+                  ///< (the CPIs in flight in a killed upstream process)
 };
-inline constexpr int kCpiDropCauses = 8;
+inline constexpr int kCpiDropCauses = 9;
 const char* to_string(CpiDrop d);
 
 struct AssembledCpi {
@@ -50,9 +52,9 @@ struct AssemblerCounters {
   std::atomic<std::uint64_t> cpis_dropped{0};
   std::atomic<std::uint64_t> dropped[kCpiDropCauses] = {};
 
-  void drop(CpiDrop cause) {
-    dropped[static_cast<int>(cause)].fetch_add(1, std::memory_order_relaxed);
-    cpis_dropped.fetch_add(1, std::memory_order_relaxed);
+  void drop(CpiDrop cause, std::uint64_t n = 1) {
+    dropped[static_cast<int>(cause)].fetch_add(n, std::memory_order_relaxed);
+    cpis_dropped.fetch_add(n, std::memory_order_relaxed);
   }
   void reject(io::FrameReject cause) {
     rejected[static_cast<int>(cause)].fetch_add(1, std::memory_order_relaxed);

@@ -69,6 +69,27 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     while (s.chain->in_flight() > 0) collect_one();
   };
 
+  // CPIs lost in flight between processes: a remote link's CPI numbers skip those a killed
+  // upstream held. The skip, less the CPIs the upstream's ingest counted as dropped meanwhile
+  // (its count restarts from 0 with a restarted process), is counted here. A backward step or an
+  // absurd jump (more than 2^20 CPIs: another numbering, not a loss) starts the count afresh.
+  struct LinkSeen {
+    bool known = false;
+    std::uint32_t stream_id = 0;
+    std::uint64_t next_cpi = 0, upstream_dropped = 0;
+  } seen;
+  auto count_link_gap = [&](const LinkHeader& h) {
+    if (seen.known && h.stream_id == seen.stream_id && h.cpi > seen.next_cpi &&
+        h.cpi - seen.next_cpi <= (std::uint64_t{1} << 20)) {
+      const std::uint64_t skipped = h.cpi - seen.next_cpi;
+      const std::uint64_t upstream = h.cpis_dropped >= seen.upstream_dropped
+                                         ? h.cpis_dropped - seen.upstream_dropped
+                                         : h.cpis_dropped;
+      if (skipped > upstream) counters.assembler.drop(CpiDrop::LostInFlight, skipped - upstream);
+    }
+    seen = {true, h.stream_id, h.cpi + 1, h.cpis_dropped};
+  };
+
   for (;;) {
     // Input from another process: stop after the CPI in hand. Input from this process: go on
     // until the sender's Shutdown marker (or until the sender has gone and nothing is left).
@@ -112,6 +133,7 @@ void segment_loop(Segment& s, const SegmentContext& c) {
       continue;
     }
 
+    if (!s.input_local) count_link_gap(h);
     const std::int64_t started = utc_now_ns();
     if (s.index == 0)
       counters.queue_latency.record(static_cast<double>(started - h.ingest_ns) * 1e-9);

@@ -261,6 +261,7 @@ $R run --mode mode.yaml --segment compress --from $rep --link detect=$link --thr
 $R listen $pub --count 1 --timeout 30 > third.txt || { cat detect2.log compress2.log; exit 15; }
 t1=$(date +%s%N)
 echo "compress restarted: first report after $(( (t1 - t0) / 1000000 )) ms"
+$R stats $pub --count 1 --json --timeout 30 > stats.json || exit 16
 kill -TERM $A $B; wait $A; echo "compress exit $?"; wait $B; echo "detect exit $?"
 kill -INT $P; wait $P
 )" + "'");
@@ -276,6 +277,13 @@ kill -INT $P; wait $P
   EXPECT_NE(r.out.find("compress exit 0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("detect exit 0"), std::string::npos) << r.out;
   EXPECT_NE(read(dir_ / "third.txt").find("CPI "), std::string::npos);
+  // The CPIs the killed upstream held (and those sent to it as it died) are counted by the
+  // downstream as lost in flight: its link's CPI numbers skipped them.
+  const nlohmann::json t = nlohmann::json::parse(read(dir_ / "stats.json"));
+  const std::uint64_t lost =
+      t.at("cpis").at("dropped_by_cause").value("lost_in_flight", std::uint64_t{0});
+  EXPECT_GE(lost, 1u) << t.dump();
+  std::cout << "CPIs lost in flight with the killed upstream, counted downstream: " << lost << "\n";
 }
 
 TEST_F(StreamingCli, BadArgumentsAreNamed) {
