@@ -1,5 +1,7 @@
 #include "pipeline/stream/endpoint.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <stdexcept>
 
@@ -27,7 +29,19 @@ Endpoint parse_endpoint(const std::string& text, bool bind_by_default, const std
 std::string attach(zmq::socket_t& s, const Endpoint& e, const std::string& what) {
   try {
     if (e.bind) {
-      s.bind(e.address);
+      // An ipc socket file is the owner's alone (0700): any local user who can write to it can
+      // connect. libzmq creates it inside bind, on this thread, with the process's umask; the
+      // umask is narrowed for that call only (binds happen at start-up, before other threads
+      // create files).
+      const bool ipc = e.address.rfind("ipc://", 0) == 0;
+      const mode_t old = ipc ? ::umask(077) : 0;
+      try {
+        s.bind(e.address);
+      } catch (...) {
+        if (ipc) ::umask(old);
+        throw;
+      }
+      if (ipc) ::umask(old);
       return s.get(zmq::sockopt::last_endpoint);
     }
     s.connect(e.address);

@@ -5,6 +5,7 @@
 // sleeps: the runner holds its input until the test's subscriber is there, and the replayer
 // starts when the runner is connected.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "pipeline/commands/simulate.hpp"
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
+#include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
 #include "tests/support/stream_mode.hpp"
@@ -154,6 +156,30 @@ RunResult replay_through(const Mode& mode, const std::string& recording, bool js
   replay_thread.join();
   run_thread.join();
   return res;
+}
+
+// An ipc socket file a process binds is its owner's alone (0700), whatever the umask; another
+// socket of the same user still connects and delivers.
+TEST(StreamingEndpoint, IpcSocketFilesAreTheOwnersAlone) {
+  const fs::path file =
+      fs::temp_directory_path() / ("radarpipe-ipc-" + std::to_string(getpid()) + ".sock");
+  const mode_t old = ::umask(0);  // the loosest a site could run with
+  zmq::context_t ctx;
+  zmq::socket_t pull(ctx, zmq::socket_type::pull), push(ctx, zmq::socket_type::push);
+  attach(pull, parse_endpoint("ipc://" + file.string(), true, "test"), "test");
+  EXPECT_EQ(::umask(old), 0u);  // attach gave the process's umask back
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  push.connect("ipc://" + file.string());
+  push.send(zmq::str_buffer("x"), zmq::send_flags::none);
+  zmq::message_t m;
+  ASSERT_TRUE(pull.recv(m));
+  EXPECT_EQ(m.to_string(), "x");
+  pull.close();
+  push.close();
+  fs::remove(file);
 }
 
 TEST_F(Streaming, OneSegmentOverTcpEqualsProcess) {
