@@ -267,6 +267,24 @@ std::string format_mode_summary(const nlohmann::json& j) {
                         fmt(", %.4g false alarms per CPI",
                             m["expected_false_alarms_per_cpi"].get<double>())
                   : std::string(" (fixed)")));
+    // The measured shape's steady factors, from the steadiest order to the least steady.
+    const auto& by = m["factor_steady_db_by_order"];
+    if (!by.empty()) {
+      int lo = 1 << 30, hi = 0;
+      for (auto it = by.begin(); it != by.end(); ++it) {
+        lo = std::min(lo, std::stoi(it.key()));
+        hi = std::max(hi, std::stoi(it.key()));
+      }
+      line("  steady ground",
+           "factor from each cell's spread (shape: measured), " +
+               fmt2("%.2f dB at nu %.0f", by[std::to_string(lo)].get<double>(), lo) +
+               fmt2(" to %.2f dB at nu %.0f", by[std::to_string(hi)].get<double>(), hi));
+    } else if (m["design_pfa"].get<double>() > 0) {
+      line("  steady ground", m["shape"] == "noise"
+                                  ? std::string("the noise factor (shape: noise)")
+                                  : std::string("the noise factor (the measured shape needs a "
+                                                "time constant of 16 updates or more)"));
+    }
     if (m.contains("file")) line("  kept in", m["file"].get<std::string>());
   }
   s += "derived\n";

@@ -66,6 +66,18 @@ TEST(Cli, ConfigCheckJsonReportsTheDerivedQuantities) {
   }
   EXPECT_NEAR(cm["factor_steady_db"].get<double>(), 10 * std::log10(hi), 0.01);
   EXPECT_NEAR(cm["expected_false_alarms_per_cpi"].get<double>(), 1e-6 * 5 * 1800, 1e-12);
+  // The measured shape (the default): a steady factor per Gamma order, falling with the order
+  // and below the noise factor; 20 bytes of state a cell.
+  EXPECT_EQ(cm["shape"], "measured");
+  EXPECT_EQ(cm["state_bytes"].get<int>(), 20 * 5 * 1800);
+  const auto& by = cm["factor_steady_db_by_order"];
+  ASSERT_EQ(by.size(), 12u);
+  double last = cm["factor_steady_db"].get<double>();
+  for (int nu : {4, 5, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128}) {
+    const double v = by.at(std::to_string(nu)).get<double>();
+    EXPECT_LT(v, last) << "nu " << nu;
+    last = v;
+  }
   // auto: CUDA where this build has it and a device is present, the CPU elsewhere.
   const radarpipe::BackendChoice here = radarpipe::resolve_backend(radarpipe::Backend::Auto);
   EXPECT_EQ(j["backend_resolved"]["chosen"], radarpipe::to_string(here.chosen));
