@@ -74,7 +74,7 @@ enum class Error : std::uint8_t {
   Short,        ///< fewer bytes than a header, or than the size field says
   Size,         ///< the size field: 0, or fewer words than its own fields, or more than arrived
   Type,         ///< a reserved packet type (8-15)
-  Unsupported,  ///< a type, payload format or field this codec does not read (named)
+  Unsupported,  ///< command packets (control, not samples); formats: PayloadFormat::supported
   Context,      ///< a context packet's CIF0 fields run past its size
 };
 const char* to_string(Error);
