@@ -377,6 +377,29 @@ void Mode::validate() const {
       fail("asterix.destination",
            "'" + x.destination + "' is not udp://HOST:PORT (unicast or multicast group)");
   }
+
+  const VrtInputConfig& v = input.vrt;
+  require_finite("input.vrt.scale", v.scale);
+  if (!(v.scale > 0.0)) fail("input.vrt.scale", num(v.scale) + " must be > 0");
+  // 1970 .. 2100: CPI times (epoch + 126 years at most) stay inside int64 nanoseconds.
+  if (v.epoch == VrtEpoch::Time && (v.epoch_ns < 0 || v.epoch_ns > 4102444800LL * 1000000000LL))
+    fail("input.vrt.epoch", "a time from 1970 to 2100 (UTC), got " +
+                                num(static_cast<double>(v.epoch_ns) * 1e-9) + " s after 1970");
+  if (v.gps_leap_seconds < 0 || v.gps_leap_seconds > 100)
+    fail("input.vrt.gps_leap_seconds",
+         num(static_cast<double>(v.gps_leap_seconds)) + " is not in [0, 100]");
+  require_count("input.vrt.receive_buffer_bytes", v.receive_buffer_bytes, std::size_t{1} << 16,
+                std::size_t{1} << 31);
+  if (!v.stream_ids.empty()) {
+    if (v.stream_ids.size() != r.channels)
+      fail("input.vrt.stream_ids", num(v.stream_ids.size()) + " stream IDs for " + num(r.channels) +
+                                       " channels; give one per channel");
+    for (std::size_t i = 0; i < v.stream_ids.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (v.stream_ids[i] == v.stream_ids[j])
+          fail("input.vrt.stream_ids", "stream ID " + num(std::size_t{v.stream_ids[i]}) +
+                                           " names channels " + num(j) + " and " + num(i));
+  }
 }
 
 ModeGeometry derive_geometry(const Mode& mode) {

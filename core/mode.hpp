@@ -209,6 +209,41 @@ struct AsterixConfig {
   bool cat034 = true;                     ///< send CAT034 north markers and sector crossings
 };
 
+/// How pulses sit in a VITA 49 sample stream (docs/streaming.md "VRT source").
+enum class PulseTiming {
+  Gated,       ///< each pulse's receive window arrives as its own run of N samples
+  Continuous,  ///< one unbroken stream; pulse k's window is cut at epoch + k PRI + window start
+};
+/// What marks pulse 0's transmit time, from which pulses and CPIs are counted.
+enum class VrtEpoch {
+  FirstPacket,  ///< the first data packet (gated: its first sample is gate 0 of pulse 0)
+  Context,      ///< the first context packet's timestamp
+  Time,         ///< a UTC time in the mode (a PRI locked to a time reference)
+};
+/// The data packet payload format a VRT stream uses before a context packet says.
+enum class VrtPayload { Sc8, Sc12, Sc16, Cf32 };
+
+/// input.vrt: reading IQ from ANSI/VITA 49.2 packets (docs/modes.md "input").
+struct VrtInputConfig {
+  PulseTiming timing = PulseTiming::Gated;
+  VrtEpoch epoch = VrtEpoch::FirstPacket;
+  std::int64_t epoch_ns = 0;  ///< epoch: a time (UTC ns)
+  /// The data stream ID of each channel, in channel order (C distinct values). Empty: a
+  /// one-channel mode takes the first data stream to arrive.
+  std::vector<std::uint32_t> stream_ids;
+  VrtPayload payload_format = VrtPayload::Sc16;  ///< until a context packet gives one
+  double scale =
+      1.0;  ///< the value of one integer LSB in the chain (as a recording's sample_scale)
+  int gps_leap_seconds = 18;  ///< GPS - UTC for TSI = GPS timestamps, 0..100
+  std::size_t receive_buffer_bytes = std::size_t{64} << 20;  ///< UDP SO_RCVBUF asked, 64 KiB..2 GiB
+};
+
+/// Where `radarpipe run` reads IQ from when --from is not given.
+struct InputConfig {
+  std::string from;  ///< an endpoint as --from takes it; empty: --from is required
+  VrtInputConfig vrt;
+};
+
 struct Mode {
   RadarConfig radar;
   ProcessingConfig processing;
@@ -216,6 +251,7 @@ struct Mode {
   PipelineConfig pipeline;
   AntennaConfig antenna;
   AsterixConfig asterix;
+  InputConfig input;
 
   /// Throws ConfigError naming the first key path that is out of range or inconsistent.
   void validate() const;

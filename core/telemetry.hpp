@@ -47,6 +47,26 @@ struct FalseAlarmMonitor {
   double expected_low = 0, expected_high = 0;
 };
 
+/// The VRT source's counts since the start (docs/streaming.md "VRT source"); present only when
+/// the process reads VITA 49 packets.
+struct VrtInputCounts {
+  bool present = false;
+  std::uint64_t packets = 0, data_packets = 0, context_packets = 0;
+  std::uint64_t rejected = 0;
+  std::vector<CauseCount> rejected_by_cause;
+  std::uint64_t before_epoch = 0;  ///< data packets before the epoch was known (epoch: context)
+  std::uint64_t packets_lost = 0;  ///< the 4-bit packet count's gaps where timestamps jumped
+  std::uint64_t samples_lost = 0;  ///< positions timestamp gaps skipped
+  std::uint64_t count_errors = 0;  ///< packet count out of step where timestamps agree
+  std::uint64_t resyncs = 0;       ///< streams restarted (8 packets in a row out of line)
+  std::uint64_t sample_loss_flags = 0, over_range_flags = 0, invalid_data_flags = 0;
+  std::uint64_t context_mismatches = 0;    ///< context fields contradicting the mode
+  std::uint64_t retunes = 0;               ///< RF reference frequency changes
+  std::uint64_t kernel_drops = 0;          ///< datagrams the UDP socket dropped (SO_RXQ_OVFL)
+  std::uint64_t receive_buffer_bytes = 0;  ///< SO_RCVBUF as the kernel reports it
+  std::uint64_t connections = 0;           ///< TCP connections made
+};
+
 struct TelemetrySnapshot {
   std::string process;
   std::int64_t time_ns = 0;
@@ -75,6 +95,7 @@ struct TelemetrySnapshot {
   std::uint64_t link_messages_rejected = 0;
   AsterixCounts asterix;
   FalseAlarmMonitor false_alarms;
+  VrtInputCounts vrt;
 
   std::uint64_t dropped(const std::string& cause) const {
     for (const CauseCount& c : cpis_dropped_by_cause)

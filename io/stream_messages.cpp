@@ -198,6 +198,28 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
   fa->set_ratio(f.ratio);
   fa->set_expected_low(f.expected_low);
   fa->set_expected_high(f.expected_high);
+  if (t.vrt.present) {
+    const VrtInputCounts& v = t.vrt;
+    v1::VrtInput* x = p.mutable_vrt();
+    x->set_packets(v.packets);
+    x->set_data_packets(v.data_packets);
+    x->set_context_packets(v.context_packets);
+    x->set_rejected(v.rejected);
+    causes_to_pb(v.rejected_by_cause, x->mutable_rejected_by_cause());
+    x->set_before_epoch(v.before_epoch);
+    x->set_packets_lost(v.packets_lost);
+    x->set_samples_lost(v.samples_lost);
+    x->set_count_errors(v.count_errors);
+    x->set_resyncs(v.resyncs);
+    x->set_sample_loss_flags(v.sample_loss_flags);
+    x->set_over_range_flags(v.over_range_flags);
+    x->set_invalid_data_flags(v.invalid_data_flags);
+    x->set_context_mismatches(v.context_mismatches);
+    x->set_retunes(v.retunes);
+    x->set_kernel_drops(v.kernel_drops);
+    x->set_receive_buffer_bytes(v.receive_buffer_bytes);
+    x->set_connections(v.connections);
+  }
   return p.SerializeAsString();
 }
 
@@ -242,58 +264,104 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
   t.false_alarms = FalseAlarmMonitor{
       fa.window_cpis(), fa.cpis(),  fa.cells(),        fa.crossings(),    fa.crossings_per_cell(),
       fa.design_pfa(),  fa.ratio(), fa.expected_low(), fa.expected_high()};
+  if (p.has_vrt()) {
+    const v1::VrtInput& x = p.vrt();
+    VrtInputCounts& v = t.vrt;
+    v.present = true;
+    v.packets = x.packets();
+    v.data_packets = x.data_packets();
+    v.context_packets = x.context_packets();
+    v.rejected = x.rejected();
+    v.rejected_by_cause = causes_from_pb(x.rejected_by_cause());
+    v.before_epoch = x.before_epoch();
+    v.packets_lost = x.packets_lost();
+    v.samples_lost = x.samples_lost();
+    v.count_errors = x.count_errors();
+    v.resyncs = x.resyncs();
+    v.sample_loss_flags = x.sample_loss_flags();
+    v.over_range_flags = x.over_range_flags();
+    v.invalid_data_flags = x.invalid_data_flags();
+    v.context_mismatches = x.context_mismatches();
+    v.retunes = x.retunes();
+    v.kernel_drops = x.kernel_drops();
+    v.receive_buffer_bytes = x.receive_buffer_bytes();
+    v.connections = x.connections();
+  }
   return t;
 }
 
 nlohmann::json telemetry_to_json(const TelemetrySnapshot& t) {
   nlohmann::json stages = nlohmann::json::object();
   for (const LatencySummary& l : t.stage_latency) stages[l.name] = latency_json(l);
-  return {{"schema", "radarpipe.telemetry"},
-          {"version", kStreamSchemaVersion},
-          {"process", t.process},
-          {"time_ns", t.time_ns},
-          {"uptime_s", t.uptime_s},
-          {"interval_s", t.interval_s},
-          {"frames",
-           {{"received", t.frames_received},
-            {"rejected", t.frames_rejected},
-            {"rejected_by_cause", causes_json(t.frames_rejected_by_cause)},
-            {"sequence_gaps", t.sequence_gaps},
-            {"missing", t.frames_missing}}},
-          {"cpis",
-           {{"assembled", t.cpis_assembled},
-            {"processed", t.cpis_processed},
-            {"dropped", t.cpis_dropped},
-            {"dropped_by_cause", causes_json(t.cpis_dropped_by_cause)},
-            {"deadline_misses", t.deadline_misses},
-            {"duration_ms", t.cpi_duration_ms}}},
-          {"latency_ms", {{"stages", stages}, {"end_to_end", latency_json(t.end_to_end)}}},
-          {"samples_per_s", t.samples_per_s},
-          {"samples_per_s_mean", t.samples_per_s_mean},
-          {"crossings_per_cpi", t.crossings_per_cpi},
-          {"crossings_last", t.crossings_last},
-          {"detections_per_cpi", t.detections_per_cpi},
-          {"reports_published", t.reports_published},
-          {"reports_dropped", t.reports_dropped},
-          {"link_messages_rejected", t.link_messages_rejected},
-          {"asterix",
-           {{"datagrams", t.asterix.datagrams},
-            {"bytes", t.asterix.bytes},
-            {"plots", t.asterix.plots},
-            {"scan_messages", t.asterix.scan_messages},
-            {"send_errors", t.asterix.send_errors},
-            {"plots_dropped_by_cause", causes_json(t.asterix.plots_dropped_by_cause)},
-            {"fields_limited_by_cause", causes_json(t.asterix.fields_limited_by_cause)}}},
-          {"false_alarms",
-           {{"window_cpis", t.false_alarms.window_cpis},
-            {"cpis", t.false_alarms.cpis},
-            {"cells", t.false_alarms.cells},
-            {"crossings", t.false_alarms.crossings},
-            {"crossings_per_cell", t.false_alarms.crossings_per_cell},
-            {"design_pfa", t.false_alarms.design_pfa},
-            {"ratio", t.false_alarms.ratio},
-            {"expected_low", t.false_alarms.expected_low},
-            {"expected_high", t.false_alarms.expected_high}}}};
+  nlohmann::json j = {
+      {"schema", "radarpipe.telemetry"},
+      {"version", kStreamSchemaVersion},
+      {"process", t.process},
+      {"time_ns", t.time_ns},
+      {"uptime_s", t.uptime_s},
+      {"interval_s", t.interval_s},
+      {"frames",
+       {{"received", t.frames_received},
+        {"rejected", t.frames_rejected},
+        {"rejected_by_cause", causes_json(t.frames_rejected_by_cause)},
+        {"sequence_gaps", t.sequence_gaps},
+        {"missing", t.frames_missing}}},
+      {"cpis",
+       {{"assembled", t.cpis_assembled},
+        {"processed", t.cpis_processed},
+        {"dropped", t.cpis_dropped},
+        {"dropped_by_cause", causes_json(t.cpis_dropped_by_cause)},
+        {"deadline_misses", t.deadline_misses},
+        {"duration_ms", t.cpi_duration_ms}}},
+      {"latency_ms", {{"stages", stages}, {"end_to_end", latency_json(t.end_to_end)}}},
+      {"samples_per_s", t.samples_per_s},
+      {"samples_per_s_mean", t.samples_per_s_mean},
+      {"crossings_per_cpi", t.crossings_per_cpi},
+      {"crossings_last", t.crossings_last},
+      {"detections_per_cpi", t.detections_per_cpi},
+      {"reports_published", t.reports_published},
+      {"reports_dropped", t.reports_dropped},
+      {"link_messages_rejected", t.link_messages_rejected},
+      {"asterix",
+       {{"datagrams", t.asterix.datagrams},
+        {"bytes", t.asterix.bytes},
+        {"plots", t.asterix.plots},
+        {"scan_messages", t.asterix.scan_messages},
+        {"send_errors", t.asterix.send_errors},
+        {"plots_dropped_by_cause", causes_json(t.asterix.plots_dropped_by_cause)},
+        {"fields_limited_by_cause", causes_json(t.asterix.fields_limited_by_cause)}}},
+      {"false_alarms",
+       {{"window_cpis", t.false_alarms.window_cpis},
+        {"cpis", t.false_alarms.cpis},
+        {"cells", t.false_alarms.cells},
+        {"crossings", t.false_alarms.crossings},
+        {"crossings_per_cell", t.false_alarms.crossings_per_cell},
+        {"design_pfa", t.false_alarms.design_pfa},
+        {"ratio", t.false_alarms.ratio},
+        {"expected_low", t.false_alarms.expected_low},
+        {"expected_high", t.false_alarms.expected_high}}}};
+  if (t.vrt.present) {
+    const VrtInputCounts& v = t.vrt;
+    j["vrt"] = {{"packets", v.packets},
+                {"data_packets", v.data_packets},
+                {"context_packets", v.context_packets},
+                {"rejected", v.rejected},
+                {"rejected_by_cause", causes_json(v.rejected_by_cause)},
+                {"before_epoch", v.before_epoch},
+                {"packets_lost", v.packets_lost},
+                {"samples_lost", v.samples_lost},
+                {"count_errors", v.count_errors},
+                {"resyncs", v.resyncs},
+                {"sample_loss_flags", v.sample_loss_flags},
+                {"over_range_flags", v.over_range_flags},
+                {"invalid_data_flags", v.invalid_data_flags},
+                {"context_mismatches", v.context_mismatches},
+                {"retunes", v.retunes},
+                {"kernel_drops", v.kernel_drops},
+                {"receive_buffer_bytes", v.receive_buffer_bytes},
+                {"connections", v.connections}};
+  }
+  return j;
 }
 
 std::string encode_stream_end_pb(const StreamEndInfo& e) {

@@ -207,6 +207,13 @@ PayloadFormat PayloadFormat::sc12() {
 PayloadFormat PayloadFormat::sc16() {
   return PayloadFormat{};
 }
+PayloadFormat PayloadFormat::difi(unsigned bits) {
+  PayloadFormat f;
+  f.link_efficient = true;
+  f.item_bits = static_cast<std::uint8_t>(bits == 8 ? 8 : 16);
+  f.field_bits = static_cast<std::uint8_t>(2 * f.item_bits);
+  return f;
+}
 PayloadFormat PayloadFormat::cf32() {
   PayloadFormat f;
   f.item_format = 0x0E;
@@ -258,9 +265,13 @@ bool PayloadFormat::supported(std::string* why) const {
   if (item_format != 0)
     return no("data item format " + std::to_string(item_format) +
               " (expected 0, signed fixed point, or 14, IEEE-754 single)");
-  if (field_bits != item_bits)
+  // DIFI (IEEE-ISTO 4900) announces one packing field per complex sample: 16-bit items in
+  // 32-bit fields (8 in 16), I and Q adjacent, which is the same layout as equal sizes.
+  const bool pair_field = field_bits == 2 * item_bits && (item_bits == 8 || item_bits == 16);
+  if (field_bits != item_bits && !pair_field)
     return no("items of " + std::to_string(item_bits) + " bits in fields of " +
-              std::to_string(field_bits) + " (expected equal)");
+              std::to_string(field_bits) +
+              " (expected equal, or twice the item for a complex pair)");
   if (item_bits == 8 || item_bits == 16) return true;
   if (item_bits == 12 && link_efficient) return true;
   return no("signed fixed-point items of " + std::to_string(item_bits) + " bits" +
@@ -269,7 +280,15 @@ bool PayloadFormat::supported(std::string* why) const {
 }
 
 unsigned PayloadFormat::sample_bits() const {
+  if (item_format == 0 && field_bits == 2 * item_bits && (item_bits == 8 || item_bits == 16))
+    return field_bits;  // one field holds the pair (DIFI)
   return 2u * field_bits;
+}
+
+bool PayloadFormat::same_samples(const PayloadFormat& o) const {
+  return sample_type == o.sample_type && item_format == o.item_format && item_bits == o.item_bits &&
+         sample_bits() == o.sample_bits() && event_tag_bits == o.event_tag_bits &&
+         channel_tag_bits == o.channel_tag_bits;
 }
 
 std::size_t payload_samples(const PayloadFormat& f, std::size_t bytes, unsigned pad_bits) {

@@ -130,6 +130,11 @@ struct PayloadFormat {
   static PayloadFormat sc12();  ///< link-efficient
   static PayloadFormat sc16();
   static PayloadFormat cf32();
+  /// DIFI's (IEEE-ISTO 4900-2021): link-efficient, 8 or 16-bit items, one field per complex
+  /// sample (word 0 0xA00003C7 or 0xA00007CF); the same bytes as sc8 and sc16.
+  static PayloadFormat difi(unsigned bits);
+  /// Whether samples in `o` are laid out as in this format (the words may still differ).
+  bool same_samples(const PayloadFormat& o) const;
   std::uint32_t word0() const;
   std::uint32_t word1() const;
   static PayloadFormat from_words(std::uint32_t w0, std::uint32_t w1);

@@ -14,11 +14,13 @@
 #include "io/message_text.hpp"
 #include "io/stream_messages.hpp"
 #include "io/time.hpp"
+#include "io/vrt_socket.hpp"
 #include "pipeline/commands/process.hpp"
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
+#include "pipeline/stream/vrt_replay.hpp"
 
 namespace radarpipe::cli {
 namespace {
@@ -122,12 +124,44 @@ int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& 
   return 0;
 }
 
+// replay --to vrt+...: the recording as VITA 49 packets (vrt_replay.hpp).
+int replay_vrt(const stream::ReplayOptions& replay_opt_, stream::VrtReplayOptions replay_vrt_,
+               const std::string& replay_vrt_timing_, SignalStop& signals) {
+  if (!replay_vrt_timing_.empty()) {
+    replay_vrt_.timing_given = true;
+    replay_vrt_.timing =
+        replay_vrt_timing_ == "gated" ? PulseTiming::Gated : PulseTiming::Continuous;
+  }
+  stream::VrtReplayer rp(replay_opt_, replay_vrt_);
+  std::fprintf(
+      stderr,
+      "radarpipe replay: streaming %zu CPIs of %s%s as VRT (%s, one LSB = %.9g) to %s at "
+      "%s\n",
+      rp.cpis_in_recording(), replay_opt_.input.c_str(), replay_opt_.loop ? " (looping)" : "",
+      replay_vrt_.format.c_str(), rp.scale(), rp.endpoint().c_str(),
+      replay_opt_.rate == 0 ? "the receiver's pace"
+                            : (io::two_decimals(replay_opt_.rate) + " x real time").c_str());
+  std::fflush(stderr);
+  const stream::ReplaySummary s = rp.run(signals.flag());
+  std::fprintf(
+      stderr, "radarpipe replay: %llu CPIs in %llu packets, %.1f MB in %.2f s (%.1f MB/s)%s\n",
+      static_cast<unsigned long long>(s.cpis), static_cast<unsigned long long>(s.frames),
+      static_cast<double>(s.bytes) / 1e6, s.seconds, s.bytes_per_s() / 1e6,
+      signals.signal() ? (std::string("; stopped by ") + signal_name(signals.signal())).c_str()
+                       : "");
+  return 0;
+}
+
 }  // namespace
 
 StreamCommands::StreamCommands(CLI::App& app) {
-  replay_ = app.add_subcommand("replay", "Stream a recording as IQ frames (a digitizer stand-in)");
+  replay_ = app.add_subcommand(
+      "replay", "Stream a recording as IQ frames or VITA 49 packets (a digitizer stand-in)");
   replay_->add_option("REC", replay_opt_.input, "recording")->required();
-  replay_->add_option("--to", replay_opt_.to, "endpoint to stream on (binds unless >ENDPOINT)")
+  replay_
+      ->add_option("--to", replay_opt_.to,
+                   "endpoint to stream on: ZeroMQ (binds unless >ENDPOINT), "
+                   "vrt+udp://HOST:PORT or vrt+tcp://HOST:PORT (listens unless >)")
       ->required();
   replay_->add_option("--mode", replay_mode_, "mode file; default: the recording's own");
   replay_->add_option("--rate", replay_rate_, "realtime (PRI pacing), max, or a factor (2 = 2x)");
@@ -141,6 +175,18 @@ StreamCommands::StreamCommands(CLI::App& app) {
                     "encode every frame before sending the first (for rates a reader could not "
                     "feed; memory: the CPIs sent)");
   replay_->add_flag("--skip-checksum", replay_skip_checksum_, "do not verify core:sha512");
+  replay_
+      ->add_option("--vrt-timing", replay_vrt_timing_,
+                   "VRT: gated or continuous (default: the mode's input.vrt.timing)")
+      ->check(CLI::IsMember({"gated", "continuous"}));
+  replay_
+      ->add_option("--vrt-format", replay_vrt_.format,
+                   "VRT payload: difi (16-bit, DIFI's format words), sc8, sc12, sc16, cf32")
+      ->check(CLI::IsMember({"difi", "sc8", "sc12", "sc16", "cf32"}));
+  replay_->add_option("--max-packet-bytes", replay_vrt_.max_packet_bytes,
+                      "VRT: largest packet (8972: a 9000-byte MTU)");
+  replay_->add_flag("--vrt-trailer", replay_vrt_.trailer,
+                    "VRT: a trailer on data packets (valid data, calibrated time)");
 
   run_ = app.add_subcommand("run", "Run the chain on a live IQ stream, publish detections");
   run_->add_option("--mode", run_mode_, "mode file (YAML)")->required();
@@ -212,6 +258,8 @@ int StreamCommands::replay() {
     replay_opt_.rate = parse_rate(replay_rate_);
     replay_opt_.datatype =
         replay_datatype_ == "ci16_le" ? io::IqDatatype::Ci16Le : io::IqDatatype::Cf32Le;
+    if (io::is_vrt_endpoint(replay_opt_.to))
+      return replay_vrt(replay_opt_, replay_vrt_, replay_vrt_timing_, signals);
     zmq::context_t ctx(1);
     stream::Replayer rp(ctx, replay_opt_);
     std::fprintf(stderr, "radarpipe replay: streaming %zu CPIs of %s%s to %s at %s\n",
@@ -267,6 +315,8 @@ int StreamCommands::run() {
     stream::StreamRunner runner(ctx, run_opt_);
     for (const auto& [what, ep] : runner.bound())
       std::fprintf(stderr, "radarpipe run: %s at %s\n", what.c_str(), ep.c_str());
+    if (!runner.input().empty())
+      std::fprintf(stderr, "radarpipe run: input %s\n", runner.input().c_str());
     std::fprintf(stderr, "radarpipe run: backend %s\n", runner.backend().c_str());
     std::fprintf(stderr, "radarpipe run: ready, segments %s%s\n", runner.segment_names().c_str(),
                  run_opt_.wait_subscribers ? ", waiting for subscribers" : "");

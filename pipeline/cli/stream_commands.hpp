@@ -9,6 +9,7 @@
 
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
+#include "pipeline/stream/vrt_replay.hpp"
 
 namespace radarpipe::cli {
 
@@ -29,6 +30,8 @@ class StreamCommands {
   stream::ReplayOptions replay_opt_;
   std::string replay_mode_, replay_rate_ = "realtime", replay_datatype_ = "cf32_le";
   bool replay_skip_checksum_ = false;
+  std::string replay_vrt_timing_;
+  stream::VrtReplayOptions replay_vrt_;
   stream::RunOptions run_opt_;
   std::string run_mode_, run_format_ = "protobuf", run_backend_;
   std::vector<std::string> run_links_;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "io/time.hpp"
 #include "pipeline/config/yaml_reader.hpp"
 
 namespace radarpipe {
@@ -244,6 +245,71 @@ void read_asterix(Reader& rd, const YAML::Node& n, AsterixConfig& x) {
   x.cat034 = flag("cat034", true);
 }
 
+// input: {from, vrt: {timing, epoch, stream_ids, payload_format, scale, gps_leap_seconds,
+// receive_buffer_bytes}}
+void read_input(Reader& rd, const YAML::Node& n, InputConfig& in) {
+  rd.expect_map(n, "input", {"from", "vrt"});
+  if (auto c = rd.child(n, "input", "from", false)) {
+    if (!c.IsScalar() || c.Scalar().empty())
+      rd.fail(c, "input.from", "expected an endpoint, got " + Reader::describe(c));
+    in.from = c.Scalar();
+  }
+  const YAML::Node v = rd.child(n, "input", "vrt", false);
+  if (!v) return;
+  const std::string k = "input.vrt";
+  rd.expect_map(v, k,
+                {"timing", "epoch", "stream_ids", "payload_format", "scale", "gps_leap_seconds",
+                 "receive_buffer_bytes"});
+  VrtInputConfig& x = in.vrt;
+  if (auto c = rd.child(v, k, "timing", false))
+    x.timing = rd.word(c, k + ".timing", {"gated", "continuous"}) == "gated"
+                   ? PulseTiming::Gated
+                   : PulseTiming::Continuous;
+  if (auto c = rd.child(v, k, "epoch", false)) {
+    if (!c.IsScalar()) rd.fail(c, k + ".epoch", "expected first_packet, context or a UTC time");
+    const std::string e = c.Scalar();
+    if (e == "first_packet") {
+      x.epoch = VrtEpoch::FirstPacket;
+    } else if (e == "context") {
+      x.epoch = VrtEpoch::Context;
+    } else {
+      try {
+        x.epoch_ns = io::parse_rfc3339_ns(e);
+      } catch (const std::exception& err) {
+        rd.fail(c, k + ".epoch",
+                "'" + e + "' is not first_packet, context or an RFC 3339 UTC time (" + err.what() +
+                    ")");
+      }
+      x.epoch = VrtEpoch::Time;
+    }
+  }
+  if (auto c = rd.child(v, k, "stream_ids", false)) {
+    if (!c.IsSequence())
+      rd.fail(c, k + ".stream_ids", "expected a list, got " + Reader::describe(c));
+    if (c.size() > 1024)
+      rd.fail(c, k + ".stream_ids", std::to_string(c.size()) + " entries, more than 1024 channels");
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const std::string key = k + ".stream_ids[" + std::to_string(i) + "]";
+      const std::size_t id = rd.count(c[i], key);
+      if (id > 0xffffffffu) rd.fail(c[i], key, std::to_string(id) + " does not fit 32 bits");
+      x.stream_ids.push_back(static_cast<std::uint32_t>(id));
+    }
+  }
+  if (auto c = rd.child(v, k, "payload_format", false)) {
+    const std::string f = rd.word(c, k + ".payload_format", {"sc8", "sc12", "sc16", "cf32"});
+    x.payload_format = f == "sc8"    ? VrtPayload::Sc8
+                       : f == "sc12" ? VrtPayload::Sc12
+                       : f == "sc16" ? VrtPayload::Sc16
+                                     : VrtPayload::Cf32;
+  }
+  if (auto c = rd.child(v, k, "scale", false)) x.scale = rd.number(c, k + ".scale");
+  if (auto c = rd.child(v, k, "gps_leap_seconds", false))
+    x.gps_leap_seconds =
+        static_cast<int>(std::min<std::size_t>(rd.count(c, k + ".gps_leap_seconds"), 1000));
+  if (auto c = rd.child(v, k, "receive_buffer_bytes", false))
+    x.receive_buffer_bytes = rd.count(c, k + ".receive_buffer_bytes");
+}
+
 // processing.cfar.factors: {alpha, fingerprint, measured_pfa, cells, crossings, pfa_low,
 // pfa_high, alpha_low, alpha_high, source} as radarpipe calibrate writes it.
 void read_factors(Reader& rd, const YAML::Node& n, CfarFactors& f) {
@@ -337,7 +403,8 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
     throw ConfigError("", "the file is empty; expected radar: and processing:");
-  rd.expect_map(root, "", {"radar", "processing", "backend", "pipeline", "antenna", "asterix"});
+  rd.expect_map(root, "",
+                {"radar", "processing", "backend", "pipeline", "antenna", "asterix", "input"});
 
   const YAML::Node radar = rd.child(root, "", "radar", true);
   rd.expect_map(radar, "radar",
@@ -448,6 +515,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   if (auto pl = rd.child(root, "", "pipeline", false)) read_pipeline(rd, pl, mode.pipeline);
   if (auto a = rd.child(root, "", "antenna", false)) read_antenna(rd, a, mode.antenna);
   if (auto x = rd.child(root, "", "asterix", false)) read_asterix(rd, x, mode.asterix);
+  if (auto in = rd.child(root, "", "input", false)) read_input(rd, in, mode.input);
   return mode;
 }
 

@@ -26,6 +26,8 @@ const char* to_string(CpiDrop d) {
       return "link_message";
     case CpiDrop::LostInFlight:
       return "lost_in_flight";
+    case CpiDrop::DigitizerFlag:
+      return "digitizer_flag";
   }
   return "?";
 }

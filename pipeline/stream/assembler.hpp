@@ -28,8 +28,9 @@ enum class CpiDrop {
   LinkMessage,    ///< a malformed message between segments
   LostInFlight,   ///< CPIs a link's numbering skipped that its upstream did not count as dropped
                   ///< (the CPIs in flight in a killed upstream process)
+  DigitizerFlag,  ///< a VRT packet of the CPI flagged sample loss or invalid data (its trailer)
 };
-inline constexpr int kCpiDropCauses = 9;
+inline constexpr int kCpiDropCauses = 10;
 const char* to_string(CpiDrop d);
 
 struct AssembledCpi {

@@ -1,8 +1,9 @@
-// The ingest of `radarpipe run` (docs/streaming.md "Ingest"): IQ frames from the --from socket
-// are assembled into CPIs in a fixed pool of cube buffers and handed to the first segment as
-// link messages. It never waits for the chain: with no free buffer the CPI is dropped whole and
-// counted (overrun). End-of-stream frames become EndOfStream markers; a Shutdown marker goes
-// last, when `stopping` is set.
+// The ingest of `radarpipe run` (docs/streaming.md "Ingest"): IQ from the --from endpoint is
+// assembled into CPIs in a fixed pool of cube buffers and handed to the first segment as link
+// messages. It never waits for the chain: with no free buffer the CPI is dropped whole and
+// counted (overrun). Stream ends become EndOfStream markers; a Shutdown marker goes last, when
+// `stopping` is set. Two sources: IQ frames on a ZeroMQ socket (ingest_loop, assembler.hpp) and
+// VITA 49 packets over UDP or TCP (vrt_ingest.hpp).
 #pragma once
 
 #include <atomic>
@@ -10,10 +11,29 @@
 #include <zmq.hpp>
 
 #include "core/mode.hpp"
+#include "io/link_message.hpp"
 #include "pipeline/stream/assembler.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 
 namespace radarpipe::stream {
+
+/// What every source hands the first segment: assembled CPIs and markers, as link messages.
+class IngestOutput {
+ public:
+  IngestOutput(const Mode& mode, zmq::socket_t& to_chain, std::shared_ptr<BufferPool> pool,
+               AssemblerCounters& counters);
+  /// Sends the CPI (its buffer goes with the message); dropped and counted (overrun) if the
+  /// queue could not take it.
+  void cpi(const AssembledCpi& a);
+  void marker(io::LinkKind kind, std::uint32_t stream);
+  BufferPool& pool() { return *pool_; }
+
+ private:
+  const Mode& mode_;
+  zmq::socket_t& out_;
+  std::shared_ptr<BufferPool> pool_;
+  AssemblerCounters& counters_;
+};
 
 /// Runs until `stopping`: frames from `iq_in`, CPIs (and markers) out on `to_chain`.
 void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& to_chain,

@@ -19,6 +19,7 @@
 #include "pipeline/stream/publisher.hpp"
 #include "pipeline/stream/segment.hpp"
 #include "pipeline/stream/telemetry_counters.hpp"
+#include "pipeline/stream/vrt_ingest.hpp"
 
 namespace radarpipe::stream {
 
@@ -41,6 +42,7 @@ struct StreamRunner::Impl {
   zmq::socket_t iq_in, ingest_out, collector_in, pub, tel;
   std::string collector_ep;
   std::shared_ptr<BufferPool> ingest_pool;  // the messages in flight hold it too
+  std::unique_ptr<VrtSource> vrt;           // --from vrt+udp:// or vrt+tcp://
   std::thread ingest;
 
   std::atomic<bool> stopping{false};  // the ingest stops, segments finish and exit
@@ -48,6 +50,7 @@ struct StreamRunner::Impl {
   std::atomic<int> running{0};
 
   RunCounters counters;
+  std::string input;                           // what the ingest reads, for the terminal
   std::unique_ptr<ReportPublisher> publisher;  // the process with the mode's last segment
   std::unique_ptr<SegmentContext> context;     // what the segment threads share (run())
 
@@ -100,9 +103,10 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
                                   ": no segment after the first is called " + kv.first);
   m.has_ingest = chosen.front() == 0;
   m.has_output = chosen.back() == all.size() - 1;
+  if (opt.from.empty()) opt.from = mode.input.from;
   if (m.has_ingest && opt.from.empty())
     throw std::invalid_argument("--from: this process runs the first segment (" + all[0].name +
-                                ") and needs the IQ stream's endpoint");
+                                ") and needs the IQ stream's endpoint (or the mode's input.from)");
   if (m.has_output && opt.publish.empty())
     throw std::invalid_argument("--publish: this process runs the last segment (" +
                                 all.back().name + ") and needs an endpoint to publish on");
@@ -261,6 +265,14 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.ingest_out.set(zmq::sockopt::sndhwm, static_cast<int>(mode.pipeline.cpis_in_flight) + 2);
     m.ingest_out.set(zmq::sockopt::linger, 0);
     m.ingest_out.connect(inproc_endpoint(this, "ingest"));
+    if (io::is_vrt_endpoint(opt.from)) {
+      m.vrt = std::make_unique<VrtSource>(mode, opt.from, m.counters.vrt);
+      m.counters.vrt_input = true;
+      bound_["iq"] = m.vrt->bound();
+      m.input = m.vrt->describe();
+    }
+  }
+  if (m.has_ingest && !m.vrt) {
     m.iq_in = zmq::socket_t(ctx, zmq::socket_type::pull);
     m.iq_in.set(zmq::sockopt::rcvhwm, 64);
     m.iq_in.set(zmq::sockopt::linger, 0);
@@ -271,6 +283,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     const Endpoint e = parse_endpoint(opt.from, false, "--from");
     const std::string where = attach(m.iq_in, e, "--from (IQ stream)");
     if (e.bind) bound_["iq"] = where;
+    m.input = "IQ frames " + std::string(e.bind ? "bound at " : "from ") + where;
   }
   if (m.has_output) {
     m.pub = zmq::socket_t(ctx, zmq::socket_type::xpub);
@@ -309,6 +322,10 @@ StreamRunner::~StreamRunner() {
 
 std::string StreamRunner::backend() const {
   return std::string(to_string(impl_->backend.chosen)) + " (" + impl_->backend.reason + ")";
+}
+
+std::string StreamRunner::input() const {
+  return impl_->input;
 }
 
 std::string StreamRunner::segment_names() const {
@@ -386,8 +403,11 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   if (m.has_ingest)
     m.ingest = std::thread([&m] {
       try {
-        ingest_loop(m.opt.mode, m.iq_in, m.ingest_out, m.ingest_pool, m.counters.assembler,
-                    m.stopping);
+        if (m.vrt)
+          m.vrt->run(m.ingest_out, m.ingest_pool, m.counters.assembler, m.stopping);
+        else
+          ingest_loop(m.opt.mode, m.iq_in, m.ingest_out, m.ingest_pool, m.counters.assembler,
+                      m.stopping);
       } catch (const std::exception& e) {
         std::cerr << "radarpipe run: ingest stopped: " << e.what() << "\n";
         m.stopping = true;

@@ -22,7 +22,9 @@ namespace radarpipe::stream {
 
 struct RunOptions {
   Mode mode;
-  std::string from;       ///< IQ frames (PULL; connects unless '@'); needed with the first segment
+  /// IQ in, needed with the first segment (else the mode's input.from): IQ frames (PULL;
+  /// connects unless '@'), or VITA 49 packets (vrt+udp://, vrt+tcp://; vrt_ingest.hpp).
+  std::string from;
   std::string publish;    ///< reports (XPUB; binds unless '>'); needed with the last segment
   std::string telemetry;  ///< telemetry's own PUB endpoint; empty: on the publish socket
   /// What reports, stream ends and telemetry are published as: protobuf (topics "detections",
@@ -57,6 +59,8 @@ class StreamRunner {
 
   /// What this runner listens on, resolved: {"publish", "telemetry", "iq", "link NAME"}.
   const std::map<std::string, std::string>& bound() const { return bound_; }
+  /// What the ingest reads ("" without the first segment): "VRT over udp at ...", "IQ frames ...".
+  std::string input() const;
   /// Names of the segments running here.
   std::string segment_names() const;
   /// The backend the segments run on, and why: "cuda (auto requested: device 0, ...)".

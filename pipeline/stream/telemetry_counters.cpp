@@ -83,6 +83,30 @@ TelemetrySnapshot RunCounters::snapshot(const SnapshotScope& scope, bool advance
   t.reports_published = reports_published.load();
   t.reports_dropped = reports_dropped.load();
   t.link_messages_rejected = link_rejected.load();
+  if (vrt_input) {
+    VrtInputCounts& v = t.vrt;
+    v.present = true;
+    v.packets = vrt.packets.load();
+    v.data_packets = vrt.data_packets.load();
+    v.context_packets = vrt.context_packets.load();
+    v.rejected = vrt.rejected.load();
+    for (int c = 0; c < kVrtRejectCauses; ++c)
+      v.rejected_by_cause.push_back(
+          {to_string(static_cast<VrtReject>(c)), vrt.rejected_by[c].load()});
+    v.before_epoch = vrt.before_epoch.load();
+    v.packets_lost = vrt.packets_lost.load();
+    v.samples_lost = vrt.samples_lost.load();
+    v.count_errors = vrt.count_errors.load();
+    v.resyncs = vrt.resyncs.load();
+    v.sample_loss_flags = vrt.sample_loss_flags.load();
+    v.over_range_flags = vrt.over_range_flags.load();
+    v.invalid_data_flags = vrt.invalid_data_flags.load();
+    v.context_mismatches = vrt.context_mismatches.load();
+    v.retunes = vrt.retunes.load();
+    v.kernel_drops = vrt.kernel_drops.load();
+    v.receive_buffer_bytes = vrt.receive_buffer_bytes.load();
+    v.connections = vrt.connections.load();
+  }
   {
     std::lock_guard<std::mutex> lock(asterix_mutex_);
     t.asterix = asterix_;

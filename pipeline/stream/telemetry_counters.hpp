@@ -15,6 +15,7 @@
 #include "core/telemetry.hpp"
 #include "pipeline/stream/assembler.hpp"
 #include "pipeline/stream/latency.hpp"
+#include "pipeline/stream/vrt_assembler.hpp"
 
 namespace radarpipe::stream {
 
@@ -30,6 +31,8 @@ struct SnapshotScope {
 class RunCounters {
  public:
   AssemblerCounters assembler;  ///< frames and CPIs, by cause (ingest and segments)
+  VrtCounters vrt;              ///< the VRT source's, when vrt_input
+  bool vrt_input = false;
   std::atomic<std::uint64_t> link_rejected{0};
   std::atomic<std::uint64_t> reports_published{0}, reports_dropped{0};
   LatencyWindow stage_latency[kStageCount], queue_latency;
