@@ -295,9 +295,26 @@ void VrtAssembler::on_context(const unsigned char* b, const vrt::Packet& p, Stre
   }
 }
 
+bool VrtAssembler::fraction_ok(const vrt::Packet& p) {
+  // With integer seconds, the fraction counts within one second (VITA 49.2 5.1.4.2).
+  if (p.tsi == vrt::Tsi::None) return true;
+  if (p.tsf == vrt::Tsf::RealTime && p.fractional >= 1000000000000u) {
+    reject(VrtReject::Timestamp, "fractional timestamp " + std::to_string(p.fractional) +
+                                     " ps is not below one second (10^12 ps)");
+    return false;
+  }
+  if (p.tsf == vrt::Tsf::SampleCount && static_cast<double>(p.fractional) >= std::ceil(fs_)) {
+    reject(VrtReject::Timestamp, "sample-count timestamp " + std::to_string(p.fractional) +
+                                     " is not below one second's samples (" + num(fs_) + ")");
+    return false;
+  }
+  return true;
+}
+
 bool VrtAssembler::take_epoch(const vrt::Packet& p, bool data, std::int64_t arrival) {
   const VrtInputConfig& cfg = mode_.input.vrt;
   const bool seconds = p.tsi != vrt::Tsi::None;
+  if (!fraction_ok(p)) return false;
   if (p.tsf == vrt::Tsf::RealTime && !seconds) {
     reject(VrtReject::Timestamp,
            "real-time (picosecond) fractional timestamps without integer seconds place no "
@@ -347,13 +364,13 @@ std::int64_t VrtAssembler::utc_ns(const vrt::Packet& p, std::int64_t arrival) co
   std::int64_t s = p.integer_seconds;
   if (p.tsi == vrt::Tsi::Gps) s += kGpsEpochUnix - mode_.input.vrt.gps_leap_seconds;
   std::int64_t ns = s * 1000000000;
+  // Fractions of a second (checked by fraction_ok); clamped all the same, so that no value can
+  // overflow here.
   if (p.tsf == vrt::Tsf::RealTime)
-    ns += floor_div(
-        static_cast<std::int64_t>(std::min<std::uint64_t>(p.fractional, std::uint64_t{1} << 62)) +
-            500,
-        1000);
+    ns += static_cast<std::int64_t>((std::min<std::uint64_t>(p.fractional, 1000000000000) + 500) /
+                                    1000);
   else if (p.tsf == vrt::Tsf::SampleCount)
-    ns += std::llround(static_cast<double>(p.fractional) / fs_ * 1e9);
+    ns += std::llround(std::min(static_cast<double>(p.fractional) / fs_, 1.0) * 1e9);
   return ns;
 }
 
@@ -416,6 +433,7 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
     }
     if (!take_epoch(p, true, arrival)) return;
   }
+  if (!fraction_ok(p)) return;
   const bool seconds = p.tsi != vrt::Tsi::None;
   const Clock kind = p.tsf == vrt::Tsf::RealTime                 ? Clock::RealTime
                      : p.tsf == vrt::Tsf::SampleCount && seconds ? Clock::SampleCount

@@ -102,6 +102,8 @@ class VrtAssembler {
   void on_data(const unsigned char* b, const io::vrt::Packet& p, Stream& s, std::int64_t arrival);
   Stream* stream_for(const io::vrt::Packet& p);
   bool take_epoch(const io::vrt::Packet& p, bool data, std::int64_t arrival);
+  /// Rejects (timestamp) a fraction of a second that is not below one second.
+  bool fraction_ok(const io::vrt::Packet& p);
   long double position(const io::vrt::Packet& p) const;  ///< samples after pulse 0's transmit
   std::int64_t utc_ns(const io::vrt::Packet& p, std::int64_t arrival) const;
   void reset(CpiDrop cause);

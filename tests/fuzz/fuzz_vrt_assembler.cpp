@@ -27,8 +27,8 @@ radarpipe::Mode fuzz_mode(std::uint8_t choice) {
   m.processing.cfar.train_range = 2;
   m.processing.cfar.guard_doppler = 0;
   m.processing.cfar.train_doppler = 1;
-  m.input.vrt.timing = (choice & 1) ? radarpipe::PulseTiming::Continuous
-                                    : radarpipe::PulseTiming::Gated;
+  m.input.vrt.timing =
+      (choice & 1) ? radarpipe::PulseTiming::Continuous : radarpipe::PulseTiming::Gated;
   const int epoch = (choice >> 1) & 3;
   m.input.vrt.epoch = epoch == 1   ? radarpipe::VrtEpoch::Context
                       : epoch == 2 ? radarpipe::VrtEpoch::Time

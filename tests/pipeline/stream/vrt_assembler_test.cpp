@@ -91,8 +91,8 @@ std::vector<unsigned char> data_packet(std::uint32_t stream, std::uint8_t count,
   p.integer_seconds = kSecond + static_cast<std::uint32_t>(whole);
   p.fractional = static_cast<std::uint64_t>(std::llround((t_s - whole) * 1e12));
   std::vector<unsigned char> out(payload.size() + 64);
-  out.resize(vrt::encode_data(p, payload.data(), payload.size(), std::nullopt, out.data(),
-                              out.size()));
+  out.resize(
+      vrt::encode_data(p, payload.data(), payload.size(), std::nullopt, out.data(), out.size()));
   return out;
 }
 
