@@ -23,9 +23,12 @@ RecordingCpiSource::RecordingCpiSource(SigmfReader& reader, std::size_t pulses, 
     const std::uint64_t len = end > start ? end - start : 0;
     const std::uint64_t count = len / per_cpi;
     leftover_samples_ += len - count * per_cpi;
+    // CPIs are numbered on from the capture before, or from the capture's radar:cpi.
+    std::uint64_t number = slots_.empty() ? 0 : slots_.back().cpi + 1;
+    if (caps[i].cpi) number = *caps[i].cpi;
     for (std::uint64_t j = 0; j < count; ++j) {
       CpiSlot s;
-      s.cpi = slots_.size();
+      s.cpi = number + j;
       s.first_sample = start + j * per_cpi;
       s.capture = i;
       const double pulses_since =

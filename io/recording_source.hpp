@@ -16,7 +16,7 @@
 namespace radarpipe::io {
 
 struct CpiSlot {
-  std::uint64_t cpi = 0;               ///< sequence number in the recording
+  std::uint64_t cpi = 0;               ///< its number: from 0, or from its capture's radar:cpi
   std::uint64_t first_sample = 0;      ///< per-channel sample index of the CPI's first sample
   std::size_t capture = 0;             ///< index into meta().captures
   std::int64_t timestamp_ns = 0;       ///< UTC ns of the first pulse (0-based epoch if undated)

@@ -221,6 +221,11 @@ SigmfMeta parse_sigmf_meta(const std::string& text, const std::string& source) {
           ctx.fail(path + ".core:datetime", e.what());
         }
       }
+      if (c.contains("radar:cpi")) {
+        cap.cpi = get_count(ctx, c, path, "radar:cpi");
+        if (*cap.cpi > (std::uint64_t{1} << 53))
+          ctx.fail(path + ".radar:cpi", std::to_string(*cap.cpi) + " is more than 2^53");
+      }
       if (c.contains("core:header_bytes") && get_count(ctx, c, path, "core:header_bytes") != 0)
         ctx.fail(path + ".core:header_bytes",
                  "capture headers inside the data file are not supported");
@@ -300,6 +305,7 @@ nlohmann::json sigmf_meta_to_json(const SigmfMeta& meta) {
     o["core:sample_start"] = c.sample_start;
     if (c.frequency_hz) o["core:frequency"] = *c.frequency_hz;
     if (c.datetime) o["core:datetime"] = *c.datetime;
+    if (c.cpi) o["radar:cpi"] = *c.cpi;
     caps.push_back(o);
   }
   json anns = json::array();

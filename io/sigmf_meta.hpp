@@ -40,6 +40,9 @@ struct SigmfCapture {
   std::optional<double> frequency_hz;                ///< core:frequency
   std::optional<std::string> datetime;               ///< core:datetime as written
   std::optional<std::int64_t> datetime_ns;           ///< the same, parsed (UTC ns)
+  /// radar:cpi: the stream's number of the capture's first CPI (a live recording's CPIs keep
+  /// the numbers `run` gave them across gaps); absent: numbered on from the capture before.
+  std::optional<std::uint64_t> cpi;
   nlohmann::json fields = nlohmann::json::object();  ///< every key, including the above
 };
 

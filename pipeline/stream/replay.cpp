@@ -191,6 +191,9 @@ ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
         scale = scale_of(cpi);
       }
       const io::CpiSlot& slot = slots[k];
+      // Pulses are numbered by the CPI's own number (a live recording's keep their gaps), on
+      // from the pass before.
+      pulse = (pass * (slots.back().cpi + 1) + slot.cpi) * P;
       for (std::size_t p0 = 0; p0 < P && !stop.load(); p0 += m.opt.pulses_per_frame) {
         const std::size_t n_p = std::min(m.opt.pulses_per_frame, P - p0);
         h.sequence = sequence++;
@@ -224,7 +227,7 @@ ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
         }
         if (!send(h, payload)) break;
       }
-      pulse += P;
+      pulse += P;  // the end-of-stream frame's, after the last CPI
       if (!stop.load()) ++sum.cpis;
     }
     if (!m.opt.loop) done = true;

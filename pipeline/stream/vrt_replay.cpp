@@ -255,13 +255,16 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
       } else {
         // The CPIs back to back from the first one's time: window q (of the whole stream) at
         // llround(q PRI fs + t0 fs), zeros between windows.
-        const std::uint64_t cpi_index = pass * slots.size() + k;
+        // CPIs keep their numbers (a live recording's gaps stay gaps: the stream jumps).
+        const std::uint64_t cpi_index =
+            pass * (slots.back().cpi - slots.front().cpi + 1) + slot.cpi - slots.front().cpi;
         auto window = [&](std::uint64_t q) {
           return std::llround(static_cast<long double>(q) * pri * fs +
                               static_cast<long double>(t0) * fs);
         };
         const std::uint64_t q0 = cpi_index * P;
         const std::int64_t end = window(q0 + P - 1) + static_cast<std::int64_t>(N);
+        if (k > 0 && slot.cpi != slots[k - 1].cpi + 1) cursor = std::max<std::int64_t>(cursor, window(q0));
         std::vector<cf32> buf(S);
         while (ok && cursor < end && !stop.load()) {
           const std::size_t n = static_cast<std::size_t>(
