@@ -82,8 +82,8 @@ class Sender {
     p.tsf = vrt::Tsf::RealTime;
     p.not_v49_0 = false;
     packet_.resize(9000);
-    packet_.resize(vrt::encode_data(p, payload.data(), payload.size(), std::nullopt,
-                                    packet_.data(), packet_.size()));
+    packet_.resize(vrt::encode_data(p, payload.data(), payload.size(), std::nullopt, packet_.data(),
+                                    packet_.size()));
     for (auto& b : batch_) b = packet_;
     thread_ = std::thread([this] { loop(); });
   }
@@ -107,10 +107,12 @@ class Sender {
       for (std::size_t i = 0; i < kBatch; ++i, ++j) {
         unsigned char* b = batch_[i].data();
         const std::uint32_t head = io::be::get<std::uint32_t>(b);
-        io::be::put<std::uint32_t>(b, (head & ~0xF0000u) | static_cast<std::uint32_t>(j & 15) << 16);
+        io::be::put<std::uint32_t>(b, (head & ~0xF0000u) | static_cast<std::uint32_t>(j & 15)
+                                                               << 16);
         // Sample j x 2236 at 5 ns a sample: picoseconds since kSecond.
         const std::uint64_t ps = j * kSamples * 5000;
-        io::be::put<std::uint32_t>(b + 16, kSecond + static_cast<std::uint32_t>(ps / 1000000000000));
+        io::be::put<std::uint32_t>(b + 16,
+                                   kSecond + static_cast<std::uint32_t>(ps / 1000000000000));
         io::be::put<std::uint64_t>(b + 20, ps % 1000000000000);
         iov[i] = {b, packet_.size()};
         msgs[i] = {};
@@ -150,8 +152,7 @@ void BM_VrtIngest(benchmark::State& state) {
   stream::VrtCounters counters;
   stream::AssemblerCounters frames;
   stream::VrtAssembler assembler(
-      mode, counters, frames, [&] { return pool.try_acquire(); },
-      [&](void* b) { pool.release(b); },
+      mode, counters, frames, [&] { return pool.try_acquire(); }, [&](void* b) { pool.release(b); },
       [&](const stream::AssembledCpi& a) { pool.release(a.buffer); },  // the chain, at once
       nullptr);
   Sender tx(rx.bound(), rate);

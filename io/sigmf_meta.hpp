@@ -36,10 +36,10 @@ inline constexpr const char* kSigmfVersion = "1.2.0";
 inline constexpr const char* kRadarExtensionVersion = "1.0.0";
 
 struct SigmfCapture {
-  std::uint64_t sample_start = 0;                    ///< core:sample_start (samples, not bytes)
-  std::optional<double> frequency_hz;                ///< core:frequency
-  std::optional<std::string> datetime;               ///< core:datetime as written
-  std::optional<std::int64_t> datetime_ns;           ///< the same, parsed (UTC ns)
+  std::uint64_t sample_start = 0;           ///< core:sample_start (samples, not bytes)
+  std::optional<double> frequency_hz;       ///< core:frequency
+  std::optional<std::string> datetime;      ///< core:datetime as written
+  std::optional<std::int64_t> datetime_ns;  ///< the same, parsed (UTC ns)
   /// radar:cpi: the stream's number of the capture's first CPI (a live recording's CPIs keep
   /// the numbers `run` gave them across gaps); absent: numbered on from the capture before.
   std::optional<std::uint64_t> cpi;

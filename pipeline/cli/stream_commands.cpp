@@ -226,6 +226,24 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_flag("--exit-at-end", run_opt_.exit_at_end,
                  "exit once the IQ stream ends and its last CPI is published");
 
+  record_ = app.add_subcommand("record", "Record a live IQ stream (IQ frames or VRT) to SigMF");
+  record_->add_option("--mode", record_mode_, "mode file (YAML)")->required();
+  record_->add_option("--from", record_opt_.from,
+                      "IQ stream endpoint, as run --from (default: the mode's input.from)");
+  record_
+      ->add_option("-o,--output", record_opt_.output,
+                   "recording name: NAME.sigmf-meta and NAME.sigmf-data")
+      ->required();
+  record_
+      ->add_option("--datatype", record_opt_.datatype,
+                   "ci16_le or cf32_le (default: ci16_le for integer VRT input, else cf32_le)")
+      ->check(CLI::IsMember({"ci16_le", "cf32_le"}));
+  record_->add_option("--scale", record_opt_.scale,
+                      "ci16_le: the value of one LSB (default: the mode's input.vrt.scale)");
+  record_->add_flag("--archive", record_opt_.archive, "write one NAME.sigmf archive");
+  record_->add_option("--cpis", record_opt_.max_cpis, "stop after this many CPIs");
+  record_->add_flag("--exit-at-end", record_opt_.exit_at_end, "stop when the IQ stream ends");
+
   listen_ = app.add_subcommand("listen", "Show the detection reports of a running radarpipe");
   listen_->add_option("ENDPOINT", listen_ep_, "the run's --publish endpoint")->required();
   listen_->add_flag("--json", listen_json_,
@@ -246,6 +264,7 @@ std::optional<int> StreamCommands::dispatch() {
   if (replay_->parsed()) return replay();
   if (run_->parsed()) return run();
   if (listen_->parsed()) return listen();
+  if (record_->parsed()) return record();
   if (stats_->parsed()) return stats();
   return std::nullopt;
 }
@@ -289,6 +308,48 @@ int StreamCommands::replay() {
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "radarpipe replay: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int StreamCommands::record() {
+  SignalStop signals;
+  try {
+    record_opt_.mode = load_mode_file(record_mode_);
+    zmq::context_t ctx(1);
+    stream::Recorder rec(ctx, record_opt_);
+    for (const auto& [what, ep] : rec.bound())
+      std::fprintf(stderr, "radarpipe record: %s at %s\n", what.c_str(), ep.c_str());
+    std::fprintf(stderr, "radarpipe record: input %s\n", rec.input().c_str());
+    std::fprintf(stderr, "radarpipe record: ready, recording to %s\n", record_opt_.output.c_str());
+    std::fflush(stderr);
+    const stream::RecordSummary s = rec.run(signals.flag());
+    std::string causes;
+    for (const auto& [cause, n] : s.dropped_by_cause)
+      causes += (causes.empty() ? "" : ", ") + cause + " " + std::to_string(n);
+    std::fprintf(
+        stderr,
+        "radarpipe record: %llu CPIs (%llu samples per channel) in %llu captures, %llu "
+        "gaps; %llu CPIs dropped at the ingest%s%s%s; %llu frames rejected; %.2f s%s\n",
+        static_cast<unsigned long long>(s.cpis), static_cast<unsigned long long>(s.samples),
+        static_cast<unsigned long long>(s.captures), static_cast<unsigned long long>(s.gaps),
+        static_cast<unsigned long long>(s.cpis_dropped), causes.empty() ? "" : " (", causes.c_str(),
+        causes.empty() ? "" : ")", static_cast<unsigned long long>(s.frames_rejected), s.seconds,
+        signals.signal() ? (std::string("; stopped by ") + signal_name(signals.signal())).c_str()
+                         : "");
+    for (const std::string& f : s.files) std::printf("%s\n", f.c_str());
+    if (s.clipped)
+      std::fprintf(stderr, "radarpipe record: %llu ci16 components saturated (--scale)\n",
+                   static_cast<unsigned long long>(s.clipped));
+  } catch (const ConfigError& e) {
+    std::cerr << "radarpipe record: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "radarpipe record: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe record: " << e.what() << "\n";
     return 1;
   }
   return 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/stream/recorder.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
 #include "pipeline/stream/vrt_replay.hpp"
@@ -25,8 +26,9 @@ class StreamCommands {
   int run();
   int listen();
   int stats();
+  int record();
 
-  CLI::App *replay_, *run_, *listen_, *stats_;
+  CLI::App *replay_, *run_, *listen_, *stats_, *record_;
   stream::ReplayOptions replay_opt_;
   std::string replay_mode_, replay_rate_ = "realtime", replay_datatype_ = "cf32_le";
   bool replay_skip_checksum_ = false;
@@ -39,6 +41,8 @@ class StreamCommands {
   bool listen_json_ = false, listen_until_end_ = false, stats_json_ = false;
   std::uint64_t listen_count_ = 0, stats_count_ = 0;
   double listen_timeout_ = 0, stats_timeout_ = 0;
+  stream::RecordOptions record_opt_;
+  std::string record_mode_;
 };
 
 }  // namespace radarpipe::cli

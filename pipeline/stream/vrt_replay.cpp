@@ -264,7 +264,8 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
         };
         const std::uint64_t q0 = cpi_index * P;
         const std::int64_t end = window(q0 + P - 1) + static_cast<std::int64_t>(N);
-        if (k > 0 && slot.cpi != slots[k - 1].cpi + 1) cursor = std::max<std::int64_t>(cursor, window(q0));
+        if (k > 0 && slot.cpi != slots[k - 1].cpi + 1)
+          cursor = std::max<std::int64_t>(cursor, window(q0));
         std::vector<cf32> buf(S);
         while (ok && cursor < end && !stop.load()) {
           const std::size_t n = static_cast<std::size_t>(

@@ -10,6 +10,9 @@ independent of radarpipe's codec, from a simulated two-channel ci16 recording:
   C. TCP gated with faults at known places: a packet dropped (CPI 3), one duplicated (CPI 5), two
      swapped (CPI 8), one flagged sample loss in its trailer (CPI 10).
 
+`radarpipe record` then `process` on its recording gives the reports `run` gave live (A and C:
+the gaps of C become captures numbered by radar:cpi, with an annotation each).
+
 A and B publish, report for report, what `radarpipe process` writes for the recording; C exactly
 those reports less CPIs 3, 8 and 10, with the drops and rejections counted by cause in telemetry.
 
@@ -29,6 +32,7 @@ import tempfile
 import time
 
 import numpy as np
+import sigmf
 import zmq
 
 BUILD = sys.argv[1]
@@ -291,6 +295,69 @@ def run_case(tmp, name, mode_text, transport, packets, expect, faults=None):
             print(f.read())
 
 
+def record_case(tmp, name, mode_text, transport, packets, expect, cpis):
+    """`radarpipe record` on the same packets, then `process` on its recording: `expect`."""
+    mode = os.path.join(tmp, name + "-record.yaml")
+    with open(mode, "w") as f:
+        f.write(mode_text)
+    log = os.path.join(tmp, name + "-record.log")
+    out = os.path.join(tmp, name + "-live")
+    listener = None
+    if transport == "udp":
+        src = "vrt+udp://127.0.0.1:*"
+    else:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        src = f"vrt+tcp://127.0.0.1:{listener.getsockname()[1]}"
+    proc = subprocess.Popen([R, "record", "--mode", mode, "--from", src, "-o", out] +
+                            (["--cpis", str(cpis)] if transport == "udp" else ["--exit-at-end"]),
+                            stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    try:
+        wait_line(log, r"(ready)", proc)
+        if transport == "udp":
+            port = int(wait_line(log, r"iq at 127\.0\.0\.1:([0-9]+)", proc))
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tx.connect(("127.0.0.1", port))
+            for _, p in packets:  # the receive buffer holds the whole recording
+                tx.send(p)
+        else:
+            conn, _ = listener.accept()
+            for _, p in packets:
+                conn.sendall(p)
+            conn.close()
+        proc.wait(timeout=60)
+        check(proc.returncode == 0, f"{name}: record exited {proc.returncode}")
+        got_path = os.path.join(tmp, name + "-live.jsonl")
+        r = subprocess.run([R, "process", "-i", out, "--threads", "2", "-o", got_path],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"{name}: process of the live recording: {r.stderr}")
+        with open(got_path) as f:
+            got = [json.loads(line) for line in f]
+        check([g["cpi"] for g in got] == [e["cpi"] for e in expect],
+              f"{name}: recorded CPIs {[g['cpi'] for g in got]}, live {[e['cpi'] for e in expect]}")
+        for g, e in zip(got, expect):
+            check(g == e, f"{name}: process of the recording differs from run at CPI {e['cpi']}")
+        with open(out + ".sigmf-meta") as f:
+            meta = json.load(f)
+        # The official SigMF library reads the recording and finds it valid (its schema and the
+        # sha512 of the data).
+        try:
+            sigmf.fromfile(out, autoscale=False).validate()
+        except Exception as e:  # noqa: BLE001 - any failure of the reader is the finding
+            check(False, f"{name}: sigmf rejects the recording: {e}")
+        print(f"{name}: recorded {len(got)} CPIs; captures {meta['captures']}; "
+              f"annotations {meta['annotations']}")
+        return meta
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if listener is not None:
+            listener.close()
+        with open(log) as f:
+            print(f.read())
+
+
 with tempfile.TemporaryDirectory() as tmp:
     with open(os.path.join(tmp, "mode.yaml"), "w") as f:
         f.write(MODE)
@@ -323,6 +390,7 @@ with tempfile.TemporaryDirectory() as tmp:
     packets.insert(len(packets) // 2, (6, b"\x10\x00\x00\xffgarbage!"))
     run_case(tmp, "udp-gated", MODE + vrt % "gated", "udp", packets, ref,
              {"rejected:stream": 1, "rejected:short": 1})
+    record_case(tmp, "udp-gated", MODE + vrt % "gated", "udp", packets, ref, CPIS)
 
     # B: TCP, continuous, GPS seconds and sample counts.
     packets = Stream(rec, start_ns).continuous(500)
@@ -344,9 +412,15 @@ with tempfile.TemporaryDirectory() as tmp:
     packets[a], packets[b] = packets[b], packets[a]
     packets.insert(index(5, 3, 1, 1) + 1, packets[index(5, 3, 1, 1)])
     del packets[index(3, 10, 1, 1)]
-    run_case(tmp, "tcp-faults", MODE + vrt % "gated", "tcp", packets,
-             [e for e in ref if e["cpi"] not in (3, 8, 10)],
+    live = [e for e in ref if e["cpi"] not in (3, 8, 10)]
+    run_case(tmp, "tcp-faults", MODE + vrt % "gated", "tcp", packets, live,
              {"dropped:sequence_gap": 2, "dropped:digitizer_flag": 1, "rejected:late": 2})
+    # Recorded, the gaps become captures numbered by radar:cpi, each with an annotation.
+    meta = record_case(tmp, "tcp-faults", MODE + vrt % "gated", "tcp", packets, live, CPIS)
+    check([c.get("radar:cpi") for c in meta["captures"]] == [0, 4, 9, 11],
+          f"tcp-faults: captures {meta['captures']}")
+    check(len([a for a in meta["annotations"] if a.get("core:label") == "gap"]) == 3,
+          f"tcp-faults: annotations {meta['annotations']}")
 
 if failures:
     print(f"{len(failures)} failures")

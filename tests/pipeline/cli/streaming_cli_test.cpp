@@ -150,6 +150,65 @@ wait $P || { echo "replay failed"; cat replay.log; exit 16; }
   EXPECT_EQ(a, b);
 }
 
+// `record` on IQ frames, then `process` on its recording, equals `process` on the original (which
+// `run` equals, TwoProcessesOverTcpEqualProcess); and a recording stopped by SIGTERM while the
+// stream goes on (replay --loop) is whole: its checksum verifies and its CPIs are the stream's.
+// (Recording VRT, with gaps, is tests/interop/vrt_run_interop.py.)
+TEST_F(StreamingCli, RecordThenProcessEqualsLive) {
+  const auto ref = run_command("cd " + dir_.string() + " && " + radarpipe_binary() +
+                               " process -i rec --mode mode.yaml --threads 2 -o ref.jsonl");
+  ASSERT_EQ(ref.code, 0) << ref.out;
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R replay rec --to tcp://127.0.0.1:* --rate 4 --pulses-per-frame 5 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 10
+$R record --mode mode.yaml --from $rep -o live --exit-at-end > record.out 2> record.log || \
+  { cat record.log; exit 11; }
+wait $P || exit 12
+$R process -i live --threads 2 -o live.jsonl 2> process.log || { cat process.log; exit 13; }
+$R replay rec --to tcp://127.0.0.1:* --rate 1 --loop 2> replay2.log & P=$!
+rep=$(wait_for replay2.log "tcp://[0-9.]+:[0-9]+") || exit 14
+$R record --mode mode.yaml --from $rep -o stopped 2> record2.log & B=$!
+# Stopped once it has written more than the recording holds (the loop goes on).
+for i in $(seq 1 600); do
+  s=$(stat -c %s stopped.sigmf-data 2>/dev/null || echo 0)
+  [ "$s" -gt 2000000 ] && break
+  sleep 0.05
+done
+kill -TERM $B
+wait $B; echo "record exit $?"
+kill -INT $P; wait $P
+$R process -i stopped --threads 2 -o stopped.jsonl 2> process2.log || { cat process2.log; exit 15; }
+cat record.log record2.log process2.log
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string want = read(dir_ / "ref.jsonl");
+  EXPECT_FALSE(want.empty());
+  EXPECT_EQ(read(dir_ / "live.jsonl"), want);
+  EXPECT_NE(r.out.find("record exit 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("core:sha512 verified"), std::string::npos) << r.out;
+  // The looped stream's CPIs: the recording's 12 again and again, numbered on and dated by their
+  // numbers (the replay's pass adds the recording's duration). A CPI the recorder could not
+  // keep up with is a gap, and the CPIs after it keep their numbers and times.
+  const std::string stopped = read(dir_ / "stopped.jsonl");
+  std::istringstream lines(stopped), ref_lines(want);
+  std::vector<nlohmann::json> got, first;
+  for (std::string l; std::getline(lines, l);) got.push_back(nlohmann::json::parse(l));
+  for (std::string l; std::getline(ref_lines, l);) first.push_back(nlohmann::json::parse(l));
+  ASSERT_GT(got.size(), first.size()) << r.out;
+  const std::int64_t t0 = first[0].at("timestamp_ns").get<std::int64_t>();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto c = got[i].at("cpi").get<std::uint64_t>();
+    if (i > 0) EXPECT_GT(c, got[i - 1].at("cpi").get<std::uint64_t>());
+    EXPECT_EQ(got[i].at("timestamp_ns").get<std::int64_t>(),
+              t0 + static_cast<std::int64_t>(c) * 1600000);  // P x PRI = 1.6 ms
+    nlohmann::json a = got[i], b = first[c % first.size()];
+    for (const char* k : {"cpi", "time", "timestamp_ns"}) a.erase(k), b.erase(k);
+    EXPECT_EQ(a, b) << "CPI " << c;
+  }
+}
+
 TEST_F(StreamingCli, SigtermUnderLoadExitsZeroWithinABound) {
   const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
                              " && bash -c '" + kHelpers +
