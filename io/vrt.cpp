@@ -57,14 +57,7 @@ const char* type_name(unsigned t) {
   return t < 8 ? kNames[t] : "reserved";
 }
 
-// A bit reader/writer over a payload, most significant bit first (link-efficient packing).
-std::int32_t read_bits(const unsigned char* p, std::size_t bit, unsigned n) {
-  std::uint32_t v = 0;
-  for (unsigned i = 0; i < n; ++i, ++bit) v = (v << 1) | ((p[bit >> 3] >> (7 - (bit & 7))) & 1u);
-  // Sign-extend n bits.
-  const std::uint32_t sign = 1u << (n - 1);
-  return static_cast<std::int32_t>((v ^ sign) - sign);
-}
+// A bit writer over a payload, most significant bit first (link-efficient packing).
 void write_bits(unsigned char* p, std::size_t bit, unsigned n, std::uint32_t v) {
   for (unsigned i = 0; i < n; ++i, ++bit) {
     const unsigned b = (v >> (n - 1 - i)) & 1u;
@@ -313,10 +306,12 @@ void decode_payload(const PayloadFormat& f, const unsigned char* p, std::size_t 
     for (std::size_t i = 0; i < samples; ++i, p += 2)
       out[i] = {static_cast<float>(static_cast<std::int8_t>(p[0])),
                 static_cast<float>(static_cast<std::int8_t>(p[1]))};
-  } else {  // 12 bits, link-efficient: two samples in every three bytes x 2
-    for (std::size_t i = 0; i < samples; ++i)
-      out[i] = {static_cast<float>(read_bits(p, 24 * i, 12)),
-                static_cast<float>(read_bits(p, 24 * i + 12, 12))};
+  } else {  // 12 bits, link-efficient: each sample 3 bytes, I then Q, most significant first
+    for (std::size_t i = 0; i < samples; ++i, p += 3) {
+      const int re = (p[0] << 4) | (p[1] >> 4), im = ((p[1] & 0x0f) << 8) | p[2];
+      out[i] = {static_cast<float>(re >= 2048 ? re - 4096 : re),
+                static_cast<float>(im >= 2048 ? im - 4096 : im)};
+    }
   }
 }
 
