@@ -157,6 +157,7 @@ nlohmann::json mode_summary(const Mode& mode) {
   const nlohmann::json file = mode_file_json(mode);
   if (file.contains("antenna")) j["antenna"] = file["antenna"];
   if (file.contains("asterix")) j["asterix"] = file["asterix"];
+  if (file.contains("input")) j["input"] = file["input"];
   return j;
 }
 
@@ -321,6 +322,19 @@ std::string format_mode_summary(const nlohmann::json& j) {
     line("antenna", v);
   } else {
     line("antenna", "none (detections carry no azimuth)");
+  }
+  if (j.contains("input")) {
+    const auto& x = j["input"];
+    const auto& v = x["vrt"];
+    std::string ids;
+    if (v.contains("stream_ids"))
+      for (const auto& id : v["stream_ids"])
+        ids += (ids.empty() ? "" : ", ") + std::to_string(id.get<std::uint32_t>());
+    line("input", (x.contains("from") ? x["from"].get<std::string>() : std::string("--from")) +
+                      "; VRT " + v["timing"].get<std::string>() + ", epoch " +
+                      v["epoch"].get<std::string>() + ", " +
+                      v["payload_format"].get<std::string>() + " until a context says" +
+                      (ids.empty() ? std::string(", the first stream") : ", streams " + ids));
   }
   if (j.contains("asterix")) {
     const auto& x = j["asterix"];

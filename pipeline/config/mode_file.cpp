@@ -663,6 +663,27 @@ nlohmann::json mode_file_json(const Mode& mode) {
     if (!x.interface.empty()) j["interface"] = x.interface;
     doc["asterix"] = j;
   }
+  const InputConfig& in = mode.input;
+  const VrtInputConfig& v = in.vrt;
+  const VrtInputConfig d;
+  if (!in.from.empty() || v.timing != d.timing || v.epoch != d.epoch || !v.stream_ids.empty() ||
+      v.payload_format != d.payload_format || v.scale != d.scale ||
+      v.gps_leap_seconds != d.gps_leap_seconds ||
+      v.receive_buffer_bytes != d.receive_buffer_bytes) {
+    static const char* kFormats[] = {"sc8", "sc12", "sc16", "cf32"};
+    nlohmann::json j = {
+        {"timing", v.timing == PulseTiming::Gated ? "gated" : "continuous"},
+        {"epoch", v.epoch == VrtEpoch::FirstPacket ? std::string("first_packet")
+                  : v.epoch == VrtEpoch::Context   ? std::string("context")
+                                                   : io::format_rfc3339_ns(v.epoch_ns)},
+        {"payload_format", kFormats[static_cast<int>(v.payload_format)]},
+        {"scale", v.scale},
+        {"gps_leap_seconds", v.gps_leap_seconds},
+        {"receive_buffer_bytes", v.receive_buffer_bytes}};
+    if (!v.stream_ids.empty()) j["stream_ids"] = v.stream_ids;
+    doc["input"] = {{"vrt", j}};
+    if (!in.from.empty()) doc["input"]["from"] = in.from;
+  }
   return doc;
 }
 

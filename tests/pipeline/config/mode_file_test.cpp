@@ -108,7 +108,7 @@ TEST(ModeFile, UnknownKeysSuggestTheNearestName) {
   EXPECT_NE(
       far.find(
           "frobnicate: unknown key (valid keys: radar, processing, backend, pipeline, antenna, "
-          "asterix)"),
+          "asterix, input)"),
       std::string::npos)
       << far;
 }
@@ -558,6 +558,51 @@ TEST(ModeFile, ClutterMapSection) {
       "waveform: {type: lfm, pulse_width_s: 10.0e-6",
       "waveform: {type: lfm, pulse_width_s: 1.0e-6");
   EXPECT_NE(err(big).find(k + ": 1 maps x 4096 azimuth cells x 41 Doppler rows x 1000 gates"),
+            std::string::npos);
+}
+
+// input: where run reads IQ, and how VITA 49 packets place their samples (docs/modes.md).
+TEST(ModeFile, InputSection) {
+  const Mode m = parse_mode_yaml(std::string(kValid) + R"(input:
+  from: vrt+udp://0.0.0.0:50000
+  vrt:
+    timing: continuous
+    epoch: 2026-12-02T00:00:00.5Z
+    payload_format: sc12
+    scale: 0.25
+    gps_leap_seconds: 18
+    receive_buffer_bytes: 1048576
+)",
+                                 "mode.yaml");
+  EXPECT_EQ(m.input.from, "vrt+udp://0.0.0.0:50000");
+  EXPECT_EQ(m.input.vrt.timing, PulseTiming::Continuous);
+  EXPECT_EQ(m.input.vrt.epoch, VrtEpoch::Time);
+  EXPECT_EQ(m.input.vrt.epoch_ns, 1796169600500000000LL);
+  EXPECT_EQ(m.input.vrt.payload_format, VrtPayload::Sc12);
+  EXPECT_EQ(m.input.vrt.scale, 0.25);
+  EXPECT_EQ(m.input.vrt.receive_buffer_bytes, 1048576u);
+  // It round-trips through the JSON and YAML forms.
+  EXPECT_EQ(mode_file_json(parse_mode_yaml(mode_file_json(m).dump(), "json")), mode_file_json(m));
+  EXPECT_EQ(mode_file_json(parse_mode_yaml(mode_file_yaml(m), "yaml")), mode_file_json(m));
+
+  const std::string base = std::string(kValid) + "input:\n  vrt: ";
+  EXPECT_NE(error_of(base + "{timing: pulsed}\n").find("input.vrt.timing"), std::string::npos);
+  EXPECT_NE(
+      error_of(base + "{epoch: yesterday}\n").find("not first_packet, context or an RFC 3339"),
+      std::string::npos);
+  EXPECT_NE(error_of(base + "{epoch: 2200-01-01T00:00:00Z}\n").find("1970 to 2100"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "{scale: 0}\n").find("input.vrt.scale: 0 must be > 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "{stream_ids: [1, 2]}\n").find("2 stream IDs for 1 channels"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "{receive_buffer_bytes: 100}\n").find("input.vrt.receive_buffer_bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "{stream_ids: [4294967296]}\n").find("does not fit 32 bits"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "{payload_format: sc32}\n").find("input.vrt.payload_format"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kValid) + "input: {form: x}\n").find("did you mean 'from'"),
             std::string::npos);
 }
 
