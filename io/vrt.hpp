@@ -153,6 +153,9 @@ std::size_t payload_samples(const PayloadFormat& f, std::size_t bytes, unsigned 
 /// 2^(bits-1)), floats as they are. The payload must hold them (payload_samples).
 void decode_payload(const PayloadFormat& f, const unsigned char* payload, std::size_t samples,
                     std::complex<float>* out);
+/// The same, integer items times `scale` (one LSB's value; floats are not scaled).
+void decode_payload(const PayloadFormat& f, const unsigned char* payload, std::size_t samples,
+                    std::complex<float>* out, float scale);
 /// The payload bytes of `samples` samples (whole words; the last padded with zeros).
 std::size_t payload_bytes(const PayloadFormat& f, std::size_t samples);
 /// Writes `samples` samples (integers rounded to nearest and saturated) into payload_bytes()

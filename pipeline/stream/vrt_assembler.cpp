@@ -608,10 +608,8 @@ void VrtAssembler::write(Stream& s, std::uint64_t m, std::size_t row, std::size_
   Slot* sl = slot(m, s);
   if (!sl) return;
   auto* dst = static_cast<cf32*>(sl->buffer) + (s.channel * P_ + row) * N_ + gate;
-  vrt::decode_payload(s.format, payload + first * s.format.sample_bits() / 8, n, dst);
-  const auto scale = static_cast<float>(mode_.input.vrt.scale);
-  if (scale != 1.0f && s.format.item_format != 0x0E)
-    for (std::size_t i = 0; i < n; ++i) dst[i] *= scale;
+  vrt::decode_payload(s.format, payload + first * s.format.sample_bits() / 8, n, dst,
+                      static_cast<float>(mode_.input.vrt.scale));
   sl->filled += n;
   if (sl->filled == static_cast<std::uint64_t>(C_) * P_ * N_) {
     sl->state = Slot::Done;
