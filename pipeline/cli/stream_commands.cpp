@@ -187,6 +187,8 @@ StreamCommands::StreamCommands(CLI::App& app) {
                       "VRT: largest packet (8972: a 9000-byte MTU)");
   replay_->add_flag("--vrt-trailer", replay_vrt_.trailer,
                     "VRT: a trailer on data packets (valid data, calibrated time)");
+  replay_->add_flag("!--vrt-no-class-id", replay_vrt_.class_id,
+                    "VRT: packets without class IDs (DIFI's are sent by default)");
 
   run_ = app.add_subcommand("run", "Run the chain on a live IQ stream, publish detections");
   run_->add_option("--mode", run_mode_, "mode file (YAML)")->required();

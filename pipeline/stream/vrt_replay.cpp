@@ -138,8 +138,10 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
   const bool gated = m.vo.timing == PulseTiming::Gated;
   ReplaySummary sum;
 
-  // Samples per packet: what fits after the prologue (7 words) and an optional trailer.
-  const std::size_t room = m.vo.max_packet_bytes - 28 - (m.vo.trailer ? 4 : 0);
+  // Samples per packet: what fits after the prologue (7 words, 5 without a class ID) and an
+  // optional trailer.
+  const std::size_t room =
+      m.vo.max_packet_bytes - (m.vo.class_id ? 28 : 20) - (m.vo.trailer ? 4 : 0);
   std::size_t S = room * 8 / m.format.sample_bits();
   while (S > 1 && vrt::payload_bytes(m.format, S) > room) --S;
 
@@ -171,7 +173,10 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
   auto send_context = [&](std::size_t c, std::int64_t ns, double frequency_hz) {
     vrt::Prologue cp = pro;
     cp.type = vrt::PacketType::Context;
-    cp.class_id = vrt::ClassId{0, kDifiOui, 0, kDifiContextClass};
+    if (m.vo.class_id)
+      cp.class_id = vrt::ClassId{0, kDifiOui, 0, kDifiContextClass};
+    else
+      cp.class_id.reset();
     cp.bit24 = true;  // TSM: the timestamp is that of the context's event (DIFI)
     cp.stream_id = m.ids[c];
     cp.count = context_count[c]++;
@@ -203,7 +208,10 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
     vrt::Prologue dp = pro;
     dp.stream_id = m.ids[c];
     dp.count = data_count[c]++;
-    dp.class_id->pad_bits = static_cast<std::uint8_t>(pb * 8 - n * m.format.sample_bits());
+    if (m.vo.class_id)
+      dp.class_id->pad_bits = static_cast<std::uint8_t>(pb * 8 - n * m.format.sample_bits());
+    else
+      dp.class_id.reset();
     split_time(ns, offset_s, dp.integer_seconds, dp.fractional);
     return send(vrt::encode_data(dp, payload.data(), pb, trailer, packet.data(), packet.size()));
   };

@@ -24,6 +24,7 @@ struct VrtReplayOptions {
   std::string format = "difi";
   std::size_t max_packet_bytes = 8972;  ///< a 9000-byte MTU less IPv4 and UDP headers
   bool trailer = false;                 ///< a trailer (valid data, calibrated time) on data packets
+  bool class_id = true;                 ///< DIFI's class IDs; false: packets without one
 };
 
 class VrtReplayer {

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""`radarpipe replay --to vrt+udp://...` decoded by an independent reader, Debian's tshark (its
-VITA 49 dissector, `-d udp.port==N,vrt`): the datagrams the sender puts on 127.0.0.1 are caught
-here, written to a pcap file and dissected; every header field, the stream IDs, class IDs,
-timestamps, trailers and the samples are checked against the recording and the mode's timing
-(gated, then continuous). tshark 4.0's dissector does not decode context packets' fields; their
-header, class ID and timestamp are checked, their fields by vtivrt (vrt_interop) and by `run`
-itself (vrt_run_interop).
+"""`radarpipe replay --to vrt+...` (the VRT sender) decoded by two independent readers:
 
-usage: vrt_tshark_interop.py BUILD_DIR SOURCE_DIR
+- Debian's tshark (its VITA 49 dissector, `-d udp.port==N,vrt`): the datagrams the sender puts
+  on 127.0.0.1 are caught here, written to a pcap file and dissected; every header field, the
+  stream IDs, class IDs, timestamps, trailers and the samples are checked against the recording
+  and the mode's timing (gated, then continuous). tshark 4.0's dissector does not decode context
+  packets' fields.
+- PyPI vtivrt's TCP reader (VtiVrtPacket.from_socket) on `--to vrt+tcp://`: the same checks, and
+  the context packets' words (which vtivrt hands over raw) decoded here from the standard's
+  layout. vtivrt refuses class IDs other than VTI's own information class codes, so this part
+  runs with `--vrt-no-class-id` (DIFI's class IDs are tshark's part).
+
+usage: vrt_sender_interop.py BUILD_DIR SOURCE_DIR
 """
 
 import calendar
@@ -22,6 +26,7 @@ import tempfile
 import time
 
 import numpy as np
+from vtivrt.packet import VtiVrtPacket
 
 BUILD = sys.argv[1]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
@@ -185,7 +190,66 @@ with tempfile.TemporaryDirectory() as tmp:
               f"{timing}: a packet over 600 bytes")
         print(f"{timing}: {len(data)} data and {len(ctx)} context packets dissected by tshark")
 
+    # vtivrt over TCP: the sender listens, this connects and reads packet after packet.
+    sender = subprocess.Popen([R, "replay", "rec", "--mode", "mode.yaml", "--to",
+                               "vrt+tcp://127.0.0.1:*", "--rate", "max", "--vrt-trailer",
+                               "--vrt-no-class-id"], cwd=tmp, stderr=subprocess.PIPE, text=True)
+    line = sender.stderr.readline()
+    port = int(line.split(" to 127.0.0.1:")[1].split()[0])
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(10)
+    packets = []
+    while True:
+        try:
+            packets.append(VtiVrtPacket.from_socket(sock))
+        except Exception:  # noqa: BLE001 - the sender closed the connection: the stream's end
+            break
+    sender.wait(timeout=30)
+    check(sender.returncode == 0, f"tcp: replay exited {sender.returncode}")
+    contexts = [p for p in packets if int(p.packet_type) == 4]
+    data = [p for p in packets if int(p.packet_type) == 1]
+    check(len(contexts) == C * CPIS and len(data) == CPIS * P * C * 1,
+          f"tcp: {len(contexts)} context and {len(data)} data packets")
+    counts = {s: 0 for s in IDS}
+    samples_ok = True
+    for p in data:
+        check(p.stream_id in IDS and int(p.tsi) == 3 and int(p.tsf) == 2 and p.oui is None,
+              f"tcp: data header {p.stream_id} {p.tsi} {p.tsf} {p.oui}")
+        if p.stream_id not in IDS:
+            continue
+        check(p.count == counts[p.stream_id] % 16, f"tcp: count {p.count}")
+        q = counts[p.stream_id]  # gated, one packet per window: pulse q of the stream
+        counts[p.stream_id] += 1
+        c = IDS.index(p.stream_id)
+        t_ps = int(p.timestamp * 10**12) - start_ps
+        check(t_ps == int(round((q * PRI + T0) * 1e12)), f"tcp: pulse {q} time {t_ps} ps")
+        check(p.trailer is not None and int(p.trailer.indicators) & int(p.trailer.enables) != 0,
+              f"tcp: trailer {p.trailer}")
+        for i, w in enumerate(p.data):
+            got = (w >> 16, (w & 0xFFFF) - (1 << 16 if w & 0x8000 else 0))
+            if got != (int(rec[q * N + i, c, 0]), int(rec[q * N + i, c, 1])):
+                samples_ok = False
+        check(len(p.data) == N, f"tcp: {len(p.data)} samples in a window's packet")
+    check(samples_ok, "tcp: samples differ from the recording's")
+    for p in contexts:
+        w = [int(x) & 0xFFFFFFFF for x in p.data]
+
+        def fixed(i, frac_bits):
+            v = (w[i] << 32) | w[i + 1]
+            return (v - (1 << 64) if v >> 63 else v) / 2**frac_bits
+
+        check(w[0] == 0xFBB98000, f"tcp: CIF0 {w[0]:#x}")
+        check(w[1] == 0x64, f"tcp: reference point {w[1]:#x}")
+        check(fixed(2, 20) == FS and fixed(4, 20) == 0 and fixed(6, 20) == 9.4e9 and
+              fixed(8, 20) == 0, f"tcp: bandwidth, IF, RF, IF offset {w[2:10]}")
+        check(w[10] == 0 and w[11] == 0, f"tcp: reference level, gains {w[10:12]}")
+        check(fixed(12, 20) == FS, f"tcp: sample rate {fixed(12, 20)}")
+        check(w[14:17] == [0, 0, 0], f"tcp: timestamp adjustment and calibration {w[14:17]}")
+        check(w[17] == 0xA00A0000, f"tcp: state and events {w[17]:#x}")
+        check(w[18:20] == [0xA00007CF, 0], f"tcp: payload format {w[18]:#x} {w[19]:#x}")
+    print(f"tcp: {len(data)} data and {len(contexts)} context packets read by vtivrt")
+
 if failures:
     print(f"{len(failures)} failures")
     sys.exit(1)
-print("all tshark checks passed")
+print("all sender checks passed")
