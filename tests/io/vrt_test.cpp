@@ -357,5 +357,35 @@ TEST(Vrt, RandomBytesAreReadWithinBounds) {
   EXPECT_GT(accepted, 100u);
 }
 
+// DIFI's payload format words announce one packing field per complex sample (16-bit items in
+// 32-bit fields): the same bytes as sc16, read the same way; a field of neither size is refused.
+TEST(Vrt, DifiPayloadFormatWordsReadAsSc16) {
+  const PayloadFormat d16 = PayloadFormat::from_words(0xA00007CFu, 0u);
+  const PayloadFormat d8 = PayloadFormat::from_words(0xA00003C7u, 0u);
+  EXPECT_TRUE(d16.supported());
+  EXPECT_TRUE(d8.supported());
+  EXPECT_EQ(d16.sample_bits(), 32u);
+  EXPECT_EQ(d8.sample_bits(), 16u);
+  EXPECT_TRUE(d16.same_samples(PayloadFormat::sc16()));
+  EXPECT_TRUE(d8.same_samples(PayloadFormat::sc8()));
+  EXPECT_FALSE(d16.same_samples(PayloadFormat::sc8()));
+  EXPECT_EQ(PayloadFormat::difi(16).word0(), 0xA00007CFu);
+  EXPECT_EQ(PayloadFormat::difi(8).word0(), 0xA00003C7u);
+  // I, Q big-endian int16 per word: (1, -2), (-32768, 32767).
+  const Bytes payload = {0x00, 0x01, 0xFF, 0xFE, 0x80, 0x00, 0x7F, 0xFF};
+  EXPECT_EQ(payload_samples(d16, payload.size()), 2u);
+  std::complex<float> out[2];
+  decode_payload(d16, payload.data(), 2, out);
+  EXPECT_EQ(out[0], std::complex<float>(1, -2));
+  EXPECT_EQ(out[1], std::complex<float>(-32768, 32767));
+  decode_payload(d16, payload.data(), 2, out, 0.5f);
+  EXPECT_EQ(out[1], std::complex<float>(-16384, 16383.5f));
+  PayloadFormat odd = PayloadFormat::sc16();
+  odd.field_bits = 24;
+  std::string why;
+  EXPECT_FALSE(odd.supported(&why));
+  EXPECT_NE(why.find("items of 16 bits in fields of 24"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace radarpipe
