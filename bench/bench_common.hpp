@@ -2,6 +2,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,7 +10,9 @@
 #include <string>
 
 #include "core/cpi.hpp"
+#include "io/scenario.hpp"
 #include "io/sigmf_file.hpp"
+#include "pipeline/commands/simulate.hpp"
 #include "pipeline/config/mode_file.hpp"
 
 namespace radarpipe::bench {
@@ -19,6 +22,33 @@ inline const char* kModes[] = {"bench-small", "bench-matx"};
 /// configs/<name>.yaml from the source tree.
 inline Mode load_bench_mode(int index) {
   return load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + kModes[index] + ".yaml");
+}
+
+/// A simulated ci16 recording of configs/<name>.yaml (one Swerling 1 target at 40% of the
+/// instrumented range) in the temporary folder, for the streaming benchmarks: its path, its
+/// mode (with `cpis_in_flight` 3) and its LSB.
+struct BenchRecording {
+  std::string path;
+  Mode mode;
+  double scale = 1;
+};
+inline BenchRecording simulate_bench_recording(const std::string& name, std::size_t cpis,
+                                               const std::string& tag) {
+  BenchRecording r;
+  r.mode = load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + name + ".yaml");
+  r.mode.pipeline.cpis_in_flight = 3;
+  io::Scenario sc;
+  sc.targets = {
+      {"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0, io::Swerling::One}};
+  SimulateOptions so;
+  so.cpis = cpis;
+  so.datatype = "ci16_le";
+  so.output = (std::filesystem::temp_directory_path() /
+               ("radarpipe-" + tag + "-" + std::to_string(::getpid()) + "-" + name))
+                  .string();
+  r.scale = simulate_recording(r.mode, sc, so).scale;
+  r.path = so.output;
+  return r;
 }
 
 /// A CPI of circular Gaussian noise (never zeros: they hide work and can run faster).

@@ -118,20 +118,10 @@ const Recording& recording(int which) {
   static Recording recs[2];
   Recording& r = recs[which];
   if (!r.path.empty()) return r;
-  const char* names[] = {"demo", "bench-small"};
-  r.mode = load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + names[which] + ".yaml");
-  r.mode.pipeline.cpis_in_flight = 3;
-  io::Scenario sc;
-  sc.targets = {
-      {"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0, io::Swerling::One}};
-  SimulateOptions so;
-  so.cpis = which == 0 ? 40 : 12;
-  so.datatype = "ci16_le";
-  so.output = (std::filesystem::temp_directory_path() /
-               ("radarpipe-bench-" + std::to_string(getpid()) + "-" + names[which]))
-                  .string();
-  simulate_recording(r.mode, sc, so);
-  r.path = so.output;
+  const BenchRecording b =
+      simulate_bench_recording(which == 0 ? "demo" : "bench-small", which == 0 ? 40 : 12, "bench");
+  r.path = b.path;
+  r.mode = b.mode;
   return r;
 }
 

@@ -216,23 +216,13 @@ const VrtRecording& vrt_recording(int which) {
   static VrtRecording recs[2];
   VrtRecording& r = recs[which];
   if (!r.path.empty()) return r;
-  const char* names[] = {"demo", "bench-small"};
-  r.mode = load_mode_file(std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + names[which] + ".yaml");
-  r.mode.pipeline.cpis_in_flight = 3;
+  const BenchRecording b = simulate_bench_recording(which == 0 ? "demo" : "bench-small",
+                                                    which == 0 ? 40 : 12, "vrt-bench");
+  r.path = b.path;
+  r.mode = b.mode;
   for (std::size_t c = 0; c < r.mode.radar.channels; ++c)
     r.mode.input.vrt.stream_ids.push_back(static_cast<std::uint32_t>(100 + c));
-  io::Scenario sc;
-  sc.targets = {
-      {"t", 0.4 * derive_geometry(r.mode).last_range_m, -20.0, 0.0, 0.0, io::Swerling::One}};
-  SimulateOptions so;
-  so.cpis = which == 0 ? 40 : 12;
-  so.datatype = "ci16_le";
-  so.output = (std::filesystem::temp_directory_path() /
-               ("radarpipe-vrt-bench-" + std::to_string(getpid()) + "-" + names[which]))
-                  .string();
-  const SimulateResult res = simulate_recording(r.mode, sc, so);
-  r.mode.input.vrt.scale = res.scale;
-  r.path = so.output;
+  r.mode.input.vrt.scale = b.scale;
   return r;
 }
 

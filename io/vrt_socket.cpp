@@ -84,6 +84,20 @@ void set_nonblocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+// A TCP socket listening on `a` for one connection at a time.
+int listen_on(const sockaddr_in& a, const std::string& what) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(sys_error(what + ": socket"));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || listen(fd, 1) != 0) {
+    const std::string msg = sys_error(what + ": listening on " + to_text(a));
+    close(fd);
+    throw std::runtime_error(msg);
+  }
+  return fd;
+}
+
 }  // namespace
 
 bool is_vrt_endpoint(const std::string& text) {
@@ -266,15 +280,7 @@ VrtTcpReceiver::VrtTcpReceiver(const VrtEndpoint& e) : impl_(std::make_unique<Im
     throw std::runtime_error(what + ": not a tcp endpoint");
   m.addr = resolve(e.host, e.port, what);
   if (e.listen) {
-    m.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(m.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(m.listen_fd, reinterpret_cast<sockaddr*>(&m.addr), sizeof m.addr) != 0 ||
-        listen(m.listen_fd, 1) != 0) {
-      const std::string msg = sys_error(what + ": listening on " + to_text(m.addr));
-      close(m.listen_fd);
-      throw std::runtime_error(msg);
-    }
+    m.listen_fd = listen_on(m.addr, what);
     set_nonblocking(m.listen_fd);
     bound_ = local_name(m.listen_fd);
   } else {
@@ -397,15 +403,7 @@ VrtSender::VrtSender(const VrtEndpoint& e, unsigned multicast_ttl)
     return;
   }
   if (e.listen) {
-    m.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(m.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(m.listen_fd, reinterpret_cast<sockaddr*>(&m.addr), sizeof m.addr) != 0 ||
-        listen(m.listen_fd, 1) != 0) {
-      const std::string msg = sys_error(what + ": listening on " + to_text(m.addr));
-      close(m.listen_fd);
-      throw std::runtime_error(msg);
-    }
+    m.listen_fd = listen_on(m.addr, what);
     endpoint_ = local_name(m.listen_fd);
   } else {
     endpoint_ = to_text(m.addr);

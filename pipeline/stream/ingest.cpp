@@ -1,7 +1,9 @@
 #include "pipeline/stream/ingest.hpp"
 
+#include <algorithm>
 #include <vector>
 
+#include "io/iq_frame.hpp"
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/link_transport.hpp"
 
@@ -41,6 +43,20 @@ void IngestOutput::marker(LinkKind kind, std::uint32_t stream) {
   h.frames_rejected = counters_.frames_rejected.load();
   std::atomic<bool> never{false};
   send_link(out_, h, nullptr, nullptr, never);
+}
+
+zmq::socket_t open_frame_input(zmq::context_t& ctx, const std::string& from, std::size_t cube_bytes,
+                               std::string& input, std::string& bound_at) {
+  zmq::socket_t s(ctx, zmq::socket_type::pull);
+  s.set(zmq::sockopt::rcvhwm, 64);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::maxmsgsize,
+        static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, cube_bytes)));
+  const Endpoint e = parse_endpoint(from, false, "--from");
+  const std::string where = attach(s, e, "--from (IQ stream)");
+  bound_at = e.bind ? where : std::string();
+  input = "IQ frames " + std::string(e.bind ? "bound at " : "from ") + where;
+  return s;
 }
 
 void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& ingest_out,

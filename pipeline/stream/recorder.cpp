@@ -71,16 +71,9 @@ Recorder::Recorder(zmq::context_t& ctx, RecordOptions options) : impl_(std::make
     m.bound["iq"] = m.vrt->bound();
     m.input = m.vrt->describe();
   } else {
-    m.iq_in = zmq::socket_t(ctx, zmq::socket_type::pull);
-    m.iq_in.set(zmq::sockopt::rcvhwm, 64);
-    m.iq_in.set(zmq::sockopt::linger, 0);
-    // As run's input: no part larger than a header or one CPI in cf32.
-    m.iq_in.set(zmq::sockopt::maxmsgsize,
-                static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, m.cube_bytes)));
-    const Endpoint e = parse_endpoint(opt.from, false, "--from");
-    const std::string where = attach(m.iq_in, e, "--from (IQ stream)");
-    if (e.bind) m.bound["iq"] = where;
-    m.input = "IQ frames " + std::string(e.bind ? "bound at " : "from ") + where;
+    std::string bound_at;
+    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, m.input, bound_at);
+    if (!bound_at.empty()) m.bound["iq"] = bound_at;
   }
 
   io::SigmfMeta meta;

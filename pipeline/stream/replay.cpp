@@ -16,6 +16,25 @@
 
 namespace radarpipe::stream {
 
+ReplayRecording open_replay_recording(const ReplayOptions& opt) {
+  if (!(opt.rate >= 0.0) || !std::isfinite(opt.rate))
+    throw std::invalid_argument("--rate: " + std::to_string(opt.rate) +
+                                " is not realtime, max or a factor > 0");
+  ReplayRecording r;
+  io::SigmfReadOptions ro;
+  ro.verify_checksum = opt.verify_checksum;
+  r.reader = std::make_unique<io::SigmfReader>(opt.input, ro);
+  r.mode = mode_for_recording(*r.reader, opt.mode_path);
+  const Mode& mode = r.mode.mode;
+  r.source = std::make_unique<io::RecordingCpiSource>(*r.reader, mode.processing.pulses,
+                                                      mode.radar.range_gates, mode.radar.pri_s);
+  if (r.source->slots().empty())
+    throw std::invalid_argument(opt.input + ": holds no whole CPI of " +
+                                std::to_string(mode.processing.pulses) + " pulses x " +
+                                std::to_string(mode.radar.range_gates) + " gates to replay");
+  return r;
+}
+
 struct Replayer::Impl {
   ReplayOptions opt;
   std::unique_ptr<io::SigmfReader> reader;
@@ -32,20 +51,10 @@ Replayer::Replayer(zmq::context_t& ctx, ReplayOptions options) : impl_(std::make
   if (m.opt.pulses_per_frame < 1 || m.opt.pulses_per_frame > io::kIqMaxPulses)
     throw std::invalid_argument("--pulses-per-frame: " + std::to_string(m.opt.pulses_per_frame) +
                                 " is not in [1, " + std::to_string(io::kIqMaxPulses) + "]");
-  if (!(m.opt.rate >= 0.0) || !std::isfinite(m.opt.rate))
-    throw std::invalid_argument("--rate: " + std::to_string(m.opt.rate) +
-                                " is not realtime, max or a factor > 0");
-  io::SigmfReadOptions ro;
-  ro.verify_checksum = m.opt.verify_checksum;
-  m.reader = std::make_unique<io::SigmfReader>(m.opt.input, ro);
-  m.mode = mode_for_recording(*m.reader, m.opt.mode_path);
-  const Mode& mode = m.mode.mode;
-  m.source = std::make_unique<io::RecordingCpiSource>(*m.reader, mode.processing.pulses,
-                                                      mode.radar.range_gates, mode.radar.pri_s);
-  if (m.source->slots().empty())
-    throw std::invalid_argument(m.opt.input + ": holds no whole CPI of " +
-                                std::to_string(mode.processing.pulses) + " pulses x " +
-                                std::to_string(mode.radar.range_gates) + " gates to replay");
+  ReplayRecording rec = open_replay_recording(m.opt);
+  m.reader = std::move(rec.reader);
+  m.mode = std::move(rec.mode);
+  m.source = std::move(rec.source);
   const io::SampleFormat& f = m.reader->meta().format;
   m.ci16_scale = f.kind == 'i' && f.bits == 16 ? m.reader->meta().sample_scale() : 0.0f;
 

@@ -13,6 +13,9 @@
 #include <zmq.hpp>
 
 #include "io/iq_frame.hpp"
+#include "io/recording_source.hpp"
+#include "io/sigmf_file.hpp"
+#include "pipeline/commands/process.hpp"
 
 namespace radarpipe::stream {
 
@@ -43,6 +46,16 @@ struct ReplaySummary {
   double frames_per_s() const { return seconds > 0 ? static_cast<double>(frames) / seconds : 0; }
   double bytes_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / seconds : 0; }
 };
+
+/// What every replay reads (IQ frames here, VITA 49 in vrt_replay.hpp): the recording, its mode
+/// (the recording's own, or options.mode_path checked against it) and its whole CPIs. Checks
+/// the rate. Throws io::SigmfError, ConfigError, ModeMismatch or std::invalid_argument.
+struct ReplayRecording {
+  std::unique_ptr<io::SigmfReader> reader;
+  ResolvedMode mode;
+  std::unique_ptr<io::RecordingCpiSource> source;
+};
+ReplayRecording open_replay_recording(const ReplayOptions& options);
 
 class Replayer {
  public:

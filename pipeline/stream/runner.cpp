@@ -273,17 +273,9 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     }
   }
   if (m.has_ingest && !m.vrt) {
-    m.iq_in = zmq::socket_t(ctx, zmq::socket_type::pull);
-    m.iq_in.set(zmq::sockopt::rcvhwm, 64);
-    m.iq_in.set(zmq::sockopt::linger, 0);
-    // A frame part is at most a header, or the pulses of one CPI in cf32: a peer announcing a
-    // larger part is dropped by ZeroMQ before anything is allocated (64 parts at most queued).
-    m.iq_in.set(zmq::sockopt::maxmsgsize,
-                static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, m.cube_bytes)));
-    const Endpoint e = parse_endpoint(opt.from, false, "--from");
-    const std::string where = attach(m.iq_in, e, "--from (IQ stream)");
-    if (e.bind) bound_["iq"] = where;
-    m.input = "IQ frames " + std::string(e.bind ? "bound at " : "from ") + where;
+    std::string bound_at;
+    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, m.input, bound_at);
+    if (!bound_at.empty()) bound_["iq"] = bound_at;
   }
   if (m.has_output) {
     m.pub = zmq::socket_t(ctx, zmq::socket_type::xpub);

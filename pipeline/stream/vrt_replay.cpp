@@ -67,25 +67,16 @@ VrtReplayer::VrtReplayer(ReplayOptions options, VrtReplayOptions vrt_options)
   Impl& m = *impl_;
   m.opt = std::move(options);
   m.vo = vrt_options;
-  if (!(m.opt.rate >= 0.0) || !std::isfinite(m.opt.rate))
-    throw std::invalid_argument("--rate: " + std::to_string(m.opt.rate) +
-                                " is not realtime, max or a factor > 0");
   m.format = format_named(m.vo.format);
   if (m.vo.max_packet_bytes < 64 || m.vo.max_packet_bytes > 65507)
     throw std::invalid_argument("--max-packet-bytes: " + std::to_string(m.vo.max_packet_bytes) +
                                 " is not in [64, 65507]");
-  io::SigmfReadOptions ro;
-  ro.verify_checksum = m.opt.verify_checksum;
-  m.reader = std::make_unique<io::SigmfReader>(m.opt.input, ro);
-  m.mode = mode_for_recording(*m.reader, m.opt.mode_path);
+  ReplayRecording rec = open_replay_recording(m.opt);
+  m.reader = std::move(rec.reader);
+  m.mode = std::move(rec.mode);
+  m.source = std::move(rec.source);
   const Mode& mode = m.mode.mode;
   if (!m.vo.timing_given) m.vo.timing = mode.input.vrt.timing;
-  m.source = std::make_unique<io::RecordingCpiSource>(*m.reader, mode.processing.pulses,
-                                                      mode.radar.range_gates, mode.radar.pri_s);
-  if (m.source->slots().empty())
-    throw std::invalid_argument(m.opt.input + ": holds no whole CPI of " +
-                                std::to_string(mode.processing.pulses) + " pulses x " +
-                                std::to_string(mode.radar.range_gates) + " gates to replay");
   const std::size_t C = mode.radar.channels;
   if (!mode.input.vrt.stream_ids.empty()) {
     m.ids = mode.input.vrt.stream_ids;
