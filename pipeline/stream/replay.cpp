@@ -16,6 +16,21 @@
 
 namespace radarpipe::stream {
 
+void Pacer::wait(double stream_s) {
+  using clock = std::chrono::steady_clock;
+  if (rate_ <= 0.0) return;
+  const auto due = start_ + std::chrono::duration_cast<clock::duration>(
+                                std::chrono::duration<double>(stream_s / rate_));
+  const auto now = clock::now();
+  if (now < due) {
+    std::this_thread::sleep_until(due);
+  } else {
+    const double late = std::chrono::duration<double>(now - due).count();
+    if (late > late_after_s_) ++sum_.late_frames;
+    sum_.max_late_s = std::max(sum_.max_late_s, late);
+  }
+}
+
 ReplayRecording open_replay_recording(const ReplayOptions& opt) {
   if (!(opt.rate >= 0.0) || !std::isfinite(opt.rate))
     throw std::invalid_argument("--rate: " + std::to_string(opt.rate) +
@@ -182,6 +197,7 @@ ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
     if (poll_some(&item, 1, 50) > 0) break;
   }
   const auto t0 = clock::now();
+  Pacer pacer(m.opt.rate, pri, sum);
   std::uint64_t sequence = 0, pulse = 0;
   const double recording_s = static_cast<double>(slots.size() * P) * pri;
   bool done = false;
@@ -221,19 +237,7 @@ ReplaySummary Replayer::run(const std::atomic<bool>& stop) {
         } else {
           encode(cpi, p0, n_p, scale, static_cast<unsigned char*>(payload.data()));
         }
-        if (m.opt.rate > 0.0) {
-          const double due_s = static_cast<double>(h.first_pulse) * pri / m.opt.rate;
-          const auto due = t0 + std::chrono::duration_cast<clock::duration>(
-                                    std::chrono::duration<double>(due_s));
-          const auto now = clock::now();
-          if (now < due) {
-            std::this_thread::sleep_until(due);
-          } else {
-            const double late = std::chrono::duration<double>(now - due).count();
-            if (late > pri) ++sum.late_frames;
-            sum.max_late_s = std::max(sum.max_late_s, late);
-          }
-        }
+        pacer.wait(static_cast<double>(h.first_pulse) * pri);
         if (!send(h, payload)) break;
       }
       pulse += P;  // the end-of-stream frame's, after the last CPI

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,6 +46,21 @@ struct ReplaySummary {
   double max_late_s = 0;
   double frames_per_s() const { return seconds > 0 ? static_cast<double>(frames) / seconds : 0; }
   double bytes_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / seconds : 0; }
+};
+
+/// Paces a replay: wait(t) sleeps until stream time t (seconds from the start) is due at
+/// `rate` x real time (rate 0: never waits); what is already more than `late_after_s` overdue is
+/// counted in `sum` (late_frames, max_late_s).
+class Pacer {
+ public:
+  Pacer(double rate, double late_after_s, ReplaySummary& sum)
+      : rate_(rate), late_after_s_(late_after_s), sum_(sum) {}
+  void wait(double stream_s);
+
+ private:
+  double rate_, late_after_s_;
+  ReplaySummary& sum_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 /// What every replay reads (IQ frames here, VITA 49 in vrt_replay.hpp): the recording, its mode

@@ -210,19 +210,8 @@ ReplaySummary VrtReplayer::run(const std::atomic<bool>& stop) {
   while (!stop.load() && !m.sender->wait_receiver(100)) {
   }
   const auto start = clock::now();
-  auto pace = [&](double stream_s) {
-    if (m.opt.rate <= 0.0) return;
-    const auto due = start + std::chrono::duration_cast<clock::duration>(
-                                 std::chrono::duration<double>(stream_s / m.opt.rate));
-    const auto now = clock::now();
-    if (now < due) {
-      std::this_thread::sleep_until(due);
-    } else {
-      const double late = std::chrono::duration<double>(now - due).count();
-      if (late > pri) ++sum.late_frames;
-      sum.max_late_s = std::max(sum.max_late_s, late);
-    }
-  };
+  Pacer pacer(m.opt.rate, pri, sum);
+  auto pace = [&](double stream_s) { pacer.wait(stream_s); };
 
   const double recording_s = static_cast<double>(slots.size() * P) * pri;
   const std::int64_t epoch_ns = slots.front().timestamp_ns;
