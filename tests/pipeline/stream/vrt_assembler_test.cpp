@@ -250,5 +250,45 @@ TEST(VrtAssembler, SamplesOutsideTheWindowAndAnOverrun) {
   EXPECT_EQ(h.frames.cpis_dropped.load(), 1u);
 }
 
+// A continuous stream stamped only by a free-running sample count (no integer seconds): dated
+// by the host's clock at its first packet; trailer flags: invalid data drops its CPI, an
+// over-range flag is counted and the CPI processed.
+TEST(VrtAssembler, FreeRunningCountAndTrailerFlags) {
+  Mode m = small_mode();
+  m.input.vrt.timing = PulseTiming::Continuous;
+  Harness h(m);
+  const std::int64_t arrival = 1700000000123456789LL;
+  // 4 CPIs of 4 pulses, 20 samples a PRI: 320 samples in packets of 16 (windows at 20k + 2).
+  for (std::int64_t j = 0; j < 320; j += 16) {
+    std::vector<cf32> s(16);
+    for (int i = 0; i < 16; ++i) {
+      const std::int64_t x = j + i, k = x / 20, n = x % 20 - 2;
+      s[i] = n >= 0 && n < 8 ? value(k, n) : cf32{};
+    }
+    std::vector<unsigned char> payload(vrt::payload_bytes(vrt::PayloadFormat::sc16(), 16));
+    vrt::encode_payload(vrt::PayloadFormat::sc16(), s.data(), 16, payload.data());
+    vrt::Prologue p;
+    p.stream_id = 3;
+    p.count = static_cast<std::uint8_t>(j / 16);
+    p.tsf = vrt::Tsf::FreeRunning;
+    p.fractional = 5000000 + static_cast<std::uint64_t>(j);
+    vrt::Trailer t;
+    if (j == 96) t.set(vrt::Trailer::ValidData, false);  // CPI 1 (samples 80-159)
+    if (j == 176) t.set(vrt::Trailer::OverRange, true);  // CPI 2
+    std::vector<unsigned char> out(256);
+    out.resize(vrt::encode_data(p, payload.data(), payload.size(), t, out.data(), out.size()));
+    h.a->push(out.data(), out.size(), arrival);
+  }
+  ASSERT_EQ(h.out.size(), 3u);
+  expect_cpi(h, h.out[0], 0);
+  expect_cpi(h, h.out[1], 2);
+  expect_cpi(h, h.out[2], 3);
+  EXPECT_EQ(h.out[0].timestamp_ns, arrival);
+  EXPECT_EQ(h.out[2].timestamp_ns, arrival + 3 * 80000);
+  EXPECT_EQ(h.dropped(CpiDrop::DigitizerFlag), 1u);
+  EXPECT_EQ(h.counters.invalid_data_flags.load(), 1u);
+  EXPECT_EQ(h.counters.over_range_flags.load(), 1u);
+}
+
 }  // namespace
 }  // namespace radarpipe::stream
