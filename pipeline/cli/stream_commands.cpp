@@ -196,6 +196,8 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--publish", run_opt_.publish, "reports endpoint (binds unless >ENDPOINT)");
   run_->add_option("--telemetry", run_opt_.telemetry,
                    "telemetry endpoint (default: on --publish, topic telemetry)");
+  run_->add_option("--metrics", run_opt_.metrics,
+                   "HOST:PORT to serve Prometheus metrics on (GET /metrics; PORT 0: a free one)");
   run_->add_option("--format", run_format_, "protobuf, json, or both (each report on both topics)")
       ->check(CLI::IsMember({"protobuf", "json", "both"}));
   run_->add_option("--asterix", run_opt_.asterix_destination,

@@ -16,6 +16,7 @@
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/ingest.hpp"
 #include "pipeline/stream/link_transport.hpp"
+#include "pipeline/stream/metrics_server.hpp"
 #include "pipeline/stream/publisher.hpp"
 #include "pipeline/stream/segment.hpp"
 #include "pipeline/stream/telemetry_counters.hpp"
@@ -53,6 +54,7 @@ struct StreamRunner::Impl {
   std::string input;                           // what the ingest reads, for the terminal
   std::unique_ptr<ReportPublisher> publisher;  // the process with the mode's last segment
   std::unique_ptr<SegmentContext> context;     // what the segment threads share (run())
+  std::unique_ptr<MetricsServer> metrics;      // last: it reads the counters until it stops
 
   Impl(zmq::context_t& c, RunOptions o) : ctx(c), opt(std::move(o)) {}
 
@@ -302,9 +304,16 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");
     bound_["publish"] = attach(m.pub, e, "--publish");
   }
+  if (!opt.metrics.empty()) {
+    Impl* impl = &m;
+    m.metrics =
+        std::make_unique<MetricsServer>(opt.metrics, [impl] { return impl->snapshot(false); });
+    bound_["metrics"] = m.metrics->url();
+  }
 }
 
 StreamRunner::~StreamRunner() {
+  impl_->metrics.reset();
   Impl& m = *impl_;
   m.stopping = true;
   if (m.ingest.joinable()) m.ingest.join();

@@ -27,6 +27,8 @@ struct RunOptions {
   std::string from;
   std::string publish;    ///< reports (XPUB; binds unless '>'); needed with the last segment
   std::string telemetry;  ///< telemetry's own PUB endpoint; empty: on the publish socket
+  /// HOST:PORT for Prometheus metrics over HTTP (GET /metrics; metrics_server.hpp); empty: none
+  std::string metrics;
   /// What reports, stream ends and telemetry are published as: protobuf (topics "detections",
   /// "end", "telemetry"), JSON (the same with ".json"), or both.
   enum class Format { Protobuf, Json, Both } format = Format::Protobuf;

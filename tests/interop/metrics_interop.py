@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""`radarpipe run --metrics`: the Prometheus endpoint read as a site's monitoring would, over HTTP
+on 127.0.0.1, and parsed by an independent reader (PyPI prometheus-client's text parser): every
+family has its HELP and TYPE, and once the stream has ended its counters equal the telemetry
+`radarpipe stats` reads (frames, CPIs, drops by cause, reports, latencies). Strangers' requests
+(another path, a POST with a body over the limit, garbage bytes) get nothing and leave the
+endpoint serving.
+
+usage: metrics_interop.py BUILD_DIR SOURCE_DIR
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+BUILD = sys.argv[1]
+R = os.path.join(BUILD, "pipeline", "radarpipe")
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+MODE = """radar:
+  center_frequency_hz: 9.4e9
+  sample_rate_hz: 10.0e6
+  pri_s: 50.0e-6
+  range_gates: 256
+  channels: 2
+  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
+processing:
+  pulses: 32
+  doppler_fft_size: 32
+  fft_planning: estimate
+  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
+pipeline:
+  cpis_in_flight: 16
+"""
+SCENE = """start_time: 2026-11-21T12:00:00Z
+seed: 5
+targets:
+  - {name: a, range_m: 900, range_rate_mps: 30, snr_db: 3}
+"""
+
+
+def wait_line(path, pattern, proc, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(path) as f:
+            m = re.search(pattern, f.read())
+        if m:
+            return m.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    with open(path) as f:
+        raise RuntimeError(f"no '{pattern}':\n{f.read()}")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    for name, text in (("mode.yaml", MODE), ("scene.yaml", SCENE)):
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(text)
+    subprocess.run([R, "simulate", "--mode", "mode.yaml", "--scenario", "scene.yaml", "--cpis",
+                    "12", "-o", "rec"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    rlog, plog = os.path.join(tmp, "run.log"), os.path.join(tmp, "replay.log")
+    replay = subprocess.Popen([R, "replay", "rec", "--to", "tcp://127.0.0.1:*", "--rate", "4"],
+                              cwd=tmp, stderr=open(plog, "w"))
+    run = None
+    try:
+        src = wait_line(plog, r"(tcp://[0-9.]+:[0-9]+)", replay)
+        run = subprocess.Popen([R, "run", "--mode", "mode.yaml", "--from", src, "--publish",
+                                "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0", "--threads", "2",
+                                "--wait-subscribers", "1"], cwd=tmp, stderr=open(rlog, "w"))
+        url = wait_line(rlog, r"metrics at (http://[0-9.]+:[0-9]+/metrics)", run)
+        pub = wait_line(rlog, r"publish at (tcp://[0-9.]+:[0-9]+)", run)
+        listen = subprocess.run([R, "listen", pub, "--until-end", "--timeout", "60"], cwd=tmp,
+                                capture_output=True, text=True)
+        check(listen.returncode == 0, f"listen: {listen.stderr}")
+        stats = subprocess.run([R, "stats", pub, "--json", "--count", "1", "--timeout", "10"],
+                               cwd=tmp, capture_output=True, text=True)
+        tel = json.loads(stats.stdout)
+
+        # Strangers first: none of them gets metrics, none stops the endpoint.
+        try:
+            urllib.request.urlopen(url.replace("/metrics", "/secrets"), timeout=5)
+            check(False, "another path was answered")
+        except urllib.error.HTTPError as e:
+            check(e.code == 404, f"another path: HTTP {e.code}")
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"x" * 100000), timeout=5)
+            check(False, "a POST of 100 kB was answered")
+        except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError) as e:
+            print("POST refused:", e)
+        host, port = url.split("//")[1].split("/")[0].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"\x00\xff garbage \r\n\r\n" * 100)
+            try:
+                s.recv(4096)
+            except OSError:
+                pass
+
+        with urllib.request.urlopen(url, timeout=5) as r:
+            check(r.headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+                  f"content type {r.headers.get('Content-Type')}")
+            text = r.read().decode()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        check(len(families) > 30, f"{len(families)} metric families")
+        for name in re.findall(r"^# TYPE (\S+) ", text, re.M):
+            check(f"# HELP {name} " in text, f"{name} has no HELP")
+
+        def value(family, **labels):
+            for s in families[family].samples:
+                if all(s.labels.get(k) == v for k, v in labels.items()) and \
+                        not s.name.endswith("_created"):
+                    return s.value
+            return None
+
+        check(value("radarpipe_cpis_processed") == 12 == tel["cpis"]["processed"],
+              f"cpis processed {value('radarpipe_cpis_processed')} / {tel['cpis']['processed']}")
+        check(value("radarpipe_frames_received") == tel["frames"]["received"],
+              f"frames received {value('radarpipe_frames_received')}")
+        check(value("radarpipe_reports_published") == tel["reports_published"],
+              f"reports {value('radarpipe_reports_published')} / {tel['reports_published']}")
+        for cause, n in tel["cpis"]["dropped_by_cause"].items():
+            check(value("radarpipe_cpis_dropped_by_cause", cause=cause) == n,
+                  f"dropped {cause}")
+        for cause, n in tel["frames"]["rejected_by_cause"].items():
+            check(value("radarpipe_frames_rejected_by_cause", cause=cause) == n,
+                  f"rejected {cause}")
+        e2e = tel["latency_ms"]["end_to_end"]
+        check(abs(value("radarpipe_latency_seconds", stage="end_to_end", quantile="max") -
+                  e2e["max_ms"] * 1e-3) < 1e-12, "end-to-end max latency")
+        check(value("radarpipe_false_alarm_design_pfa") == 1e-4, "design pfa")
+        check(value("radarpipe_info", process=tel["process"]) == 1, "info")
+        print(f"metrics: {len(families)} families parsed by prometheus-client; "
+              f"{int(value('radarpipe_cpis_processed'))} CPIs")
+    finally:
+        for p in (run, replay):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
+        if run is not None:
+            check(run.returncode == 0, f"run exited {run.returncode}")
+
+if failures:
+    print(f"{len(failures)} failures")
+    sys.exit(1)
+print("all metrics checks passed")
