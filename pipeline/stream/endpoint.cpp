@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "pipeline/stream/heartbeat.hpp"
+
 namespace radarpipe::stream {
 
 Endpoint parse_endpoint(const std::string& text, bool bind_by_default, const std::string& what) {
@@ -53,6 +55,7 @@ std::string attach(zmq::socket_t& s, const Endpoint& e, const std::string& what)
 }
 
 int poll_some(zmq::pollitem_t* items, std::size_t n, long timeout_ms) {
+  beat();  // every waiting loop of run's threads comes through here (heartbeat.hpp)
   const int rc = zmq_poll(items, static_cast<int>(n), timeout_ms);
   if (rc < 0) {
     if (zmq_errno() == EINTR) return 0;

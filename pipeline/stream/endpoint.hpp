@@ -20,7 +20,7 @@ Endpoint parse_endpoint(const std::string& text, bool bind_by_default, const std
 /// std::runtime_error naming `what` and the endpoint on failure.
 std::string attach(zmq::socket_t& s, const Endpoint& e, const std::string& what);
 
-/// zmq::poll that treats EINTR as "nothing ready".
+/// zmq::poll that treats EINTR as "nothing ready"; beats the calling thread's heartbeat.
 int poll_some(zmq::pollitem_t* items, std::size_t n, long timeout_ms);
 
 }  // namespace radarpipe::stream

@@ -19,6 +19,7 @@
 #include "pipeline/stream/metrics_server.hpp"
 #include "pipeline/stream/publisher.hpp"
 #include "pipeline/stream/segment.hpp"
+#include "pipeline/stream/service_notify.hpp"
 #include "pipeline/stream/telemetry_counters.hpp"
 #include "pipeline/stream/vrt_ingest.hpp"
 
@@ -48,6 +49,7 @@ struct StreamRunner::Impl {
 
   std::atomic<bool> stopping{false};  // the ingest stops, segments finish and exit
   std::atomic<bool> ingest_done{false};
+  Heartbeat ingest_heartbeat;  // the ingest thread's (heartbeat.hpp)
   std::atomic<int> running{0};
 
   RunCounters counters;
@@ -391,6 +393,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   for (auto& sp : m.segs) {
     Segment* s = sp.get();
     s->thread = std::thread([&m, s] {
+      set_thread_heartbeat(&s->heartbeat);
       try {
         segment_loop(*s, *m.context);
       } catch (const std::exception& e) {
@@ -403,6 +406,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   }
   if (m.has_ingest)
     m.ingest = std::thread([&m] {
+      set_thread_heartbeat(&m.ingest_heartbeat);
       try {
         if (m.vrt)
           m.vrt->run(m.ingest_out, m.ingest_pool, m.counters.assembler, m.stopping);
@@ -418,6 +422,36 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
 
   const auto interval = std::chrono::duration<double>(m.opt.telemetry_interval_s);
   auto next_tel = steady::now() + std::chrono::duration_cast<steady::duration>(interval);
+
+  // systemd (Type=notify, WatchdogSec=): ready now; WATCHDOG=1 while every thread beats. A
+  // thread silent for half the watchdog interval (at least 1 s) is stuck: the pings stop and the
+  // service manager restarts the process (docs/streaming.md "Running as a service").
+  ServiceNotifier notifier;
+  const std::int64_t stale_ns = std::max<std::int64_t>(
+      1000000000,
+      std::chrono::duration_cast<std::chrono::nanoseconds>(notifier.watchdog_interval()).count() /
+          2);
+  std::string stuck_reported;
+  auto healthy = [&] {
+    std::string stuck;
+    if (m.has_ingest && !m.ingest_done.load() && m.ingest_heartbeat.age_ns() > stale_ns)
+      stuck = "the ingest";
+    for (const auto& s : m.segs)
+      if (stuck.empty() && !s->done.load() && s->heartbeat.age_ns() > stale_ns)
+        stuck = "segment " + s->cfg.name;
+    if (!stuck.empty() && stuck != stuck_reported)
+      std::cerr << "radarpipe run: " << stuck << " has not moved for "
+                << static_cast<double>(stale_ns) * 1e-9
+                << " s: the service manager's watchdog is no longer pinged\n";
+    stuck_reported = stuck;
+    return stuck.empty();
+  };
+  auto status_line = [&] {
+    return "CPIs processed " + std::to_string(m.counters.processed()) + ", dropped " +
+           std::to_string(m.counters.assembler.cpis_dropped.load()) + ", reports " +
+           std::to_string(m.counters.reports_published.load());
+  };
+  notifier.ready("running segments " + segment_names() + "; " + status_line());
   bool ended = false;
   std::vector<zmq::message_t> parts;
   for (;;) {
@@ -441,11 +475,14 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
         ended = true;
       }
     }
+    if (notifier.active()) notifier.watchdog(healthy());
     if (steady::now() >= next_tel) {
+      notifier.status(status_line());
       publish_telemetry(m.snapshot(true));
       next_tel = steady::now() + std::chrono::duration_cast<steady::duration>(interval);
     }
   }
+  notifier.stopping();
   if (m.ingest.joinable()) m.ingest.join();
   for (auto& s : m.segs)
     if (s->thread.joinable()) s->thread.join();

@@ -150,8 +150,10 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     void* out = nullptr;
     if (s.out_pool) {
       // Back-pressure: wait for the next segment to give a buffer back.
-      while (!(out = s.out_pool->acquire(std::chrono::milliseconds(50))))
+      while (!(out = s.out_pool->acquire(std::chrono::milliseconds(50)))) {
+        beat();  // waiting on the next segment, not stuck
         if (stopping.load() && !s.next_local) break;
+      }
       if (!out) {
         counters.assembler.drop(CpiDrop::Shutdown);
         break;

@@ -19,6 +19,7 @@
 #include "pipeline/chain/clutter_map_store.hpp"
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
+#include "pipeline/stream/heartbeat.hpp"
 #include "pipeline/stream/publisher.hpp"
 #include "pipeline/stream/telemetry_counters.hpp"
 
@@ -39,6 +40,7 @@ struct Segment {
   io::LinkKind in_kind = io::LinkKind::Cube, out_kind = io::LinkKind::Cube;
   const std::atomic<bool>* upstream_done = nullptr;  ///< the local sender has exited
   std::atomic<bool> done{false};
+  Heartbeat heartbeat;  ///< the segment's thread beats it from every loop (heartbeat.hpp)
   std::uint32_t in_dims[3] = {0, 0, 0}, out_dims[3] = {0, 0, 0};
   /// The detection segment's clutter map file (none: no map or not kept), saved every
   /// map_save_interval while the chain is idle between CPIs, and at the segment's end.

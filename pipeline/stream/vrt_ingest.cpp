@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "pipeline/stream/heartbeat.hpp"
 #include "pipeline/stream/ingest.hpp"
 #include "pipeline/stream/link_transport.hpp"
 
@@ -45,6 +46,7 @@ void VrtSource::run(zmq::socket_t& to_chain, const std::shared_ptr<BufferPool>& 
       [&](void* b) { pool.release(b); }, [&](const AssembledCpi& a) { out.cpi(a); }, log);
   if (udp_) {
     while (!stopping.load()) {
+      beat();
       const std::size_t n = udp_->receive(50);
       if (n == 0) continue;
       const std::int64_t now = utc_now_ns();
@@ -57,6 +59,7 @@ void VrtSource::run(zmq::socket_t& to_chain, const std::shared_ptr<BufferPool>& 
       assembler.push(b, size, now);
     };
     while (!stopping.load()) {
+      beat();
       now = utc_now_ns();
       switch (tcp_->poll(50, on_packet)) {
         case io::VrtTcpReceiver::Event::Connected:
