@@ -122,7 +122,9 @@ std::string telemetry_to_prometheus(const TelemetrySnapshot& t) {
           t.detections_per_cpi);
   w.counter("radarpipe_reports_published_total", "Reports published.", d(t.reports_published));
   w.counter("radarpipe_reports_dropped_total",
-            "Reports a subscriber at its high-water mark did not take.", d(t.reports_dropped));
+            "Reports the publishing socket refused (a stalled subscriber's own losses show as gaps "
+            "in its reports' sequence).",
+            d(t.reports_dropped));
   w.counter("radarpipe_link_messages_rejected_total", "Malformed messages between segments.",
             d(t.link_messages_rejected));
 

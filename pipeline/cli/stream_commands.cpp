@@ -196,6 +196,8 @@ StreamCommands::StreamCommands(CLI::App& app) {
   run_->add_option("--publish", run_opt_.publish, "reports endpoint (binds unless >ENDPOINT)");
   run_->add_option("--telemetry", run_opt_.telemetry,
                    "telemetry endpoint (default: on --publish, topic telemetry)");
+  run_->add_option("--subscriber-queue", run_opt_.subscriber_queue,
+                   "reports queued per subscriber before a stalled one loses the newest (1000)");
   run_->add_option("--metrics", run_opt_.metrics,
                    "HOST:PORT to serve Prometheus metrics on (GET /metrics; PORT 0: a free one)");
   run_->add_option("--format", run_format_, "protobuf, json, or both (each report on both topics)")
@@ -407,7 +409,16 @@ int StreamCommands::run() {
 int StreamCommands::listen() {
   std::uint64_t seen = 0;
   int format = -1;  // the first message's (0 protobuf, 1 JSON): `run --format both` sends both
-  return subscribe_loop(
+  // Reports this subscriber missed (it fell behind and its queue at the publisher overflowed):
+  // gaps in the publisher's sequence numbers, which protobuf reports carry.
+  bool have_sequence = false;
+  std::uint64_t next_sequence = 0, missed = 0;
+  auto say_missed = [&] {
+    if (missed)
+      std::cerr << "radarpipe listen: " << missed
+                << " reports missed in all (gaps in the publisher's sequence)\n";
+  };
+  const int rc = subscribe_loop(
       listen_ep_, {io::kTopicDetections, io::kTopicEnd}, listen_timeout_, "listen",
       [&](const std::string& topic, const std::string& payload) {
         const bool json_in = topic.size() > 5 && topic.compare(topic.size() - 5, 5, ".json") == 0;
@@ -428,6 +439,15 @@ int StreamCommands::listen() {
           r = io::report_from_json(io::parse_message_json(topic, payload), topic);
         } else {
           r = io::decode_report_pb(payload, &env);
+          if (have_sequence && env.sequence > next_sequence) {
+            missed += env.sequence - next_sequence;
+            std::cerr << "radarpipe listen: " << env.sequence - next_sequence
+                      << " reports missed before report " << env.sequence
+                      << " (this subscriber fell behind and its queue at the publisher "
+                         "overflowed)\n";
+          }
+          have_sequence = true;
+          next_sequence = env.sequence + 1;
         }
         if (listen_json_)
           std::cout << io::report_to_json(r).dump() << "\n";
@@ -435,6 +455,8 @@ int StreamCommands::listen() {
           io::print_report(r, json_in ? nullptr : &env, std::cout);
         return listen_count_ > 0 && ++seen >= listen_count_;
       });
+  say_missed();
+  return rc;
 }
 
 int StreamCommands::stats() {

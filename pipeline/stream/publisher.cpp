@@ -89,21 +89,14 @@ void ReportPublisher::stream_end(zmq::socket_t& collector, const io::LinkHeader&
 
 void publish(zmq::socket_t& sock, const std::string& topic, const std::string& payload, int count,
              RunCounters& counters) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-  for (;;) {
-    zmq::message_t t(topic.data(), topic.size());
-    if (sock.send(t, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      zmq::message_t p(payload.data(), payload.size());
-      sock.send(p, zmq::send_flags::none);
-      if (count == 2) counters.reports_published.fetch_add(1);
-      return;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      if (count > 0) counters.reports_dropped.fetch_add(1);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  zmq::message_t t(topic.data(), topic.size());
+  if (sock.send(t, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    zmq::message_t p(payload.data(), payload.size());
+    sock.send(p, zmq::send_flags::none);
+    if (count == 2) counters.reports_published.fetch_add(1);
+    return;
   }
+  if (count > 0) counters.reports_dropped.fetch_add(1);
 }
 
 }  // namespace radarpipe::stream

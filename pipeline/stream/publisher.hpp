@@ -52,10 +52,11 @@ class ReportPublisher {
   std::uint64_t udp_errors_ = 0;
 };
 
-/// Publishes topic + payload on an XPUB socket with XPUB_NODROP: a subscriber at its
-/// high-water mark makes the send fail rather than lose the message silently, so this waits
-/// up to 200 ms for it, then counts the report as dropped. count: 2 a report (published and
-/// dropped are counted), 1 a second copy of a report (only a drop is counted), 0 anything else.
+/// Publishes topic + payload on a PUB/XPUB socket, never waiting: a subscriber whose queue is
+/// full loses the message on its own (ZeroMQ drops per subscriber; it sees a gap in the
+/// reports' sequence). A send the socket itself refuses is counted as dropped. count: 2 a
+/// report (published and dropped are counted), 1 a second copy of a report (only a drop is
+/// counted), 0 anything else.
 void publish(zmq::socket_t& sock, const std::string& topic, const std::string& payload, int count,
              RunCounters& counters);
 

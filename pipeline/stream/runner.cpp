@@ -124,6 +124,9 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
         (m.has_output ? ": the mode has no asterix: section (SAC/SIC, antenna azimuths)"
                       : ": this process does not run the last segment; ASTERIX leaves from the "
                         "process that publishes the reports"));
+  if (opt.subscriber_queue < 1 || opt.subscriber_queue > 1000000)
+    throw std::invalid_argument("--subscriber-queue: " + std::to_string(opt.subscriber_queue) +
+                                " reports is not in [1, 1000000]");
   if (!(opt.telemetry_interval_s > 0.0))
     throw std::invalid_argument(
         "--telemetry-interval: " + std::to_string(opt.telemetry_interval_s) + " s must be > 0");
@@ -284,8 +287,15 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   if (m.has_output) {
     m.pub = zmq::socket_t(ctx, zmq::socket_type::xpub);
     m.pub.set(zmq::sockopt::xpub_verbose, 1);
-    m.pub.set(zmq::sockopt::xpub_nodrop, 1);
-    m.pub.set(zmq::sockopt::sndhwm, 10000);
+    // Each subscriber has its own queue of subscriber_queue reports (both formats with
+    // --format both): one that stalls loses what overflows its own queue, the others and the
+    // telemetry go on, and memory stays bounded by the queues (docs/streaming.md
+    // "Subscribers"). The subscriber sees its losses as gaps in the reports' sequence.
+    // The kernel's share too: a stalled subscriber's TCP connection holds 256 KiB of send buffer.
+    m.pub.set(zmq::sockopt::sndbuf, 256 << 10);
+    m.pub.set(zmq::sockopt::sndhwm,
+              static_cast<int>(std::min<std::size_t>(opt.subscriber_queue, 1000000) * 2 *
+                               (opt.format == RunOptions::Format::Both ? 2 : 1)));
     m.pub.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});  // subscriptions: topic names
     m.pub.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");

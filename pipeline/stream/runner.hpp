@@ -46,8 +46,10 @@ struct RunOptions {
   double telemetry_interval_s = 1.0;
   std::size_t false_alarm_window_cpis = 100;  ///< the false-alarm monitor's window, >= 1
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions
-  bool exit_at_end = false;          ///< return once the IQ stream ends (a frame flagged so)
-  int linger_ms = 1000;              ///< bound on flushing unsent messages at close
+  /// Reports queued per subscriber (per format) before a stalled one loses the newest.
+  std::size_t subscriber_queue = 1000;
+  bool exit_at_end = false;  ///< return once the IQ stream ends (a frame flagged so)
+  int linger_ms = 1000;      ///< bound on flushing unsent messages at close
 };
 
 class StreamRunner {

@@ -200,13 +200,71 @@ cat record.log record2.log process2.log
   const std::int64_t t0 = first[0].at("timestamp_ns").get<std::int64_t>();
   for (std::size_t i = 0; i < got.size(); ++i) {
     const auto c = got[i].at("cpi").get<std::uint64_t>();
-    if (i > 0) EXPECT_GT(c, got[i - 1].at("cpi").get<std::uint64_t>());
+    if (i > 0) {
+      EXPECT_GT(c, got[i - 1].at("cpi").get<std::uint64_t>());
+    }
     EXPECT_EQ(got[i].at("timestamp_ns").get<std::int64_t>(),
               t0 + static_cast<std::int64_t>(c) * 1600000);  // P x PRI = 1.6 ms
     nlohmann::json a = got[i], b = first[c % first.size()];
     for (const char* k : {"cpi", "time", "timestamp_ns"}) a.erase(k), b.erase(k);
     EXPECT_EQ(a, b) << "CPI " << c;
   }
+}
+
+// A subscriber that stalls (SIGSTOP) costs bounded memory and delays nobody: a second
+// subscriber receives every report in sequence meanwhile, telemetry stays readable, run's
+// resident memory stays within a bound, and the stalled one, resumed, reports what it missed.
+TEST_F(StreamingCli, AStalledSubscriberDelaysNobody) {
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+$R replay rec --to tcp://127.0.0.1:* --rate 4 --loop 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 10
+$R run --mode mode.yaml --from $rep --publish tcp://127.0.0.1:* --telemetry tcp://127.0.0.1:*    --threads 2 --subscriber-queue 200 --wait-subscribers 2 2> run.log & B=$!
+pub=$(wait_for run.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+tel=$(wait_for run.log "telemetry at tcp://[0-9.]+:[0-9]+") || exit 12
+$R listen ${pub#publish at } > slow.txt 2> slow.log & S=$!
+$R listen ${pub#publish at } --timeout 3 > fast.txt 2> fast.log & F=$!
+wait_for run.log "ready" > /dev/null || exit 13
+# Both subscribed and reports flowing, the slow one stops reading.
+for i in $(seq 1 600); do [ -s slow.txt ] && [ -s fast.txt ] && break; sleep 0.05; done
+kill -STOP $S
+rss0=$(awk "/VmRSS/ {print \$2}" /proc/$B/status)
+n0=$(grep -c "^CPI " fast.txt)
+# Long enough to fill the socket buffers and the queue of the stalled subscriber many times.
+for i in $(seq 1 600); do
+  n=$(grep -c "^CPI " fast.txt)
+  [ $((n - n0)) -gt 8000 ] && break
+  sleep 0.05
+done
+$R stats ${tel#telemetry at } --count 1 --json --timeout 10 > stats.json || exit 14
+rss1=$(awk "/VmRSS/ {print \$2}" /proc/$B/status)
+n1=$(grep -c "^CPI " fast.txt)
+# Resumed, the slow one catches up and finds the gap its queue left.
+kill -CONT $S
+wait_for slow.log "reports missed before report" > /dev/null || exit 15
+kill -TERM $B; wait $B; echo "run exit $?"
+kill -INT $S; wait $S; wait $F
+kill -INT $P; wait $P
+echo "rss $rss0 $rss1 kB, fast reports $n0 $n1"
+cat slow.log fast.log
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("run exit 0"), std::string::npos) << r.out;
+  long rss0 = 0, rss1 = 0, n0 = 0, n1 = 0;
+  const auto at = r.out.find("rss ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::sscanf(r.out.c_str() + at, "rss %ld %ld kB, fast reports %ld %ld", &rss0, &rss1, &n0, &n1);
+  // The healthy subscriber went on: over 8000 reports while the other was stopped, none missed.
+  EXPECT_GT(n1 - n0, 8000) << r.out;
+  const std::string fast_log = read(dir_ / "fast.log"), slow_log = read(dir_ / "slow.log");
+  EXPECT_EQ(fast_log.find("missed"), std::string::npos) << fast_log;
+  // The stalled one lost what overflowed its queue, and says so.
+  EXPECT_NE(slow_log.find("reports missed"), std::string::npos) << slow_log;
+  // Bounded: the stalled subscriber's queue (200 reports) and socket buffers, not the backlog.
+  EXPECT_LT(rss1 - rss0, 40000) << r.out;
+  const nlohmann::json t = nlohmann::json::parse(read(dir_ / "stats.json"));
+  EXPECT_EQ(t.at("reports_dropped").get<std::uint64_t>(), 0u);
 }
 
 TEST_F(StreamingCli, SigtermUnderLoadExitsZeroWithinABound) {
