@@ -324,7 +324,11 @@ void Mode::validate() const {
     std::size_t half = cm.doppler_bins;
     if (cm.velocity_mps != 0.0) {
       require_in(k + ".velocity_mps", cm.velocity_mps, 1e-9, 1e6);
-      half = static_cast<std::size_t>(std::floor(cm.velocity_mps / g.velocity_bin_mps));
+      // Compared as a double first: an absurd PRI makes the velocity bin tiny and the quotient
+      // beyond what size_t holds (undefined to convert; fuzz_mode_file found it).
+      const double rows = std::floor(cm.velocity_mps / g.velocity_bin_mps);
+      half = rows > static_cast<double>(p.doppler_fft_size) ? p.doppler_fft_size
+                                                            : static_cast<std::size_t>(rows);
     }
     if (half > (p.doppler_fft_size - 1) / 2)
       fail(cm.velocity_mps != 0.0 ? k + ".velocity_mps" : k + ".doppler_bins",
@@ -443,7 +447,8 @@ ClutterMapGeometry clutter_map_geometry(const Mode& mode) {
   const std::size_t m = mode.processing.doppler_fft_size;
   std::size_t w = cm.doppler_bins;
   if (cm.velocity_mps > 0.0)
-    w = static_cast<std::size_t>(std::floor(cm.velocity_mps / g.velocity_bin_mps));
+    w = static_cast<std::size_t>(
+        std::min(std::floor(cm.velocity_mps / g.velocity_bin_mps), static_cast<double>(m)));
   w = std::min(w, (m - 1) / 2);
   c.present = true;
   const std::size_t zero = static_cast<std::size_t>(doppler_zero_bin(static_cast<long>(m)));
