@@ -387,12 +387,20 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
     }
   };
 
+  // systemd (Type=notify, WatchdogSec=): ready now, bound and planned; WATCHDOG=1 while every
+  // thread beats. A thread silent for half the watchdog interval (at least 1 s) is stuck: the
+  // pings stop and the service manager restarts the process (docs/streaming.md "Running as a
+  // service").
+  ServiceNotifier notifier;
+  notifier.ready("running segments " + segment_names());
+
   // Hold the input until enough report subscribers are there (slow-joiner handshake).
   std::size_t subscribers = 0;
   while (m.pub && subscribers < m.opt.wait_subscribers && !stop.load()) {
     zmq::pollitem_t item{static_cast<void*>(m.pub), 0, ZMQ_POLLIN, 0};
     poll_some(&item, 1, 50);
     drain_subscriptions(subscribers);
+    notifier.watchdog(true);  // no thread of the runtime runs yet
   }
 
   m.counters.start();
@@ -400,6 +408,9 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
       m.ctx, m.collector_ep, m.stopping, m.counters, m.publisher.get(),
       m.opt.mode.radar.channels * m.opt.mode.processing.pulses * m.opt.mode.radar.range_gates});
   m.running = static_cast<int>(m.segs.size());
+  // The heartbeats count from the threads' start, not from the planning before.
+  m.ingest_heartbeat.beat();
+  for (auto& sp : m.segs) sp->heartbeat.beat();
   for (auto& sp : m.segs) {
     Segment* s = sp.get();
     s->thread = std::thread([&m, s] {
@@ -433,10 +444,6 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
   const auto interval = std::chrono::duration<double>(m.opt.telemetry_interval_s);
   auto next_tel = steady::now() + std::chrono::duration_cast<steady::duration>(interval);
 
-  // systemd (Type=notify, WatchdogSec=): ready now; WATCHDOG=1 while every thread beats. A
-  // thread silent for half the watchdog interval (at least 1 s) is stuck: the pings stop and the
-  // service manager restarts the process (docs/streaming.md "Running as a service").
-  ServiceNotifier notifier;
   const std::int64_t stale_ns = std::max<std::int64_t>(
       1000000000,
       std::chrono::duration_cast<std::chrono::nanoseconds>(notifier.watchdog_interval()).count() /
@@ -461,7 +468,7 @@ TelemetrySnapshot StreamRunner::run(const std::atomic<bool>& stop) {
            std::to_string(m.counters.assembler.cpis_dropped.load()) + ", reports " +
            std::to_string(m.counters.reports_published.load());
   };
-  notifier.ready("running segments " + segment_names() + "; " + status_line());
+  notifier.status(status_line());
   bool ended = false;
   std::vector<zmq::message_t> parts;
   for (;;) {

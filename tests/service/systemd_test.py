@@ -116,7 +116,7 @@ with tempfile.TemporaryDirectory() as tmp:
         procs.append(run)
         got = messages(sock, 2.0)
         texts = [m for _, m in got]
-        check(any(t.startswith("READY=1\nSTATUS=running segments chain") for t in texts),
+        check(any(t == "READY=1\nSTATUS=running segments chain" for t in texts),
               f"no READY=1 with its status: {texts[:3]}")
         pings = [t for t, m in got if m == "WATCHDOG=1"]
         check(len(pings) >= 6, f"{len(pings)} WATCHDOG=1 in 2 s at a 0.4 s interval")
