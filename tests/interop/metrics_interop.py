@@ -16,21 +16,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from cli_checks import check, finish, simulate, wait_line  # noqa: E402
+
 BUILD = sys.argv[1]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 MODE = """radar:
@@ -55,26 +50,8 @@ targets:
 """
 
 
-def wait_line(path, pattern, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        with open(path) as f:
-            m = re.search(pattern, f.read())
-        if m:
-            return m.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    with open(path) as f:
-        raise RuntimeError(f"no '{pattern}':\n{f.read()}")
-
-
 with tempfile.TemporaryDirectory() as tmp:
-    for name, text in (("mode.yaml", MODE), ("scene.yaml", SCENE)):
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write(text)
-    subprocess.run([R, "simulate", "--mode", "mode.yaml", "--scenario", "scene.yaml", "--cpis",
-                    "12", "-o", "rec"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    simulate(R, tmp, MODE, SCENE, 12)
     rlog, plog = os.path.join(tmp, "run.log"), os.path.join(tmp, "replay.log")
     replay = subprocess.Popen([R, "replay", "rec", "--to", "tcp://127.0.0.1:*", "--rate", "4"],
                               cwd=tmp, stderr=open(plog, "w"))
@@ -155,7 +132,4 @@ with tempfile.TemporaryDirectory() as tmp:
         if run is not None:
             check(run.returncode == 0, f"run exited {run.returncode}")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("all metrics checks passed")
+finish("metrics")

@@ -22,7 +22,6 @@ usage: vrt_run_interop.py BUILD_DIR SOURCE_DIR
 import calendar
 import json
 import os
-import re
 import signal
 import socket
 import struct
@@ -35,15 +34,11 @@ import numpy as np
 import sigmf
 import zmq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from cli_checks import check, finish, simulate, wait_line  # noqa: E402
+
 BUILD = sys.argv[1]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 FS, PRI, T0, N, P, C = 10.0e6, 50.0e-6, 3.0e-6, 256, 32, 2
@@ -174,20 +169,6 @@ class Stream:
 
 
 # ---- running radarpipe ----
-
-
-def wait_line(path, pattern, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        with open(path) as f:
-            m = re.search(pattern, f.read())
-        if m:
-            return m.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    with open(path) as f:
-        raise RuntimeError(f"no '{pattern}' from radarpipe run:\n{f.read()}")
 
 
 def run_case(tmp, name, mode_text, transport, packets, expect, faults=None):
@@ -359,13 +340,7 @@ def record_case(tmp, name, mode_text, transport, packets, expect, cpis):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    with open(os.path.join(tmp, "mode.yaml"), "w") as f:
-        f.write(MODE)
-    with open(os.path.join(tmp, "scene.yaml"), "w") as f:
-        f.write(SCENE)
-    subprocess.run([R, "simulate", "--mode", "mode.yaml", "--scenario", "scene.yaml", "--cpis",
-                    str(CPIS), "-o", "rec", "--datatype", "ci16_le"], cwd=tmp, check=True,
-                   stdout=subprocess.DEVNULL)
+    simulate(R, tmp, MODE, SCENE, CPIS)
     subprocess.run([R, "process", "-i", "rec", "--mode", "mode.yaml", "--threads", "2", "-o",
                     "ref.jsonl"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(tmp, "ref.jsonl")) as f:
@@ -422,7 +397,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(len([a for a in meta["annotations"] if a.get("core:label") == "gap"]) == 3,
           f"tcp-faults: annotations {meta['annotations']}")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("all VRT run checks passed")
+finish("VRT run")

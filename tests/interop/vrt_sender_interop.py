@@ -28,19 +28,14 @@ import time
 import numpy as np
 from vtivrt.packet import VtiVrtPacket
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from cli_checks import check, finish, simulate  # noqa: E402
+
 BUILD = sys.argv[1]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
-failures = []
-
 if shutil.which("tshark") is None:
     print("SKIPPED: no tshark (bash scripts/bootstrap installs Debian's)")
     sys.exit(77)
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 FS, PRI, T0, N, P, C, CPIS = 10.0e6, 50.0e-6, 3.0e-6, 256, 8, 2, 2
@@ -99,12 +94,7 @@ def as_int(v):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    for name, text in (("mode.yaml", MODE), ("scene.yaml", SCENE)):
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write(text)
-    subprocess.run([R, "simulate", "--mode", "mode.yaml", "--scenario", "scene.yaml", "--cpis",
-                    str(CPIS), "-o", "rec", "--datatype", "ci16_le"], cwd=tmp, check=True,
-                   stdout=subprocess.DEVNULL)
+    simulate(R, tmp, MODE, SCENE, CPIS)
     rec = np.fromfile(os.path.join(tmp, "rec.sigmf-data"), dtype="<i2").reshape(-1, C, 2)
     with open(os.path.join(tmp, "rec.sigmf-meta")) as f:
         meta = json.load(f)
@@ -249,7 +239,4 @@ with tempfile.TemporaryDirectory() as tmp:
         check(w[18:20] == [0xA00007CF, 0], f"tcp: payload format {w[18]:#x} {w[19]:#x}")
     print(f"tcp: {len(data)} data and {len(contexts)} context packets read by vtivrt")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("all sender checks passed")
+finish("sender")

@@ -14,7 +14,6 @@ usage: systemd_test.py BUILD_DIR SOURCE_DIR
 """
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -23,15 +22,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from cli_checks import check, finish, simulate, wait_line  # noqa: E402
+
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 MODE = """radar:
@@ -59,20 +54,6 @@ targets:
 """
 
 
-def wait_line(path, pattern, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        with open(path) as f:
-            m = re.search(pattern, f.read())
-        if m:
-            return m.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    with open(path) as f:
-        raise RuntimeError(f"no '{pattern}':\n{f.read()}")
-
-
 def messages(sock, seconds):
     """Notification datagrams received over `seconds`, with their arrival times."""
     out, end = [], time.time() + seconds
@@ -93,11 +74,9 @@ def notify_socket(tmp, name):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    for name, text in (("mode.yaml", MODE), ("two.yaml", MODE + TWO), ("scene.yaml", SCENE)):
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write(text)
-    subprocess.run([R, "simulate", "--mode", "mode.yaml", "--scenario", "scene.yaml", "--cpis",
-                    "12", "-o", "rec"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    simulate(R, tmp, MODE, SCENE, 12)
+    with open(os.path.join(tmp, "two.yaml"), "w") as f:
+        f.write(MODE + TWO)
     procs = []
     try:
         plog = os.path.join(tmp, "replay.log")
@@ -181,7 +160,4 @@ with tempfile.TemporaryDirectory() as tmp:
     else:
         print("unit file: no systemd-analyze here, not verified")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("all service checks passed")
+finish("service")
