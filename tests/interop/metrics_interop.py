@@ -22,32 +22,14 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from cli_checks import check, finish, simulate, wait_line  # noqa: E402
+from cli_checks import STREAM_MODE, STREAM_SCENE, check, finish, simulate, wait_line  # noqa: E402,E501
 
 BUILD = sys.argv[1]
 R = os.path.join(BUILD, "pipeline", "radarpipe")
 
 
-MODE = """radar:
-  center_frequency_hz: 9.4e9
-  sample_rate_hz: 10.0e6
-  pri_s: 50.0e-6
-  range_gates: 256
-  channels: 2
-  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
-processing:
-  pulses: 32
-  doppler_fft_size: 32
-  fft_planning: estimate
-  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
-pipeline:
-  cpis_in_flight: 16
-"""
-SCENE = """start_time: 2026-11-21T12:00:00Z
-seed: 5
-targets:
-  - {name: a, range_m: 900, range_rate_mps: 30, snr_db: 3}
-"""
+MODE = STREAM_MODE + "pipeline:\n  cpis_in_flight: 16\n"
+SCENE = STREAM_SCENE
 
 
 with tempfile.TemporaryDirectory() as tmp:

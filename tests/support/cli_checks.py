@@ -12,6 +12,27 @@ import time
 
 failures = []
 
+# A small two-channel mode (32 pulses x 256 gates, 10 MS/s, planned with FFTW_ESTIMATE so runs
+# agree bit for bit; the C++ tests' tests/support/stream_mode.hpp) and a one-target scene.
+STREAM_MODE = """radar:
+  center_frequency_hz: 9.4e9
+  sample_rate_hz: 10.0e6
+  pri_s: 50.0e-6
+  range_gates: 256
+  channels: 2
+  waveform: {type: lfm, pulse_width_s: 2.0e-6, bandwidth_hz: 5.0e6, direction: up}
+processing:
+  pulses: 32
+  doppler_fft_size: 32
+  fft_planning: estimate
+  cfar: {type: ca, guard_cells: {range: 2, doppler: 1}, training_cells: {range: 6, doppler: 3}, pfa: 1.0e-4}
+"""
+STREAM_SCENE = """start_time: 2026-11-21T12:00:00Z
+seed: 5
+targets:
+  - {name: a, range_m: 900, range_rate_mps: 30, snr_db: 3}
+"""
+
 
 def check(ok, what):
     """Records a failure (and prints it) unless `ok`."""
