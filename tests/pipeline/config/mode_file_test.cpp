@@ -610,8 +610,9 @@ TEST(ModeFile, InputSection) {
 // velocity_mps beyond what size_t holds; refused by name, without undefined behaviour.
 TEST(ModeFile, ClutterMapVelocityOverAnAbsurdPriIsRefused) {
   std::string text = replace(kValid, "pri_s: 100.0e-6", "pri_s: 100.0e56");
-  text = replace(text, "  doppler_fft_size: 128\n",
-                 "  doppler_fft_size: 128\n  clutter_map: {velocity_mps: 2.5, time_constant_cpis: 20}\n");
+  text = replace(
+      text, "  doppler_fft_size: 128\n",
+      "  doppler_fft_size: 128\n  clutter_map: {velocity_mps: 2.5, time_constant_cpis: 20}\n");
   EXPECT_NE(error_of(text).find("processing.clutter_map.velocity_mps"), std::string::npos);
 }
 
