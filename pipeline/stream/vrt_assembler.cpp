@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace radarpipe::stream {
 
@@ -173,13 +174,21 @@ std::uint32_t VrtAssembler::stream_id() const {
   return streams_.front().id;
 }
 
-void VrtAssembler::reject(VrtReject cause, const std::string& why) {
+// `why` is the message, or a callable that makes it: built only for the one rejection of each
+// cause that is logged, not for every packet of a flood.
+template <class Why>
+void VrtAssembler::reject(VrtReject cause, Why&& why) {
   counters_.reject(cause);
   frames_.frames_rejected.fetch_add(1, std::memory_order_relaxed);
   const std::uint32_t bit = 1u << static_cast<unsigned>(cause);
   if (!(logged_rejects_ & bit) && log_) {
     logged_rejects_ |= bit;
-    log_("VRT packet rejected (" + std::string(to_string(cause)) + "): " + why +
+    std::string text;
+    if constexpr (std::is_invocable_v<Why>)
+      text = why();
+    else
+      text = why;
+    log_("VRT packet rejected (" + std::string(to_string(cause)) + "): " + text +
          " (further rejections of this cause are counted, not logged)");
   }
 }
@@ -211,31 +220,35 @@ void VrtAssembler::push(const unsigned char* b, std::size_t size, std::int64_t a
   vrt::Packet p;
   const vrt::Error e = vrt::parse(b, size, p);
   if (e != vrt::Error::None) {
-    reject(reject_of(e), vrt::describe(e, b, size));
+    reject(reject_of(e), [&] { return vrt::describe(e, b, size); });
     return;
   }
   if (p.bytes() != size) {
-    reject(VrtReject::Datagram, "a datagram of " + std::to_string(size) +
-                                    " bytes holds a packet of " + std::to_string(p.bytes()) +
-                                    " bytes (size field " + std::to_string(p.size_words) +
-                                    " words); expected one packet per datagram");
+    reject(VrtReject::Datagram, [&] {
+      return "a datagram of " + std::to_string(size) + " bytes holds a packet of " +
+             std::to_string(p.bytes()) + " bytes (size field " + std::to_string(p.size_words) +
+             " words); expected one packet per datagram";
+    });
     return;
   }
   if (!p.is_data() && !p.is_context()) {
-    reject(VrtReject::Extension,
-           "packet type " + std::to_string(static_cast<unsigned>(p.type)) +
-               " (extension data or context): the source reads signal data and context packets");
+    reject(VrtReject::Extension, [&] {
+      return "packet type " + std::to_string(static_cast<unsigned>(p.type)) +
+             " (extension data or context): the source reads signal data and context packets";
+    });
     return;
   }
   Stream* s = stream_for(p);
   if (!s) {
-    std::string ids;
-    for (const Stream& st : streams_)
-      ids += (ids.empty() ? "" : ", ") + (st.has_id ? std::to_string(st.id) : std::string("none"));
-    reject(VrtReject::Stream, (p.stream_id_present ? "stream ID " + std::to_string(p.stream_id)
-                                                   : std::string("a packet without stream ID")) +
-                                  " is not a channel of the mode (stream IDs by channel: " + ids +
-                                  ")");
+    reject(VrtReject::Stream, [&] {
+      std::string ids;
+      for (const Stream& st : streams_)
+        ids +=
+            (ids.empty() ? "" : ", ") + (st.has_id ? std::to_string(st.id) : std::string("none"));
+      return (p.stream_id_present ? "stream ID " + std::to_string(p.stream_id)
+                                  : std::string("a packet without stream ID")) +
+             " is not a channel of the mode (stream IDs by channel: " + ids + ")";
+    });
     return;
   }
   if (p.is_context()) {
@@ -299,13 +312,17 @@ bool VrtAssembler::fraction_ok(const vrt::Packet& p) {
   // With integer seconds, the fraction counts within one second (VITA 49.2 5.1.4.2).
   if (p.tsi == vrt::Tsi::None) return true;
   if (p.tsf == vrt::Tsf::RealTime && p.fractional >= 1000000000000u) {
-    reject(VrtReject::Timestamp, "fractional timestamp " + std::to_string(p.fractional) +
-                                     " ps is not below one second (10^12 ps)");
+    reject(VrtReject::Timestamp, [&] {
+      return "fractional timestamp " + std::to_string(p.fractional) +
+             " ps is not below one second (10^12 ps)";
+    });
     return false;
   }
   if (p.tsf == vrt::Tsf::SampleCount && static_cast<double>(p.fractional) >= std::ceil(fs_)) {
-    reject(VrtReject::Timestamp, "sample-count timestamp " + std::to_string(p.fractional) +
-                                     " is not below one second's samples (" + num(fs_) + ")");
+    reject(VrtReject::Timestamp, [&] {
+      return "sample-count timestamp " + std::to_string(p.fractional) +
+             " is not below one second's samples (" + num(fs_) + ")";
+    });
     return false;
   }
   return true;
@@ -327,11 +344,12 @@ bool VrtAssembler::take_epoch(const vrt::Packet& p, bool data, std::int64_t arri
   tsi_ = p.tsi;
   const bool utc = clock_ != Clock::Count && seconds;
   if (cfg.epoch == VrtEpoch::Time && !utc) {
-    reject(VrtReject::Timestamp,
-           "input.vrt.epoch is a UTC time; it needs integer timestamps (UTC, GPS or POSIX) with "
-           "real-time or sample-count fractions (this packet: TSI " +
-               std::to_string(static_cast<unsigned>(p.tsi)) + ", TSF " +
-               std::to_string(static_cast<unsigned>(p.tsf)) + ")");
+    reject(VrtReject::Timestamp, [&] {
+      return "input.vrt.epoch is a UTC time; it needs integer timestamps (UTC, GPS or POSIX) with "
+             "real-time or sample-count fractions (this packet: TSI " +
+             std::to_string(static_cast<unsigned>(p.tsi)) + ", TSF " +
+             std::to_string(static_cast<unsigned>(p.tsf)) + ")";
+    });
     return false;
   }
   ref_s_ = p.integer_seconds;
@@ -411,8 +429,10 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
     return;
   }
   if (!s.rate_ok) {
-    reject(VrtReject::SampleRate, "stream " + std::to_string(s.id) + "'s context gives " +
-                                      num(s.context_rate_hz) + " Hz, the mode " + num(fs_) + " Hz");
+    reject(VrtReject::SampleRate, [&] {
+      return "stream " + std::to_string(s.id) + "'s context gives " + num(s.context_rate_hz) +
+             " Hz, the mode " + num(fs_) + " Hz";
+    });
     return;
   }
   std::string why;
@@ -439,11 +459,12 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
                      : p.tsf == vrt::Tsf::SampleCount && seconds ? Clock::SampleCount
                                                                  : Clock::Count;
   if (kind != clock_ || p.tsi != tsi_) {
-    reject(VrtReject::Timestamp, "timestamps of TSI " +
-                                     std::to_string(static_cast<unsigned>(p.tsi)) + ", TSF " +
-                                     std::to_string(static_cast<unsigned>(p.tsf)) +
-                                     ", not the kind the epoch was taken from (TSI " +
-                                     std::to_string(static_cast<unsigned>(tsi_)) + ")");
+    reject(VrtReject::Timestamp, [&] {
+      return "timestamps of TSI " + std::to_string(static_cast<unsigned>(p.tsi)) + ", TSF " +
+             std::to_string(static_cast<unsigned>(p.tsf)) +
+             ", not the kind the epoch was taken from (TSI " +
+             std::to_string(static_cast<unsigned>(tsi_)) + ")";
+    });
     return;
   }
   const long double q = position(p);
@@ -467,11 +488,12 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
         out_of_line = true;
         window_why = "its first sample lies before pulse 0 (the epoch)";
       } else if (g < 0 || g + static_cast<std::int64_t>(n) > static_cast<std::int64_t>(N_)) {
-        reject(VrtReject::Window,
-               "samples " + std::to_string(g) + " .. " +
-                   std::to_string(g + static_cast<std::int64_t>(n) - 1) + " after pulse " +
-                   std::to_string(k) + "'s window start lie outside its " + std::to_string(N_) +
-                   " gates (gated timing: a packet holds samples of one window)");
+        reject(VrtReject::Window, [&] {
+          return "samples " + std::to_string(g) + " .. " +
+                 std::to_string(g + static_cast<std::int64_t>(n) - 1) + " after pulse " +
+                 std::to_string(k) + "'s window start lie outside its " + std::to_string(N_) +
+                 " gates (gated timing: a packet holds samples of one window)";
+        });
         return;
       }
     }
@@ -486,7 +508,7 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
   }
   // Packets out of line: kResync in a row, in increasing time, say the stream moved (a sender
   // restarted); fewer are rejected and leave the stream's CPIs alone.
-  auto out_of_line_packet = [&](VrtReject cause, const std::string& text) {
+  auto out_of_line_packet = [&](VrtReject cause, auto&& text) {
     if (s.resync_n > 0 && q > s.resync_last)
       ++s.resync_n;
     else
@@ -535,16 +557,18 @@ void VrtAssembler::on_data(const unsigned char* b, const vrt::Packet& p, Stream&
     const std::int64_t start = cpi_start(base_);
     if (v > start) lose(start, std::min(v, start + jump_limit), CpiDrop::SequenceGap);
   } else if (v < s.next_v) {
-    out_of_line_packet(VrtReject::Late,
-                       "its timestamp puts it at sample " + std::to_string(v) + " of stream " +
-                           std::to_string(s.id) + ", behind the next expected (" +
-                           std::to_string(s.next_v) + "): a duplicate or a reordered packet");
+    out_of_line_packet(VrtReject::Late, [&] {
+      return "its timestamp puts it at sample " + std::to_string(v) + " of stream " +
+             std::to_string(s.id) + ", behind the next expected (" + std::to_string(s.next_v) +
+             "): a duplicate or a reordered packet";
+    });
     return;
   } else if (v > s.next_v) {
     if (v - s.next_v > jump_limit) {
-      out_of_line_packet(VrtReject::Jump, "its timestamp jumps " + std::to_string(v - s.next_v) +
-                                              " samples ahead of stream " + std::to_string(s.id) +
-                                              ", more than " + std::to_string(kJumpCpis) + " CPIs");
+      out_of_line_packet(VrtReject::Jump, [&] {
+        return "its timestamp jumps " + std::to_string(v - s.next_v) + " samples ahead of stream " +
+               std::to_string(s.id) + ", more than " + std::to_string(kJumpCpis) + " CPIs";
+      });
       return;
     }
     counters_.packets_lost.fetch_add((p.count - s.next_count) & 15u, std::memory_order_relaxed);

@@ -97,7 +97,10 @@ class VrtAssembler {
   struct Slot;
   enum class Clock : std::uint8_t { RealTime, SampleCount, Count };
 
-  void reject(VrtReject cause, const std::string& why);
+  /// Counts the rejection; logs the first of each cause (`why`: a string, or a callable making
+  /// it only then).
+  template <class Why>
+  void reject(VrtReject cause, Why&& why);
   void on_context(const unsigned char* b, const io::vrt::Packet& p, Stream& s);
   void on_data(const unsigned char* b, const io::vrt::Packet& p, Stream& s, std::int64_t arrival);
   Stream* stream_for(const io::vrt::Packet& p);
