@@ -244,6 +244,36 @@ struct InputConfig {
   VrtInputConfig vrt;
 };
 
+/// security.curve: whether the ZeroMQ sockets that cross a process use CURVE (docs/security.md).
+enum class CurveUse {
+  Auto,  ///< on when security.key names a key pair
+  On,    ///< required: starting without keys is an error
+  Off,   ///< never (tcp endpoints are warned about at start-up)
+};
+
+/// security: CURVE authentication and encryption, with a ZAP handler checking client keys, on
+/// every tcp:// and ipc:// ZeroMQ endpoint (docs/security.md). Paths as given (relative ones
+/// from the working directory); key files are ZeroMQ certificates (radarpipe keygen, or CZMQ's
+/// and pyzmq's zmq.auth).
+struct SecurityConfig {
+  CurveUse curve = CurveUse::Auto;
+  std::string key;         ///< this process's certificate with its secret key (NAME.key_secret)
+  std::string server_key;  ///< the public certificate of the sockets this process connects to
+  std::string authorized_keys;  ///< a folder of public certificates (*.key), or one, allowed in
+  bool enabled() const {
+    return curve == CurveUse::On || (curve == CurveUse::Auto && !key.empty());
+  }
+  /// These settings with the files `over` names in place of these (the command line's --key,
+  /// --server-key and --authorized-keys over the mode's).
+  SecurityConfig overridden_by(const SecurityConfig& over) const {
+    SecurityConfig s = *this;
+    if (!over.key.empty()) s.key = over.key;
+    if (!over.server_key.empty()) s.server_key = over.server_key;
+    if (!over.authorized_keys.empty()) s.authorized_keys = over.authorized_keys;
+    return s;
+  }
+};
+
 struct Mode {
   RadarConfig radar;
   ProcessingConfig processing;
@@ -252,6 +282,7 @@ struct Mode {
   AntennaConfig antenna;
   AsterixConfig asterix;
   InputConfig input;
+  SecurityConfig security;
 
   /// Throws ConfigError naming the first key path that is out of range or inconsistent.
   void validate() const;

@@ -67,6 +67,15 @@ struct VrtInputCounts {
   std::uint64_t connections = 0;           ///< TCP connections made
 };
 
+/// CURVE on the process's ZeroMQ sockets (docs/security.md): peers the ZAP handler let in and
+/// connections refused, by cause (unknown_key, not_curve, handshake).
+struct SecurityCounts {
+  bool curve = false;
+  std::uint64_t peers_accepted = 0;
+  std::uint64_t peers_refused = 0;
+  std::vector<CauseCount> peers_refused_by_cause;
+};
+
 struct TelemetrySnapshot {
   std::string process;
   std::int64_t time_ns = 0;
@@ -96,6 +105,7 @@ struct TelemetrySnapshot {
   AsterixCounts asterix;
   FalseAlarmMonitor false_alarms;
   VrtInputCounts vrt;
+  SecurityCounts security;
 
   std::uint64_t dropped(const std::string& cause) const {
     for (const CauseCount& c : cpis_dropped_by_cause)

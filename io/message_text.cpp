@@ -93,6 +93,14 @@ void print_telemetry(const TelemetrySnapshot& t, std::ostream& os) {
     for (const CauseCount& c : a.fields_limited_by_cause) os << ", " << c.cause << " " << c.count;
     os << "\n";
   }
+  const SecurityCounts& s = t.security;
+  if (s.curve || s.peers_refused) {
+    os << "  security " << (s.curve ? "CURVE" : "none") << ", peers accepted " << s.peers_accepted
+       << ", refused " << s.peers_refused;
+    for (const CauseCount& c : s.peers_refused_by_cause)
+      os << " (" << c.cause << " " << c.count << ")";
+    os << "\n";
+  }
 }
 
 void print_report(const DetectionReport& r, const ReportEnvelope* env, std::ostream& os) {

@@ -175,6 +175,13 @@ std::string telemetry_to_prometheus(const TelemetrySnapshot& t) {
     w.counter("radarpipe_vrt_resyncs_total", "Streams restarted by their sender.", d(v.resyncs));
     w.counter("radarpipe_vrt_connections_total", "TCP connections made.", d(v.connections));
   }
+  const SecurityCounts& s = t.security;
+  w.gauge("radarpipe_curve_enabled", "1 when the process's tcp and ipc sockets use CURVE.",
+          s.curve ? 1.0 : 0.0);
+  w.counter("radarpipe_peers_accepted_total", "CURVE handshakes the ZAP handler let in.",
+            d(s.peers_accepted));
+  w.by_cause("radarpipe_peers_refused_total", "Connections refused, by cause.",
+             s.peers_refused_by_cause);
   return w.take();
 }
 

@@ -220,6 +220,13 @@ std::string encode_telemetry_pb(const TelemetrySnapshot& t) {
     x->set_receive_buffer_bytes(v.receive_buffer_bytes);
     x->set_connections(v.connections);
   }
+  if (t.security.curve || t.security.peers_refused) {
+    v1::Security* x = p.mutable_security();
+    x->set_curve(t.security.curve);
+    x->set_peers_accepted(t.security.peers_accepted);
+    x->set_peers_refused(t.security.peers_refused);
+    causes_to_pb(t.security.peers_refused_by_cause, x->mutable_peers_refused_by_cause());
+  }
   return p.SerializeAsString();
 }
 
@@ -286,6 +293,13 @@ TelemetrySnapshot decode_telemetry_pb(const std::string& bytes) {
     v.kernel_drops = x.kernel_drops();
     v.receive_buffer_bytes = x.receive_buffer_bytes();
     v.connections = x.connections();
+  }
+  if (p.has_security()) {
+    const v1::Security& x = p.security();
+    t.security.curve = x.curve();
+    t.security.peers_accepted = x.peers_accepted();
+    t.security.peers_refused = x.peers_refused();
+    t.security.peers_refused_by_cause = causes_from_pb(x.peers_refused_by_cause());
   }
   return t;
 }
@@ -361,6 +375,10 @@ nlohmann::json telemetry_to_json(const TelemetrySnapshot& t) {
                 {"receive_buffer_bytes", v.receive_buffer_bytes},
                 {"connections", v.connections}};
   }
+  j["security"] = {{"curve", t.security.curve},
+                   {"peers_accepted", t.security.peers_accepted},
+                   {"peers_refused", t.security.peers_refused},
+                   {"peers_refused_by_cause", causes_json(t.security.peers_refused_by_cause)}};
   return j;
 }
 

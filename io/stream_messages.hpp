@@ -18,8 +18,9 @@ inline constexpr const char* kTopicTelemetry = "telemetry";
 inline constexpr const char* kTopicEnd = "end";
 inline constexpr const char* kTopicAsterix = "asterix";  ///< raw ASTERIX data blocks
 /// 2: azimuths and resolutions in reports, ASTERIX counts in telemetry; 3: the clutter map's
-/// report fields; 4: the VRT source's counts in telemetry. Readers take 1 and later.
-inline constexpr std::uint32_t kStreamSchemaVersion = 4;
+/// report fields; 4: the VRT source's counts in telemetry; 5: CURVE's counts in telemetry.
+/// Readers take 1 and later.
+inline constexpr std::uint32_t kStreamSchemaVersion = 5;
 
 /// A message that does not decode; what() names the topic and the problem.
 class MessageError : public std::runtime_error {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "io/curve_cert.hpp"
 #include "io/detection_json.hpp"
 #include "io/message_text.hpp"
 #include "io/stream_messages.hpp"
@@ -18,6 +19,7 @@
 #include "pipeline/commands/process.hpp"
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/stream/endpoint.hpp"
+#include "pipeline/stream/link_security.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
 #include "pipeline/stream/vrt_replay.hpp"
@@ -77,10 +79,18 @@ double parse_rate(const std::string& s) {
 // Receives [topic, payload] messages on a SUB socket until `handle` says done, a count is
 // reached, `timeout_s` of silence passes (exit 1) or a signal (exit 0).
 int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& topics,
-                   double timeout_s, const char* who,
+                   double timeout_s, const char* who, const SecurityConfig& security,
                    const std::function<bool(const std::string&, const std::string&)>& handle) {
   SignalStop signals;
   zmq::context_t ctx(1);
+  std::unique_ptr<stream::LinkSecurity> sec;
+  try {
+    sec = std::make_unique<stream::LinkSecurity>(ctx, security, std::string("radarpipe ") + who,
+                                                 std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe " << who << ": " << e.what() << "\n";
+    return 2;
+  }
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::linger, 0);
   // A publisher that announces a message over 256 MiB is dropped by ZeroMQ before anything is
@@ -88,7 +98,7 @@ int subscribe_loop(const std::string& endpoint, const std::vector<std::string>& 
   sub.set(zmq::sockopt::maxmsgsize, std::int64_t{256} << 20);
   for (const std::string& t : topics) sub.set(zmq::sockopt::subscribe, t);
   try {
-    stream::attach(sub, stream::parse_endpoint(endpoint, false, who), who);
+    stream::attach(sub, stream::parse_endpoint(endpoint, false, who), who, *sec);
   } catch (const std::exception& e) {
     std::cerr << "radarpipe " << who << ": " << e.what() << "\n";
     return 2;
@@ -152,6 +162,19 @@ int replay_vrt(const stream::ReplayOptions& replay_opt_, stream::VrtReplayOption
   return 0;
 }
 
+// The CURVE key files of a command (docs/security.md), over the mode's security: section.
+void add_security_options(CLI::App* cmd, SecurityConfig& sec, bool server) {
+  cmd->add_option("--key", sec.key,
+                  "CURVE: this process's secret certificate (radarpipe keygen's NAME.key_secret); "
+                  "default: the mode's security.key");
+  cmd->add_option("--server-key", sec.server_key,
+                  "CURVE: the public certificate of the endpoints this process connects to");
+  if (server)
+    cmd->add_option("--authorized-keys", sec.authorized_keys,
+                    "CURVE: a folder of public certificates (*.key), or one, that may connect to "
+                    "the endpoints this process binds");
+}
+
 }  // namespace
 
 StreamCommands::StreamCommands(CLI::App& app) {
@@ -189,6 +212,7 @@ StreamCommands::StreamCommands(CLI::App& app) {
                     "VRT: a trailer on data packets (valid data, calibrated time)");
   replay_->add_flag("!--vrt-no-class-id", replay_vrt_.class_id,
                     "VRT: packets without class IDs (DIFI's are sent by default)");
+  add_security_options(replay_, replay_sec_, true);
 
   run_ = app.add_subcommand("run", "Run the chain on a live IQ stream, publish detections");
   run_->add_option("--mode", run_mode_, "mode file (YAML)")->required();
@@ -231,6 +255,7 @@ StreamCommands::StreamCommands(CLI::App& app) {
                    "hold the input until this many report subscribers are connected");
   run_->add_flag("--exit-at-end", run_opt_.exit_at_end,
                  "exit once the IQ stream ends and its last CPI is published");
+  add_security_options(run_, run_sec_, true);
 
   record_ = app.add_subcommand("record", "Record a live IQ stream (IQ frames or VRT) to SigMF");
   record_->add_option("--mode", record_mode_, "mode file (YAML)")->required();
@@ -249,6 +274,7 @@ StreamCommands::StreamCommands(CLI::App& app) {
   record_->add_flag("--archive", record_opt_.archive, "write one NAME.sigmf archive");
   record_->add_option("--cpis", record_opt_.max_cpis, "stop after this many CPIs");
   record_->add_flag("--exit-at-end", record_opt_.exit_at_end, "stop when the IQ stream ends");
+  add_security_options(record_, record_sec_, true);
 
   listen_ = app.add_subcommand("listen", "Show the detection reports of a running radarpipe");
   listen_->add_option("ENDPOINT", listen_ep_, "the run's --publish endpoint")->required();
@@ -257,6 +283,7 @@ StreamCommands::StreamCommands(CLI::App& app) {
   listen_->add_option("--count", listen_count_, "exit after this many reports");
   listen_->add_flag("--until-end", listen_until_end_, "exit when the IQ stream ends");
   listen_->add_option("--timeout", listen_timeout_, "exit 1 after this many seconds of silence");
+  add_security_options(listen_, listen_sec_, false);
 
   stats_ = app.add_subcommand("stats", "Show the telemetry of a running radarpipe");
   stats_->add_option("ENDPOINT", stats_ep_, "the run's --telemetry (or --publish) endpoint")
@@ -264,6 +291,12 @@ StreamCommands::StreamCommands(CLI::App& app) {
   stats_->add_flag("--json", stats_json_, "print each snapshot as a JSON line");
   stats_->add_option("--count", stats_count_, "exit after this many snapshots");
   stats_->add_option("--timeout", stats_timeout_, "exit 1 after this many seconds of silence");
+  add_security_options(stats_, stats_sec_, false);
+
+  keygen_ = app.add_subcommand(
+      "keygen", "Make a CURVE key pair: NAME.key (public) and NAME.key_secret (mode 0600)");
+  keygen_->add_option("NAME", keygen_stem_, "path and name of the pair, without extension")
+      ->required();
 }
 
 std::optional<int> StreamCommands::dispatch() {
@@ -272,6 +305,7 @@ std::optional<int> StreamCommands::dispatch() {
   if (listen_->parsed()) return listen();
   if (record_->parsed()) return record();
   if (stats_->parsed()) return stats();
+  if (keygen_->parsed()) return keygen();
   return std::nullopt;
 }
 
@@ -279,6 +313,7 @@ int StreamCommands::replay() {
   SignalStop signals;
   try {
     if (!replay_mode_.empty()) replay_opt_.mode_path = replay_mode_;
+    replay_opt_.security = replay_sec_;
     replay_opt_.verify_checksum = !replay_skip_checksum_;
     replay_opt_.rate = parse_rate(replay_rate_);
     replay_opt_.datatype =
@@ -323,6 +358,7 @@ int StreamCommands::record() {
   SignalStop signals;
   try {
     record_opt_.mode = load_mode_file(record_mode_);
+    record_opt_.mode.security = record_opt_.mode.security.overridden_by(record_sec_);
     zmq::context_t ctx(1);
     stream::Recorder rec(ctx, record_opt_);
     for (const auto& [what, ep] : rec.bound())
@@ -365,6 +401,7 @@ int StreamCommands::run() {
   SignalStop signals;
   try {
     run_opt_.mode = load_mode_file(run_mode_);
+    run_opt_.mode.security = run_opt_.mode.security.overridden_by(run_sec_);
     if (!run_backend_.empty())
       run_opt_.mode.backend = run_backend_ == "cpu"    ? Backend::Cpu
                               : run_backend_ == "cuda" ? Backend::Cuda
@@ -419,7 +456,7 @@ int StreamCommands::listen() {
                 << " reports missed in all (gaps in the publisher's sequence)\n";
   };
   const int rc = subscribe_loop(
-      listen_ep_, {io::kTopicDetections, io::kTopicEnd}, listen_timeout_, "listen",
+      listen_ep_, {io::kTopicDetections, io::kTopicEnd}, listen_timeout_, "listen", listen_sec_,
       [&](const std::string& topic, const std::string& payload) {
         const bool json_in = topic.size() > 5 && topic.compare(topic.size() - 5, 5, ".json") == 0;
         if (format < 0) format = json_in ? 1 : 0;
@@ -462,7 +499,7 @@ int StreamCommands::listen() {
 int StreamCommands::stats() {
   std::uint64_t seen = 0;
   int format = -1;  // as in listen
-  return subscribe_loop(stats_ep_, {io::kTopicTelemetry}, stats_timeout_, "stats",
+  return subscribe_loop(stats_ep_, {io::kTopicTelemetry}, stats_timeout_, "stats", stats_sec_,
                         [&](const std::string& topic, const std::string& payload) {
                           const bool json_in = topic == std::string(io::kTopicTelemetry) + ".json";
                           if (format < 0) format = json_in ? 1 : 0;
@@ -478,6 +515,22 @@ int StreamCommands::stats() {
                           }
                           return stats_count_ > 0 && ++seen >= stats_count_;
                         });
+}
+
+int StreamCommands::keygen() {
+  try {
+    const io::CurveCert cert = io::make_curve_keypair();
+    const std::vector<std::string> files = io::write_curve_cert_pair(keygen_stem_, cert);
+    std::printf("%s\n%s\n", files[0].c_str(), files[1].c_str());
+    std::fprintf(stderr, "radarpipe keygen: public key %s\n", cert.public_key.c_str());
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "radarpipe keygen: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "radarpipe keygen: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace radarpipe::cli

@@ -1,4 +1,5 @@
-// The streaming commands of the command line (docs/streaming.md): replay, run, listen, stats.
+// The streaming commands of the command line (docs/streaming.md): replay, run, record, listen,
+// stats, and keygen for their CURVE keys (docs/security.md).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -27,8 +28,12 @@ class StreamCommands {
   int listen();
   int stats();
   int record();
+  int keygen();
 
-  CLI::App *replay_, *run_, *listen_, *stats_, *record_;
+  CLI::App *replay_, *run_, *listen_, *stats_, *record_, *keygen_;
+  // --key, --server-key, --authorized-keys (files only: never a key on the command line)
+  SecurityConfig replay_sec_, run_sec_, record_sec_, listen_sec_, stats_sec_;
+  std::string keygen_stem_;
   stream::ReplayOptions replay_opt_;
   std::string replay_mode_, replay_rate_ = "realtime", replay_datatype_ = "cf32_le";
   bool replay_skip_checksum_ = false;

@@ -245,6 +245,26 @@ void read_asterix(Reader& rd, const YAML::Node& n, AsterixConfig& x) {
   x.cat034 = flag("cat034", true);
 }
 
+// security: {curve, key, server_key, authorized_keys} (docs/security.md)
+void read_security(Reader& rd, const YAML::Node& n, SecurityConfig& sec) {
+  rd.expect_map(n, "security", {"curve", "key", "server_key", "authorized_keys"});
+  if (auto c = rd.child(n, "security", "curve", false)) {
+    const std::string w = rd.word(c, "security.curve", {"auto", "on", "off"});
+    sec.curve = w == "on" ? CurveUse::On : w == "off" ? CurveUse::Off : CurveUse::Auto;
+  }
+  auto path = [&](const char* name, std::string& out) {
+    if (auto c = rd.child(n, "security", name, false)) {
+      if (!c.IsScalar() || c.Scalar().empty())
+        rd.fail(c, std::string("security.") + name,
+                "expected a file path, got " + Reader::describe(c));
+      out = c.Scalar();
+    }
+  };
+  path("key", sec.key);
+  path("server_key", sec.server_key);
+  path("authorized_keys", sec.authorized_keys);
+}
+
 // input: {from, vrt: {timing, epoch, stream_ids, payload_format, scale, gps_leap_seconds,
 // receive_buffer_bytes}}
 void read_input(Reader& rd, const YAML::Node& n, InputConfig& in) {
@@ -403,8 +423,9 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   Mode mode;
   if (!root || root.IsNull())
     throw ConfigError("", "the file is empty; expected radar: and processing:");
-  rd.expect_map(root, "",
-                {"radar", "processing", "backend", "pipeline", "antenna", "asterix", "input"});
+  rd.expect_map(
+      root, "",
+      {"radar", "processing", "backend", "pipeline", "antenna", "asterix", "input", "security"});
 
   const YAML::Node radar = rd.child(root, "", "radar", true);
   rd.expect_map(radar, "radar",
@@ -516,6 +537,7 @@ Mode read_mode(Reader& rd, const YAML::Node& root) {
   if (auto a = rd.child(root, "", "antenna", false)) read_antenna(rd, a, mode.antenna);
   if (auto x = rd.child(root, "", "asterix", false)) read_asterix(rd, x, mode.asterix);
   if (auto in = rd.child(root, "", "input", false)) read_input(rd, in, mode.input);
+  if (auto sec = rd.child(root, "", "security", false)) read_security(rd, sec, mode.security);
   return mode;
 }
 
@@ -683,6 +705,17 @@ nlohmann::json mode_file_json(const Mode& mode) {
     if (!v.stream_ids.empty()) j["stream_ids"] = v.stream_ids;
     doc["input"] = {{"vrt", j}};
     if (!in.from.empty()) doc["input"]["from"] = in.from;
+  }
+  const SecurityConfig& sec = mode.security;
+  if (sec.curve != CurveUse::Auto || !sec.key.empty() || !sec.server_key.empty() ||
+      !sec.authorized_keys.empty()) {
+    nlohmann::json j = {{"curve", sec.curve == CurveUse::On    ? "on"
+                                  : sec.curve == CurveUse::Off ? "off"
+                                                               : "auto"}};
+    if (!sec.key.empty()) j["key"] = sec.key;
+    if (!sec.server_key.empty()) j["server_key"] = sec.server_key;
+    if (!sec.authorized_keys.empty()) j["authorized_keys"] = sec.authorized_keys;
+    doc["security"] = j;
   }
   return doc;
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "pipeline/stream/heartbeat.hpp"
+#include "pipeline/stream/link_security.hpp"
 
 namespace radarpipe::stream {
 
@@ -28,7 +29,9 @@ Endpoint parse_endpoint(const std::string& text, bool bind_by_default, const std
   return e;
 }
 
-std::string attach(zmq::socket_t& s, const Endpoint& e, const std::string& what) {
+std::string attach(zmq::socket_t& s, const Endpoint& e, const std::string& what,
+                   LinkSecurity& security) {
+  security.secure(s, e, what);
   try {
     if (e.bind) {
       // An ipc socket file is the owner's alone (0700): any local user who can write to it can

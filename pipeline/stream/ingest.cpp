@@ -46,14 +46,14 @@ void IngestOutput::marker(LinkKind kind, std::uint32_t stream) {
 }
 
 zmq::socket_t open_frame_input(zmq::context_t& ctx, const std::string& from, std::size_t cube_bytes,
-                               std::string& input, std::string& bound_at) {
+                               LinkSecurity& security, std::string& input, std::string& bound_at) {
   zmq::socket_t s(ctx, zmq::socket_type::pull);
   s.set(zmq::sockopt::rcvhwm, 64);
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::maxmsgsize,
         static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, cube_bytes)));
   const Endpoint e = parse_endpoint(from, false, "--from");
-  const std::string where = attach(s, e, "--from (IQ stream)");
+  const std::string where = attach(s, e, "--from (IQ stream)", security);
   bound_at = e.bind ? where : std::string();
   input = "IQ frames " + std::string(e.bind ? "bound at " : "from ") + where;
   return s;

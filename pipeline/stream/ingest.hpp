@@ -36,13 +36,15 @@ class IngestOutput {
   AssemblerCounters& counters_;
 };
 
+class LinkSecurity;
+
 /// The PULL socket IQ frames arrive on (`run --from`, `record --from`), bound or connected as
 /// the endpoint says. A frame part is at most a header or the pulses of one CPI in cf32
 /// (`cube_bytes`): ZeroMQ drops a peer announcing a larger part before anything is allocated
 /// (64 parts at most queued). `input` gets the line the terminal shows; `bound_at` the resolved
-/// endpoint when it binds, else "".
+/// endpoint when it binds, else "". CURVE as `security` says (link_security.hpp).
 zmq::socket_t open_frame_input(zmq::context_t& ctx, const std::string& from, std::size_t cube_bytes,
-                               std::string& input, std::string& bound_at);
+                               LinkSecurity& security, std::string& input, std::string& bound_at);
 
 /// Runs until `stopping`: frames from `iq_in`, CPIs (and markers) out on `to_chain`.
 void ingest_loop(const Mode& mode, zmq::socket_t& iq_in, zmq::socket_t& to_chain,

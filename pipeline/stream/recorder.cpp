@@ -15,6 +15,7 @@
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/ingest.hpp"
+#include "pipeline/stream/link_security.hpp"
 #include "pipeline/stream/link_transport.hpp"
 #include "pipeline/stream/vrt_ingest.hpp"
 
@@ -26,6 +27,7 @@ struct Recorder::Impl {
   RecordOptions opt;
   std::size_t cube_bytes = 0;
   std::shared_ptr<BufferPool> pool;
+  std::unique_ptr<LinkSecurity> security;  // outlives the sockets
   zmq::socket_t iq_in, ingest_out, cubes_in;
   std::unique_ptr<VrtSource> vrt;
   VrtCounters vrt_counters;
@@ -72,7 +74,8 @@ Recorder::Recorder(zmq::context_t& ctx, RecordOptions options) : impl_(std::make
     m.input = m.vrt->describe();
   } else {
     std::string bound_at;
-    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, m.input, bound_at);
+    m.security = std::make_unique<LinkSecurity>(ctx, mode.security, "radarpipe record", std::cerr);
+    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, *m.security, m.input, bound_at);
     if (!bound_at.empty()) m.bound["iq"] = bound_at;
   }
 

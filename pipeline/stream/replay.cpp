@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "io/sigmf_file.hpp"
 #include "pipeline/commands/process.hpp"
 #include "pipeline/stream/endpoint.hpp"
+#include "pipeline/stream/link_security.hpp"
 
 namespace radarpipe::stream {
 
@@ -55,6 +57,7 @@ struct Replayer::Impl {
   std::unique_ptr<io::SigmfReader> reader;
   ResolvedMode mode;
   std::unique_ptr<io::RecordingCpiSource> source;
+  std::unique_ptr<LinkSecurity> security;  // outlives the socket
   zmq::socket_t sock;
   std::string endpoint;
   float ci16_scale = 1.0f;
@@ -73,11 +76,14 @@ Replayer::Replayer(zmq::context_t& ctx, ReplayOptions options) : impl_(std::make
   const io::SampleFormat& f = m.reader->meta().format;
   m.ci16_scale = f.kind == 'i' && f.bits == 16 ? m.reader->meta().sample_scale() : 0.0f;
 
+  const SecurityConfig base = m.opt.mode_path ? m.mode.mode.security : SecurityConfig{};
+  m.security = std::make_unique<LinkSecurity>(ctx, base.overridden_by(m.opt.security),
+                                              "radarpipe replay", std::cerr);
   m.sock = zmq::socket_t(ctx, zmq::socket_type::push);
   m.sock.set(zmq::sockopt::sndhwm, 64);
   m.sock.set(zmq::sockopt::linger, m.opt.linger_ms);
   const Endpoint e = parse_endpoint(m.opt.to, true, "--to");
-  m.endpoint = attach(m.sock, e, "--to");
+  m.endpoint = attach(m.sock, e, "--to", *m.security);
 }
 
 Replayer::~Replayer() = default;

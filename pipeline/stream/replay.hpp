@@ -37,6 +37,9 @@ struct ReplayOptions {
   /// frames), so that sending costs only the pacing and the copy: a sender that a file reader
   /// and encoder would hold back, e.g. to find a receiver's capacity on few cores.
   bool preload = false;
+  /// CURVE key files from the command line, over the security: section of the mode given with
+  /// --mode (a recording's own mode is not trusted for keys: it may come from another site).
+  SecurityConfig security;
 };
 
 struct ReplaySummary {

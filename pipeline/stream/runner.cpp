@@ -15,6 +15,7 @@
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/endpoint.hpp"
 #include "pipeline/stream/ingest.hpp"
+#include "pipeline/stream/link_security.hpp"
 #include "pipeline/stream/link_transport.hpp"
 #include "pipeline/stream/metrics_server.hpp"
 #include "pipeline/stream/publisher.hpp"
@@ -37,6 +38,7 @@ struct StreamRunner::Impl {
   ModeGeometry geometry;
   BackendChoice backend;
   std::size_t cube_bytes = 0, map_bytes = 0;
+  std::unique_ptr<LinkSecurity> security;  // outlives every socket below
   std::vector<std::unique_ptr<Segment>> segs;
   bool has_ingest = false, has_output = false;
   SnapshotScope scope;
@@ -62,7 +64,11 @@ struct StreamRunner::Impl {
 
   bool json() const { return opt.format != RunOptions::Format::Protobuf; }
   bool protobuf() const { return opt.format != RunOptions::Format::Json; }
-  TelemetrySnapshot snapshot(bool advance) const { return counters.snapshot(scope, advance); }
+  TelemetrySnapshot snapshot(bool advance) const {
+    TelemetrySnapshot t = counters.snapshot(scope, advance);
+    t.security = security->counts();
+    return t;
+  }
 };
 
 StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
@@ -212,7 +218,9 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.segs[k]->upstream_done = &m.segs[k - 1]->done;
   }
 
-  // Sockets. Everything that binds does so before anything here connects.
+  // Sockets. Everything that binds does so before anything here connects. CURVE first: the ZAP
+  // handler is bound before any server socket (link_security.hpp).
+  m.security = std::make_unique<LinkSecurity>(ctx, mode.security, "radarpipe run", std::cerr);
   const int hwm = static_cast<int>(mode.pipeline.link_queue);
   m.collector_ep = inproc_endpoint(this, "collector");
   m.collector_in = zmq::socket_t(ctx, zmq::socket_type::pull);
@@ -238,7 +246,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
       auto ov = opt.link_overrides.find(s.cfg.name);
       const std::string text = ov != opt.link_overrides.end() ? ov->second : s.cfg.from;
       const Endpoint e = parse_endpoint(text, true, "link into segment " + s.cfg.name);
-      const std::string where = attach(s.in, e, "link into segment " + s.cfg.name);
+      const std::string where = attach(s.in, e, "link into segment " + s.cfg.name, *m.security);
       if (e.bind) bound_["link " + s.cfg.name] = where;
       resolved[s.cfg.name] = where;
     }
@@ -261,7 +269,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     Endpoint mine{theirs.address, !theirs.bind};
     // A segment of this process bound it: connect to where it really is (tcp://...:* resolved).
     if (s.next_local && theirs.bind) mine.address = resolved.at(next.name);
-    const std::string where = attach(s.out, mine, "link from segment " + s.cfg.name);
+    const std::string where = attach(s.out, mine, "link from segment " + s.cfg.name, *m.security);
     if (mine.bind) bound_["link " + next.name] = where;
   }
   if (m.has_ingest) {
@@ -281,7 +289,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
   }
   if (m.has_ingest && !m.vrt) {
     std::string bound_at;
-    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, m.input, bound_at);
+    m.iq_in = open_frame_input(ctx, opt.from, m.cube_bytes, *m.security, m.input, bound_at);
     if (!bound_at.empty()) bound_["iq"] = bound_at;
   }
   if (m.has_output) {
@@ -299,14 +307,14 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.pub.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});  // subscriptions: topic names
     m.pub.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");
-    const std::string where = attach(m.pub, e, "--publish");
+    const std::string where = attach(m.pub, e, "--publish", *m.security);
     bound_["publish"] = where;
   }
   if (!opt.telemetry.empty()) {
     m.tel = zmq::socket_t(ctx, zmq::socket_type::pub);
     m.tel.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.telemetry, true, "--telemetry");
-    bound_["telemetry"] = attach(m.tel, e, "--telemetry");
+    bound_["telemetry"] = attach(m.tel, e, "--telemetry", *m.security);
   } else if (!m.has_output && !opt.publish.empty()) {
     // A process without the last segment may still publish telemetry on --publish.
     m.pub = zmq::socket_t(ctx, zmq::socket_type::xpub);
@@ -314,7 +322,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     m.pub.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});
     m.pub.set(zmq::sockopt::linger, opt.linger_ms);
     const Endpoint e = parse_endpoint(opt.publish, true, "--publish");
-    bound_["publish"] = attach(m.pub, e, "--publish");
+    bound_["publish"] = attach(m.pub, e, "--publish", *m.security);
   }
   if (!opt.metrics.empty()) {
     Impl* impl = &m;

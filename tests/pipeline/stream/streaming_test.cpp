@@ -22,6 +22,7 @@
 #include "pipeline/config/mode_file.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/endpoint.hpp"
+#include "pipeline/stream/link_security.hpp"
 #include "pipeline/stream/replay.hpp"
 #include "pipeline/stream/runner.hpp"
 #include "tests/support/stream_mode.hpp"
@@ -165,8 +166,9 @@ TEST(StreamingEndpoint, IpcSocketFilesAreTheOwnersAlone) {
       fs::temp_directory_path() / ("radarpipe-ipc-" + std::to_string(getpid()) + ".sock");
   const mode_t old = ::umask(0);  // the loosest a site could run with
   zmq::context_t ctx;
+  LinkSecurity none(ctx, SecurityConfig{}, "test", std::cerr);
   zmq::socket_t pull(ctx, zmq::socket_type::pull), push(ctx, zmq::socket_type::push);
-  attach(pull, parse_endpoint("ipc://" + file.string(), true, "test"), "test");
+  attach(pull, parse_endpoint("ipc://" + file.string(), true, "test"), "test", none);
   EXPECT_EQ(::umask(old), 0u);  // attach gave the process's umask back
   struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
