@@ -68,7 +68,7 @@ struct VrtInputCounts {
 };
 
 /// CURVE on the process's ZeroMQ sockets (docs/security.md): peers the ZAP handler let in and
-/// connections refused, by cause (unknown_key, not_curve, handshake).
+/// connections refused, by cause (unknown_key, not_curve, handshake, hung_up).
 struct SecurityCounts {
   bool curve = false;
   std::uint64_t peers_accepted = 0;

@@ -5,6 +5,7 @@
 
 #include "io/iq_frame.hpp"
 #include "pipeline/stream/endpoint.hpp"
+#include "pipeline/stream/link_security.hpp"
 #include "pipeline/stream/link_transport.hpp"
 
 namespace radarpipe::stream {
@@ -51,7 +52,7 @@ zmq::socket_t open_frame_input(zmq::context_t& ctx, const std::string& from, std
   s.set(zmq::sockopt::rcvhwm, 64);
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::maxmsgsize,
-        static_cast<std::int64_t>(std::max<std::size_t>(io::kIqHeaderBytes, cube_bytes)));
+        max_message_bytes(std::max<std::size_t>(io::kIqHeaderBytes, cube_bytes)));
   const Endpoint e = parse_endpoint(from, false, "--from");
   const std::string where = attach(s, e, "--from (IQ stream)", security);
   bound_at = e.bind ? where : std::string();

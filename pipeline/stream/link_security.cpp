@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -21,8 +22,9 @@
 namespace radarpipe::stream {
 namespace {
 
-constexpr const char* kCauses[] = {"unknown_key", "not_curve", "handshake"};
-enum Cause { UnknownKey = 0, NotCurve = 1, Handshake = 2 };
+constexpr const char* kCauses[] = {"unknown_key", "not_curve", "handshake", "hung_up"};
+enum Cause { UnknownKey = 0, NotCurve = 1, Handshake = 2, HungUp = 3 };
+constexpr int kNumCauses = 4;
 // Distinct refused peers remembered for logging once each; past this a peer cycling keys
 // would grow memory, so further ones are counted only (and that is said once).
 constexpr std::size_t kLoggedPeers = 1024;
@@ -37,7 +39,7 @@ struct Domain {
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   SecurityCounts counts;
-  std::uint64_t by_cause[3] = {0, 0, 0};
+  std::uint64_t by_cause[kNumCauses] = {};
   std::set<std::string> logged;
   bool said_too_many = false;
 
@@ -76,7 +78,7 @@ struct Domain {
   SecurityCounts snapshot_locked() const {
     SecurityCounts c = counts;
     c.peers_refused_by_cause.clear();
-    for (int k = 0; k < 3; ++k)
+    for (int k = 0; k < kNumCauses; ++k)
       if (by_cause[k]) c.peers_refused_by_cause.push_back({kCauses[k], by_cause[k]});
     return c;
   }
@@ -286,8 +288,17 @@ class ZapHandler {
     const std::string where = addr.to_string();
     Cause cause = Handshake;
     std::string why;
-    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-        value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+        (value == EPIPE || value == ECONNRESET || value == ECONNABORTED)) {
+      // Both sides send their greetings at once: a plaintext client that reads this side's
+      // CURVE greeting first hangs up, and this side sees only the hang-up. So does a port
+      // scan.
+      cause = HungUp;
+      why =
+          "the peer hung up during the handshake (a client without CURVE or with another "
+          "server key that saw the mismatch first, or a port scan)";
+    } else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+               value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
       cause = NotCurve;
       why = "its greeting offered another security mechanism than CURVE (a plaintext client?)";
     } else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&

@@ -15,12 +15,15 @@
 //
 // Refused peers are counted by cause (telemetry `security`): a key not authorized
 // (unknown_key), a client without CURVE (not_curve: its greeting offered another mechanism), a
-// handshake that failed otherwise (handshake: most often a client holding another server key).
+// handshake that failed otherwise (handshake: most often a client holding another server key), a
+// peer that closed mid-handshake (hung_up: a plaintext client that saw the mismatch first).
 // Each refused peer is logged once (a peer: its address and key; the last two causes name no
 // peer in libzmq's events, so once per socket and cause).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -33,6 +36,13 @@
 namespace radarpipe::stream {
 
 struct Endpoint;
+
+/// What ZMQ_MAXMSGSIZE must allow for a message part of `part_bytes`: under CURVE the limit
+/// applies to the encrypted MESSAGE command, 33 bytes longer than the part (RFC 26: command
+/// name 8, nonce 8, MAC 16, flags 1); the margin is taken with or without CURVE.
+constexpr std::int64_t max_message_bytes(std::size_t part_bytes) {
+  return static_cast<std::int64_t>(part_bytes) + 64;
+}
 
 class LinkSecurity {
  public:

@@ -237,7 +237,7 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     // maps. ZeroMQ drops a peer that announces more, before anything is allocated for it, so a
     // peer cannot make this process hold more than the high-water mark of such messages.
     s.in.set(zmq::sockopt::maxmsgsize,
-             static_cast<std::int64_t>(std::max<std::size_t>(
+             max_message_bytes(std::max<std::size_t>(
                  io::kLinkHeaderBytes, s.in_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes)));
     if (s.index == 0) {
       const std::string ep = inproc_endpoint(this, "ingest");

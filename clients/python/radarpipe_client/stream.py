@@ -142,16 +142,32 @@ class ReportStream:
     endpoint: the run's ``--publish`` endpoint (``tcp://host:port``; this side connects).
     until_end: stop when the IQ stream ends (the ``end.json`` message).
     timeout_s: raise StreamError after this many seconds without a message (None: wait forever).
+    key_file, server_key_file: CURVE (docs/security.md), for a run whose mode has a ``security:``
+        section: this client's secret certificate (``radarpipe keygen``'s ``NAME.key_secret``,
+        its public ``NAME.key`` in the run's ``security.authorized_keys``) and the run's public
+        certificate. ZeroMQ certificate files, read by ``zmq.auth.load_certificate``.
     """
 
     def __init__(self, endpoint: str, until_end: bool = True,
-                 timeout_s: Optional[float] = 30.0, context: Optional[zmq.Context] = None):
+                 timeout_s: Optional[float] = 30.0, context: Optional[zmq.Context] = None,
+                 key_file: Optional[str] = None, server_key_file: Optional[str] = None):
         self.endpoint = endpoint
         self.until_end = until_end
         self.timeout_s = timeout_s
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.SUB)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if (key_file is None) != (server_key_file is None):
+            raise ValueError("CURVE needs both key_file and server_key_file")
+        if key_file is not None:
+            from zmq.auth import load_certificate  # noqa: PLC0415 (only CURVE users need it)
+            public, secret = load_certificate(key_file)
+            if secret is None:
+                raise ValueError(f"{key_file}: a public certificate; the secret one is needed")
+            server_public, _ = load_certificate(server_key_file)
+            self._sock.curve_publickey = public
+            self._sock.curve_secretkey = secret
+            self._sock.curve_serverkey = server_public
         self._sock.setsockopt(zmq.SUBSCRIBE, b"detections.json")
         self._sock.setsockopt(zmq.SUBSCRIBE, b"end.json")
         self._sock.connect(endpoint)

@@ -108,7 +108,7 @@ TEST(ModeFile, UnknownKeysSuggestTheNearestName) {
   EXPECT_NE(
       far.find(
           "frobnicate: unknown key (valid keys: radar, processing, backend, pipeline, antenna, "
-          "asterix, input)"),
+          "asterix, input, security)"),
       std::string::npos)
       << far;
 }

@@ -403,7 +403,9 @@ TEST_F(Streaming, AnOversizedMessageDropsItsPeerNotTheInput) {
       mode_.radar.channels * mode_.processing.pulses * mode_.radar.range_gates * sizeof(cf32);
   Sender stranger(ctx, rec, mode_, input);
   ASSERT_TRUE(stranger.await_event(ZMQ_EVENT_CONNECTED));
-  stranger.send_parts({stranger.frames_of(0, 8)[0][0], std::string(cube_bytes + 1, 'x')});
+  // One byte over what the input allows (a cube's pulses, plus CURVE's framing margin).
+  const auto over = static_cast<std::size_t>(max_message_bytes(cube_bytes)) + 1;
+  stranger.send_parts({stranger.frames_of(0, 8)[0][0], std::string(over, 'x')});
   EXPECT_TRUE(stranger.await_event(ZMQ_EVENT_DISCONNECTED));
   std::thread send_thread([&] {
     Sender digitizer(ctx, rec, mode_, input);
