@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """A soak run (not a CTest): `radarpipe run` fed by `replay --loop` at real time over tcp
-loopback for DURATION seconds, with CURVE on every socket (as a site runs it, docs/security.md),
-while a subscriber reads every report and the telemetry. Samples run's resident memory every
+loopback for DURATION seconds, with CURVE on every socket (as a site runs it, docs/security.md;
+--plain: without), while a subscriber reads every report and the telemetry. Samples run's resident memory every
 5 s. Writes bench/results/DATE-cpu-HOST-soak-MODE.json and .md: CPIs processed and dropped (by
 cause), frames rejected, reports missed by the subscriber, RSS over the first and the last
 minute, and end-to-end latency percentiles (the per-second telemetry windows' p50 and p99,
 their median and worst, and the worst single CPI).
 
-usage: scripts/soak [DURATION_S] [MODE]    (defaults: 600, configs/bench-small.yaml)
+usage: scripts/soak [--plain] [DURATION_S] [MODE]    (defaults: 600, configs/bench-small.yaml)
 """
 
 import datetime
@@ -24,8 +24,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 R = os.path.join(ROOT, "build", "pipeline", "radarpipe")
-DURATION = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
-MODE = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else
+ARGS = [a for a in sys.argv[1:] if a != "--plain"] if "--markdown" not in sys.argv else []
+CURVE = "--plain" not in sys.argv[1:]
+DURATION = float(ARGS[0]) if len(ARGS) > 0 else 600.0
+MODE = os.path.abspath(ARGS[1] if len(ARGS) > 1 else
                        os.path.join(ROOT, "configs", "bench-small.yaml"))
 SCENE = """start_time: 2026-12-02T12:00:00Z
 seed: 11
@@ -57,6 +59,37 @@ def rss_kib(pid):
     return 0
 
 
+def write_markdown(summary, path):
+    lat = summary["latency_ms"]
+    causes = ", ".join(f"{k} {v}" for k, v in (summary["cpis_dropped_by_cause"] or {}).items()
+                       if v)
+    plain = "no CURVE" in summary["transport"]
+
+    def ms(v):
+        return "-" if v is None else f"{v:.2f}"
+    with open(path, "w") as f:
+        f.write(f"""# Soak: {summary['mode']}, {summary['duration_s']} s at real time
+
+{summary['date']}, {summary['host']} ({summary['cores']} cores), commit {summary['commit']};
+`bash scripts/soak {'--plain ' if plain else ''}{int(round(summary['duration_s'], -1))}`. `run`
+fed by `replay --loop --rate realtime` over {summary['transport']}; `listen` and `stats`
+subscribed throughout. The sender, `run` and the subscribers share the cores.
+
+| | |
+|---|---|
+| CPIs processed | {summary['cpis_processed']} (CPI {ms(summary['cpi_duration_ms'])} ms: {summary['cpis_processed'] / summary['duration_s']:.1f} per s) |
+| CPIs dropped | {summary['cpis_dropped']} ({causes or 'none'}) |
+| deadline misses (end to end over one CPI's duration) | {summary['deadline_misses']} |
+| frames rejected | {summary['frames_rejected']} |
+| reports published / received by listen | {summary['reports_published']} / {summary['reports_received']} |
+| RSS, first minute (min / max) | {' / '.join(f'{x} MiB' for x in summary['rss_mib_first_minute'] or [])} |
+| RSS, last minute (min / max) | {' / '.join(f'{x} MiB' for x in summary['rss_mib_last_minute'] or [])} |
+| end-to-end latency over the {lat['windows']} one-second windows | p50 median {ms(lat['p50_median'])} ms; p99 median {ms(lat['p99_median'])} ms, worst {ms(lat['p99_worst'])} ms; max {ms(lat['max'])} ms |
+| CURVE | {summary['security']} |
+| the sender | {summary['replay'].replace('radarpipe replay: ', '')} |
+""")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="radarpipe-soak-")
     keys = os.path.join(tmp, "keys")
@@ -69,11 +102,11 @@ def main():
         mode_text = f.read()
     mode = os.path.join(tmp, "mode.yaml")
     with open(mode, "w") as f:
-        f.write(mode_text + f"""security:
+        f.write(mode_text + (f"""security:
   key: {keys}/run.key_secret
   server_key: {keys}/run.key
   authorized_keys: {keys}/authorized
-""")
+""" if CURVE else ""))
     with open(os.path.join(tmp, "scene.yaml"), "w") as f:
         f.write(SCENE)
     subprocess.run([R, "simulate", "--mode", mode, "--scenario", "scene.yaml", "--cpis", "16",
@@ -88,7 +121,7 @@ def main():
                            cwd=tmp, stderr=open(rlog, "w"))
     iq = wait_line(rlog, "iq at ", run)
     pub = wait_line(rlog, "publish at ", run)
-    sec = ["--key", f"{keys}/listener.key_secret", "--server-key", f"{keys}/run.key"]
+    sec = ["--key", f"{keys}/listener.key_secret", "--server-key", f"{keys}/run.key"] if CURVE else []
     listen = subprocess.Popen([R, "listen", pub, "--json"] + sec, cwd=tmp,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stats = subprocess.Popen([R, "stats", pub, "--json"] + sec, cwd=tmp, stdout=subprocess.PIPE,
@@ -113,8 +146,9 @@ def main():
     wait_line(rlog, "ready", run)
     start = time.time()
     replay = subprocess.Popen([R, "replay", "rec", "--to", ">" + iq, "--loop", "--rate",
-                               "realtime", "--key", f"{keys}/replay.key_secret", "--server-key",
-                               f"{keys}/run.key"], cwd=tmp, stderr=open(plog, "w"))
+                               "realtime"] + (["--key", f"{keys}/replay.key_secret", "--server-key",
+                                               f"{keys}/run.key"] if CURVE else []),
+                              cwd=tmp, stderr=open(plog, "w"))
     rss = []
     while time.time() - start < DURATION and run.poll() is None and replay.poll() is None:
         rss.append((time.time() - start, rss_kib(run.pid)))
@@ -135,7 +169,7 @@ def main():
         run_log = f.read()
     with open(plog) as f:
         replay_log = f.read()
-    missed = listen.stderr.read()
+    missed = "\n".join(x for x in listen.stderr.read().splitlines() if "missed" in x)
 
     last = telemetry[-1] if telemetry else {}
     cpis = last.get("cpis", {})
@@ -148,7 +182,7 @@ def main():
         "host": socket.gethostname(), "cores": os.cpu_count(),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                  capture_output=True, text=True).stdout.strip(),
-        "mode": os.path.relpath(MODE, ROOT), "transport": "tcp loopback, CURVE on every socket",
+        "mode": os.path.relpath(MODE, ROOT), "transport": "tcp loopback, " + ("CURVE on every socket" if CURVE else "no CURVE"),
         "duration_s": round(elapsed, 1),
         "cpi_duration_ms": cpis.get("duration_ms"),
         "cpis_processed": cpis.get("processed"), "cpis_dropped": cpis.get("dropped"),
@@ -177,29 +211,10 @@ def main():
     stamp = datetime.date.today().isoformat()
     base = os.path.join(ROOT, "bench", "results",
                         f"{stamp}-cpu-{socket.gethostname().split('.')[0]}-soak-"
-                        f"{os.path.splitext(os.path.basename(MODE))[0]}")
+                        f"{os.path.splitext(os.path.basename(MODE))[0]}" + ("-curve" if CURVE else "-plain"))
     with open(base + ".json", "w") as f:
         json.dump(summary, f, indent=1)
-    lat = summary["latency_ms"]
-    with open(base + ".md", "w") as f:
-        f.write(f"""# Soak: {summary['mode']}, {summary['duration_s']} s at real time
-
-{summary['date']}, {summary['host']} ({summary['cores']} cores), commit {summary['commit']};
-`bash scripts/soak {int(DURATION)}`. `run` fed by `replay --loop --rate realtime` over
-{summary['transport']}; `listen` and `stats` subscribed throughout.
-
-| | |
-|---|---|
-| CPIs processed | {summary['cpis_processed']} (CPI {summary['cpi_duration_ms']} ms) |
-| CPIs dropped | {summary['cpis_dropped']} {summary['cpis_dropped_by_cause'] or ''} |
-| deadline misses | {summary['deadline_misses']} |
-| frames rejected | {summary['frames_rejected']} |
-| reports published / received by listen | {summary['reports_published']} / {summary['reports_received']} |
-| RSS first minute (min, max MiB) | {summary['rss_mib_first_minute']} |
-| RSS last minute (min, max MiB) | {summary['rss_mib_last_minute']} |
-| end-to-end latency, per-second windows | p50 median {lat['p50_median']} ms, p99 median {lat['p99_median']} ms, p99 worst {lat['p99_worst']} ms, max {lat['max']} ms |
-| security | {summary['security']} |
-""")
+    write_markdown(summary, base + ".md")
     print(json.dumps({k: v for k, v in summary.items() if k != "rss_samples"}, indent=1))
     print("wrote", base + ".json", "and", base + ".md")
     if run.returncode != 0:
@@ -207,4 +222,8 @@ def main():
         sys.exit(1)
 
 
-main()
+if len(sys.argv) == 3 and sys.argv[1] == "--markdown":
+    # Rewrites the table of a summary already written: scripts/soak.py --markdown FILE.json
+    write_markdown(json.load(open(sys.argv[2])), sys.argv[2][:-5] + ".md")
+else:
+    main()

@@ -6,8 +6,8 @@ Stone Soup DetectionReader) and ``radarpipe_client.tracking`` (a GNN + EKF track
 """
 
 from .stream import (SCHEMA, SUPPORTED_VERSIONS, Detection, Report, ReportStream, StreamError,
-                     bearing_rad, utc_from_ns)
+                     bearing_rad, decode_message, utc_from_ns)
 
 __all__ = ["SCHEMA", "SUPPORTED_VERSIONS", "Detection", "Report", "ReportStream", "StreamError",
-           "bearing_rad", "utc_from_ns"]
+           "bearing_rad", "decode_message", "utc_from_ns"]
 __version__ = "0.1.0"

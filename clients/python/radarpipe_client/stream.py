@@ -12,7 +12,7 @@ import datetime
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import zmq
 
@@ -28,6 +28,34 @@ class StreamError(RuntimeError):
 def utc_from_ns(ns: int) -> datetime.datetime:
     """UTC nanoseconds since 1970 as a naive UTC datetime (microsecond resolution)."""
     return _EPOCH + datetime.timedelta(microseconds=ns // 1000)
+
+
+def _num(o: dict, key: str, default=None, optional=False) -> Optional[float]:
+    """A JSON number as a float. A missing key gives `default` (KeyError when there is none and
+    it is not optional); a string, a flag or anything else raises ValueError naming the key."""
+    if key not in o:
+        if default is None and not optional:
+            raise KeyError(key)
+        return default
+    v = o[key]
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{key} {v!r:.40} is not a number")
+    return float(v)
+
+
+def _int(o: dict, key: str, default: Optional[int] = None) -> int:
+    """A JSON integer. Floats (1e400 included), strings and flags raise ValueError naming the
+    key, so a hostile 1e400 never reaches int() as infinity."""
+    if key not in o:
+        if default is None:
+            raise KeyError(key)
+        return default
+    v = o[key]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{key} {v!r:.40} is not an integer")
+    return v
 
 
 def _decided_by(v, where: str) -> str:
@@ -57,23 +85,25 @@ class Detection:
 
     @classmethod
     def from_json(cls, o: dict, where: str) -> "Detection":
+        if not isinstance(o, dict):
+            raise StreamError(f"{where}: a detection is an object, got {type(o).__name__}")
         try:
             return cls(
-                range_m=float(o["range_m"]),
-                range_rate_mps=float(o["range_rate_mps"]),
-                doppler_hz=float(o["doppler_hz"]),
-                snr_db=float(o["snr_db"]),
-                power_db=float(o["power_db"]),
-                noise_db=float(o.get("noise_db", 0.0)),
-                range_bin=int(o["range_bin"]),
-                doppler_bin=int(o["doppler_bin"]),
-                range_bin_frac=float(o["range_bin_frac"]),
-                doppler_bin_frac=float(o["doppler_bin_frac"]),
-                channel=int(o["channel"]),
-                cells=int(o.get("cells", 0)),
-                range_extent_bins=int(o.get("range_extent_bins", 0)),
+                range_m=_num(o, "range_m"),
+                range_rate_mps=_num(o, "range_rate_mps"),
+                doppler_hz=_num(o, "doppler_hz"),
+                snr_db=_num(o, "snr_db"),
+                power_db=_num(o, "power_db"),
+                noise_db=_num(o, "noise_db", 0.0),
+                range_bin=_int(o, "range_bin"),
+                doppler_bin=_int(o, "doppler_bin"),
+                range_bin_frac=_num(o, "range_bin_frac"),
+                doppler_bin_frac=_num(o, "doppler_bin_frac"),
+                channel=_int(o, "channel"),
+                cells=_int(o, "cells", 0),
+                range_extent_bins=_int(o, "range_extent_bins", 0),
                 eclipsed=bool(o.get("eclipsed", False)),
-                azimuth_deg=float(o["azimuth_deg"]) if "azimuth_deg" in o else None,
+                azimuth_deg=_num(o, "azimuth_deg", optional=True),
                 decided_by=_decided_by(o.get("decided_by", "cfar"), where),
             )
         except (KeyError, TypeError, ValueError) as e:
@@ -112,25 +142,28 @@ class Report:
             raise StreamError(
                 f"{where}: schema version {version!r} is not supported "
                 f"(this client reads {SUPPORTED_VERSIONS})")
+        detections = o.get("detections", [])
+        if not isinstance(detections, list):
+            raise StreamError(f"{where}: detections is a list, got {type(detections).__name__}")
         try:
             dets = [Detection.from_json(d, f"{where}: detections[{i}]")
-                    for i, d in enumerate(o.get("detections", []))]
+                    for i, d in enumerate(detections)]
             return cls(
-                cpi=int(o["cpi"]),
-                timestamp_ns=int(o["timestamp_ns"]),
-                cells=int(o["cells"]),
-                crossings=int(o["crossings"]),
-                noise_power_db=float(o["noise_power_db"]),
+                cpi=_int(o, "cpi"),
+                timestamp_ns=_int(o, "timestamp_ns"),
+                cells=_int(o, "cells"),
+                crossings=_int(o, "crossings"),
+                noise_power_db=_num(o, "noise_power_db"),
                 detections=dets,
-                crossings_dropped=int(o.get("crossings_dropped", 0)),
-                detections_dropped=int(o.get("detections_dropped", 0)),
-                range_resolution_m=o.get("range_resolution_m"),
-                range_rate_resolution_mps=o.get("range_rate_resolution_mps"),
-                beamwidth_deg=o.get("beamwidth_deg"),
+                crossings_dropped=_int(o, "crossings_dropped", 0),
+                detections_dropped=_int(o, "detections_dropped", 0),
+                range_resolution_m=_num(o, "range_resolution_m", optional=True),
+                range_rate_resolution_mps=_num(o, "range_rate_resolution_mps", optional=True),
+                beamwidth_deg=_num(o, "beamwidth_deg", optional=True),
                 version=int(version),
-                map_cells=int(o.get("map_cells", 0)),
-                map_tested=int(o.get("map_tested", 0)),
-                map_crossings=int(o.get("map_crossings", 0)),
+                map_cells=_int(o, "map_cells", 0),
+                map_tested=_int(o, "map_tested", 0),
+                map_crossings=_int(o, "map_crossings", 0),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StreamError(f"{where}: {e!r}") from None
@@ -157,6 +190,9 @@ class ReportStream:
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.SUB)
         self._sock.setsockopt(zmq.LINGER, 0)
+        # A publisher announcing a message over 256 MiB is dropped by ZeroMQ before anything is
+        # allocated (as radarpipe listen does; 65536 detections are about 15 MB of JSON).
+        self._sock.setsockopt(zmq.MAXMSGSIZE, 256 << 20)
         if (key_file is None) != (server_key_file is None):
             raise ValueError("CURVE needs both key_file and server_key_file")
         if key_file is not None:
@@ -193,20 +229,29 @@ class ReportStream:
                     f"{self.endpoint}: nothing in {self.timeout_s} s "
                     "(is radarpipe run publishing JSON: --format json or both?)")
             parts = self._sock.recv_multipart()
-            if len(parts) != 2:
-                continue
-            topic = parts[0].decode("ascii", "replace")
+            topic, report = decode_message(parts, self.endpoint)
             if topic == "end.json":
                 self.ended = True
-                continue
-            if topic != "detections.json":
-                continue
-            try:
-                obj = json.loads(parts[1])
-            except ValueError as e:
-                raise StreamError(f"{self.endpoint}: {topic}: not JSON ({e})") from None
-            self.reports_received += 1
-            yield Report.from_json(obj, f"{self.endpoint}: {topic}")
+            if report is not None:
+                self.reports_received += 1
+                yield report
+
+
+def decode_message(parts: List[bytes], where: str = "message") -> Tuple[str, Optional[Report]]:
+    """One message of the publish socket as ReportStream meets it: (topic, Report) for a
+    ``detections.json`` report, (topic, None) for anything else (``end.json``, other topics, not
+    two parts). A report that does not decode raises StreamError naming ``where``, the topic
+    and the problem; nothing else escapes (tests/fuzz/fuzz_python_client.py)."""
+    if len(parts) != 2:
+        return "", None
+    topic = parts[0].decode("ascii", "replace")
+    if topic != "detections.json":
+        return topic, None
+    try:
+        obj = json.loads(parts[1])
+    except (ValueError, RecursionError) as e:  # RecursionError: JSON nested past Python's stack
+        raise StreamError(f"{where}: {topic}: not JSON ({type(e).__name__}: {e})") from None
+    return topic, Report.from_json(obj, f"{where}: {topic}")
 
 
 def bearing_rad(azimuth_deg: float) -> float:
