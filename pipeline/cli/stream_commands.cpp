@@ -242,6 +242,9 @@ StreamCommands::StreamCommands(CLI::App& app) {
                    "the clutter map's file: loaded at start when it exists, saved every "
                    "--clutter-map-save seconds and at the end (none: not kept; default: the "
                    "mode's processing.clutter_map.file)");
+  run_->add_option("--progress-dir", run_opt_.progress_dir,
+                   "folder where segments fed from another process keep their last finished CPI, "
+                   "so that a restart counts what a killed process lost (lost_in_flight)");
   run_->add_option("--clutter-map-save", run_opt_.clutter_map_save_s,
                    "seconds between saves of the clutter map while running")
       ->check(CLI::Range(1.0, 86400.0));

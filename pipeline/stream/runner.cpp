@@ -208,6 +208,14 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
     const std::string link = ov != opt.link_overrides.end() ? ov->second : s->cfg.from;
     const bool in_place =
         s->index == 0 || (s->input_local && link.find("inproc://") != std::string::npos);
+    if (!s->input_local && !opt.progress_dir.empty()) {
+      s->progress = std::make_unique<LinkProgressFile>(opt.progress_dir, s->cfg.name, std::cerr);
+      if (s->progress->loaded())
+        std::cerr << "radarpipe run: segment " << s->cfg.name
+                  << ": the last CPI finished before this start was CPI "
+                  << s->progress->loaded()->next_cpi - 1 << " of stream "
+                  << s->progress->loaded()->stream_id << " (" << s->progress->path() << ")\n";
+    }
     if (!in_place)
       s->in_copy =
           AlignedBuffer<unsigned char>(s->in_kind == LinkKind::Cube ? m.cube_bytes : m.map_bytes);

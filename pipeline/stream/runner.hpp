@@ -43,6 +43,9 @@ struct RunOptions {
   /// at start when it exists, saved every clutter_map_save_s and when the run ends.
   std::string clutter_map;
   double clutter_map_save_s = 60.0;
+  /// A folder for the progress of segments fed from another process (link_progress.hpp), so a
+  /// restarted process counts the CPIs its killed predecessor lost; empty: not kept.
+  std::string progress_dir;
   double telemetry_interval_s = 1.0;
   std::size_t false_alarm_window_cpis = 100;  ///< the false-alarm monitor's window, >= 1
   std::size_t wait_subscribers = 0;  ///< hold the IQ input until this many report subscriptions

@@ -49,6 +49,7 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     for (int st = static_cast<int>(s.cfg.first); st <= static_cast<int>(s.cfg.last); ++st)
       counters.stage_latency[st].record(r.seconds.s[st]);
     if (s.last_local) counters.cpi_processed(c.samples_per_cpi);
+    if (s.progress) s.progress->record({h.stream_id, h.cpi + 1, h.cpis_dropped});
     if (r.report) {
       c.publisher->report(s.out, *r.report, h);
       // The map is read only with nothing in flight (the GPU's comes off the device).
@@ -89,6 +90,12 @@ void segment_loop(Segment& s, const SegmentContext& c) {
     }
     seen = {true, h.stream_id, h.cpi + 1, h.cpis_dropped};
   };
+  // A restarted process takes up where its predecessor's last finished CPI left the count: what
+  // the killed process held (its queues, its chain) is the first link message's skip.
+  if (s.progress && s.progress->loaded()) {
+    const LinkProgress& p = *s.progress->loaded();
+    seen = {true, p.stream_id, p.next_cpi, p.upstream_dropped};
+  }
 
   for (;;) {
     // Input from another process: stop after the CPI in hand. Input from this process: go on

@@ -20,6 +20,7 @@
 #include "pipeline/chain/signal_chain.hpp"
 #include "pipeline/stream/buffer_pool.hpp"
 #include "pipeline/stream/heartbeat.hpp"
+#include "pipeline/stream/link_progress.hpp"
 #include "pipeline/stream/publisher.hpp"
 #include "pipeline/stream/telemetry_counters.hpp"
 
@@ -47,6 +48,9 @@ struct Segment {
   std::unique_ptr<ClutterMapStore> map_store;
   std::chrono::steady_clock::duration map_save_interval{};
   std::chrono::steady_clock::time_point next_map_save{};
+  /// A segment fed from another process, with run --progress-dir: the last CPI it finished,
+  /// kept for its successor after a kill (link_progress.hpp).
+  std::unique_ptr<LinkProgressFile> progress;
   std::thread thread;
 };
 

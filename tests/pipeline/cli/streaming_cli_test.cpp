@@ -403,6 +403,53 @@ kill -INT $P; wait $P
   std::cout << "CPIs lost in flight with the killed upstream, counted downstream: " << lost << "\n";
 }
 
+// A downstream killed while CPIs wait in its queues (stopped first, so that they do) dies with
+// its counters; with --progress-dir its successor counts them, as lost_in_flight. The upstream
+// publishes its telemetry, and its overrun drops say the stopped downstream's queues are full:
+// a handshake on observed state, not a guess of how long that takes.
+TEST_F(StreamingCli, AKilledDownstreamsLostCpisAreCountedByItsSuccessor) {
+  const auto r = run_command("cd " + dir_.string() + " && export R=" + radarpipe_binary() +
+                             " && bash -c '" + kHelpers +
+                             R"(
+mkdir -p progress
+$R run --mode mode.yaml --segment detect --publish tcp://127.0.0.1:* --threads 1 --progress-dir progress 2> detect.log & B=$!
+link=$(wait_for detect.log "link detect at tcp://[0-9.]+:[0-9]+") || exit 10
+pub=$(wait_for detect.log "publish at tcp://[0-9.]+:[0-9]+") || exit 11
+link=${link#link detect at }; pub=${pub#publish at }
+$R replay rec --to tcp://127.0.0.1:* --rate 1 --loop 2> replay.log & P=$!
+rep=$(wait_for replay.log "tcp://[0-9.]+:[0-9]+") || exit 12
+$R run --mode mode.yaml --segment compress --from $rep --link detect=$link --threads 1 --publish tcp://127.0.0.1:* --telemetry-interval 0.2 2> compress.log & A=$!
+upub=$(wait_for compress.log "publish at tcp://[0-9.]+:[0-9]+") || exit 13
+upub=${upub#publish at }
+$R listen $pub --count 3 --timeout 30 > first.txt || exit 14
+kill -STOP $B
+full=0
+for i in $(seq 1 100); do
+  $R stats $upub --count 1 --json --timeout 10 > up.json 2> /dev/null
+  if grep -q "\"overrun\":[1-9]" up.json; then full=1; break; fi
+done
+[ $full = 1 ] || { echo "the upstream never backed up"; cat up.json compress.log; exit 15; }
+kill -9 $B; wait $B 2>/dev/null
+$R run --mode mode.yaml --segment detect --link detect=$link --publish $pub --threads 1 --progress-dir progress 2> detect2.log & B=$!
+$R listen $pub --count 1 --timeout 30 > second.txt || { cat detect2.log compress.log; exit 16; }
+$R stats $pub --count 1 --json --timeout 30 > stats.json || exit 17
+cat detect2.log
+kill -TERM $A $B; wait $A; echo "compress exit $?"; wait $B; echo "detect exit $?"
+kill -INT $P; wait $P
+)" + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("segment detect: the last CPI finished before this start was CPI "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("compress exit 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("detect exit 0"), std::string::npos) << r.out;
+  const nlohmann::json t = nlohmann::json::parse(read(dir_ / "stats.json"));
+  const std::uint64_t lost =
+      t.at("cpis").at("dropped_by_cause").value("lost_in_flight", std::uint64_t{0});
+  EXPECT_GE(lost, 1u) << t.dump();
+  std::cout << "CPIs lost with the killed downstream, counted by its successor: " << lost << "\n";
+}
+
 TEST_F(StreamingCli, BadArgumentsAreNamed) {
   auto rp =
       run_command(radarpipe_binary() + " replay " + (dir_ / "rec").string() + " --to udp://x:1");

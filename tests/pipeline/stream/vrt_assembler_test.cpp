@@ -89,8 +89,8 @@ std::vector<unsigned char> data_packet(std::uint32_t stream, std::uint8_t count,
   p.tsf = vrt::Tsf::RealTime;
   const double whole = std::floor(t_s);
   // t_s may be negative (a packet before the epoch's second): added as signed seconds.
-  p.integer_seconds =
-      static_cast<std::uint32_t>(static_cast<std::int64_t>(kSecond) + static_cast<std::int64_t>(whole));
+  p.integer_seconds = static_cast<std::uint32_t>(static_cast<std::int64_t>(kSecond) +
+                                                 static_cast<std::int64_t>(whole));
   p.fractional = static_cast<std::uint64_t>(std::llround((t_s - whole) * 1e12));
   std::vector<unsigned char> out(payload.size() + 64);
   out.resize(
