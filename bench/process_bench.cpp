@@ -9,6 +9,12 @@
 //   first_report_s (from the call to the first CPI's report: opening, planning, reading),
 //   skip_checksum: 1 when the run skipped verification (the second family).
 //
+//   Args {mode, cpis, chain threads, reader niceness}: chain threads 0 is every core; 1 runs the
+//   chain (process's and the one alone) on one worker, which on the 2-vCPU benchmark VM leaves
+//   the reading and the hash a core of their own, as they would have on a server with more
+//   cores than the chain's workers. Reader niceness -1 is process's default (kReaderNice); 0
+//   lets the reading and the hash compete with the chain's workers as equals.
+//
 // The recordings are made once into $TMPDIR/radarpipe-bench/ (bench_recording).
 #include <chrono>
 #include <cstdlib>
@@ -32,6 +38,8 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   using clock = std::chrono::steady_clock;
   const int mode_index = static_cast<int>(state.range(0));
   const std::size_t cpis = static_cast<std::size_t>(state.range(1));
+  const std::size_t threads = static_cast<std::size_t>(state.range(2));
+  const int nice = static_cast<int>(state.range(3));
   const std::string mode_path =
       std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + kModes[mode_index] + ".yaml";
   const Mode m = load_bench_mode(mode_index);
@@ -46,8 +54,12 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   po.output = "/dev/null";
   po.verify_checksum = !skip_checksum;
   po.fft_wisdom = wisdom;
+  po.threads = threads;
+  po.reader_threads = threads == 1 ? 1 : 0;
+  po.reader_nice = nice;
   ChainOptions co;
   co.fft_wisdom = wisdom;
+  co.threads = threads;
   co.log = &quiet;
   const std::unique_ptr<SignalChain> chain = make_chain(m, resolve_backend(m.backend), co);
   std::vector<Cpi> in;
@@ -73,25 +85,32 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   const double n = double(state.iterations());
   set_rates(state, samples, 4.0 * samples);
   state.SetLabel(std::string(kModes[mode_index]) +
-                 (skip_checksum ? " skip-checksum" : " checksum"));
+                 (skip_checksum ? " skip-checksum" : " checksum") +
+                 (threads == 1 ? " chain-on-one-core" : "") + (nice == 0 ? " reader-nice-0" : ""));
   state.counters["process_Msps"] = samples * n / process_s / 1e6;
   state.counters["chain_Msps"] = samples * n / chain_s / 1e6;
   state.counters["process_over_chain"] = chain_s / process_s;
   state.counters["first_report_s"] = first_s / n;
   state.counters["skip_checksum"] = skip_checksum ? 1 : 0;
+  state.counters["chain_threads"] = static_cast<double>(threads);
+  state.counters["reader_nice"] = nice >= 0 ? nice : kReaderNice;
 }
 
 BENCHMARK_CAPTURE(BM_ProcessOverChain, checksum, false)
-    ->Args({0, 2})
-    ->Args({0, 16})
-    ->Args({1, 2})
-    ->Args({1, 16})
+    ->Args({0, 2, 0, -1})
+    ->Args({0, 16, 0, -1})
+    ->Args({1, 2, 0, -1})
+    ->Args({1, 16, 0, -1})
+    ->Args({1, 16, 0, 0})
+    ->Args({1, 16, 1, -1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 BENCHMARK_CAPTURE(BM_ProcessOverChain, skip_checksum, true)
-    ->Args({0, 16})
-    ->Args({1, 16})
+    ->Args({0, 16, 0, -1})
+    ->Args({1, 16, 0, -1})
+    ->Args({1, 16, 0, 0})
+    ->Args({1, 16, 1, -1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);

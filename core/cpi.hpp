@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #if defined(__linux__)
@@ -34,6 +35,11 @@ inline void advise_huge_pages(void* p, std::size_t bytes) noexcept {
 #endif
 }
 
+/// Tag for an AlignedBuffer whose every element is written before it is read (input buffers a
+/// reader fills whole): its pages are neither zeroed nor touched until that first write.
+struct Uninitialised {};
+inline constexpr Uninitialised kUninitialised{};
+
 /// Heap array aligned to 64 bytes (cache line, AVX-512), zero-initialised, move-only. The only
 /// allocation happens in the constructor. Buffers of 4 MiB and more (CPI cubes, the chain's
 /// compressed cube, power maps) are aligned to 2 MiB and asked for transparent huge pages: the
@@ -44,25 +50,34 @@ template <class T>
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t size) : size_(size) {
+  explicit AlignedBuffer(std::size_t size) : AlignedBuffer(size, kUninitialised) {
+    if (data_) std::memset(static_cast<void*>(data_), 0, bytes_);
+  }
+  /// Not zeroed (T trivial): a fresh buffer's pages are first touched, and so faulted in and
+  /// cleared by the kernel, by whoever writes them first. For a CPI-sized input buffer (74 MB on
+  /// bench-matx) the zeroing pass would cost as much as a read of the CPI, on the thread that
+  /// starts the run, before the first read can begin.
+  AlignedBuffer(std::size_t size, Uninitialised) : size_(size) {
+    static_assert(std::is_trivially_copyable_v<T>, "AlignedBuffer holds plain data only");
     if (size == 0) return;
-    std::size_t bytes = ((size * sizeof(T) + 63) / 64) * 64;
-    const bool huge = bytes >= kHugeFrom;
-    if (huge) bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    data_ = static_cast<T*>(std::aligned_alloc(huge ? kHugePage : 64, bytes));
+    bytes_ = ((size * sizeof(T) + 63) / 64) * 64;
+    const bool huge = bytes_ >= kHugeFrom;
+    if (huge) bytes_ = (bytes_ + kHugePage - 1) / kHugePage * kHugePage;
+    data_ = static_cast<T*>(std::aligned_alloc(huge ? kHugePage : 64, bytes_));
     if (!data_) throw std::bad_alloc();
-    if (huge) advise_huge_pages(data_, bytes);
-    std::memset(static_cast<void*>(data_), 0, bytes);
+    if (huge) advise_huge_pages(data_, bytes_);
   }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(o.data_), size_(o.size_) {
+  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(o.data_), size_(o.size_), bytes_(o.bytes_) {
     o.data_ = nullptr;
     o.size_ = 0;
+    o.bytes_ = 0;
   }
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
+    std::swap(bytes_, o.bytes_);
     return *this;
   }
   ~AlignedBuffer() { std::free(data_); }
@@ -82,6 +97,7 @@ class AlignedBuffer {
   static constexpr std::size_t kHugeFrom = std::size_t{4} << 20;
   T* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t bytes_ = 0;  ///< allocated, a multiple of 64 (of 2 MiB for huge buffers)
 };
 
 struct CpiShape {

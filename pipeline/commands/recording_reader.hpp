@@ -30,9 +30,10 @@ namespace radarpipe {
 class RecordingReader {
  public:
   /// CPIs of `source` (its slots) from `reader`, in `format` (Ci16 only when
-  /// reader.stored_as_ci16()); `threads` workers for the conversion (>= 1).
+  /// reader.stored_as_ci16()); `threads` workers for the conversion (>= 1). The reading, the
+  /// conversion and the hash run at niceness `nice` (lower_thread_priority()).
   RecordingReader(io::SigmfReader& reader, const io::RecordingCpiSource& source,
-                  SampleFormat format, std::size_t threads);
+                  SampleFormat format, std::size_t threads, int nice = 0);
   ~RecordingReader();
   RecordingReader(const RecordingReader&) = delete;
   RecordingReader& operator=(const RecordingReader&) = delete;
@@ -63,8 +64,9 @@ class RecordingReader {
   const io::RecordingCpiSource& source_;
   SampleFormat format_;
   std::size_t per_channel_;  ///< samples of one channel in one CPI
+  int nice_;
   WorkerPool pool_;
-  std::unique_ptr<std::uint8_t[]> raw_[2];  ///< stored bytes: one being read, one being hashed
+  AlignedBuffer<std::uint8_t> raw_[2];  ///< stored bytes: one being read, one being hashed
   int next_raw_ = 0;
 
   std::mutex mutex_;
