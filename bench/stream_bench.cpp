@@ -7,13 +7,18 @@
 // same size, no header), measured in the same run. A receiver thread drains; each iteration
 // sends a batch and waits until the receiver has it all.
 //
-// BM_StreamCapacity/<mode>/<preload>: mode 0 bench-small, 1 bench-matx. The chain alone is
-// timed first (its real-time factor, CPIs per CPI duration), then `radarpipe run` is fed over
-// tcp loopback at fractions of that rate (0.5 .. 1.1), each trial a fresh replay of the CPIs;
-// counters: capacity_over_chain, the highest fraction with no CPI dropped (the figure;
-// 0 if none), chain_x_realtime, and the drops at the first failing fraction. preload 1 sends
-// frames encoded beforehand (ReplayOptions::preload), 0 reads and encodes while sending: on a
-// 2-core machine the sender shares the cores with the chain, so the two say which limit holds.
+// BM_StreamCapacity/<mode>/<preload>/<depth>: mode 0 bench-small, 1 bench-matx. The chain alone
+// is timed first (its real-time factor, CPIs per CPI duration), then `radarpipe run` is fed over
+// tcp loopback at fractions of that rate (0.5 .. 1.1), each fraction two trials, each a fresh
+// replay of 240 CPIs (bench-small, 4 s of radar time) or 48 (bench-matx), looping a shorter
+// recording; a fraction holds when both trials dropped nothing. Counters: capacity_over_chain,
+// the highest fraction held with every fraction below it (the figure; 0 if none),
+// chain_x_realtime, the drops at the first failing fraction, and drop_rate_at_1 (the share of
+// CPIs dropped when fed at the chain's own rate). preload 1 sends frames encoded beforehand
+// (ReplayOptions::preload), 0 reads and encodes while sending: on a 2-core machine the sender
+// shares the cores with the chain, so the two say which limit holds. depth is the mode's
+// pipeline.cpis_in_flight (3 by default): the CPIs the ingest can hold while the chain is held
+// up, so the length of a stall it rides out.
 //
 // BM_StreamEndToEnd/<mode>/<rate x 100>: mode 0 the demo, 1 bench-small; a simulated
 // recording is replayed over tcp at rate x real time into `radarpipe run` in this process (one
@@ -178,60 +183,81 @@ void BM_StreamEndToEnd(benchmark::State& state) {
 void BM_StreamCapacity(benchmark::State& state) {
   const int which = static_cast<int>(state.range(0));
   const bool preload = state.range(1) == 1;
-  // Enough CPIs that a rate 10% over capacity overflows the ingest's buffers before the end.
-  const std::size_t cpis = which == 0 ? 48 : 24;
+  const std::size_t depth = static_cast<std::size_t>(state.range(2));
+  // Enough CPIs that a rate 10% over capacity overflows the ingest's buffers before the end
+  // (the recording is shorter and replayed in a loop).
+  const std::size_t recorded = which == 0 ? 48 : 24;
+  const std::size_t cpis = which == 0 ? 240 : 48;
+  constexpr int kTrials = 2;
   Mode mode = load_bench_mode(which);
   mode.processing.fft_planning = FftPlanning::Estimate;  // no planning in every trial
+  mode.pipeline.cpis_in_flight = depth;
   const std::string mode_path = bench_dir() + "/" + kModes[which] + "-estimate.yaml";
   std::ofstream(mode_path) << mode_file_json(mode).dump(2);
   struct {
     std::string path;
     Mode mode;
-  } rec{bench_recording(which, mode, cpis), mode};
+  } rec{bench_recording(which, mode, recorded), mode};
   const double cpi_s = derive_geometry(rec.mode).cpi_duration_s;
-  double capacity = 0.0, chain_rf = 0.0, dropped_above = 0.0;
+  double capacity = 0.0, chain_rf = 0.0, dropped_above = 0.0, drop_rate_at_1 = -1.0;
   for (auto _ : state) {
     {  // the chain alone, same mode, same machine, this moment
       CpuChain chain(rec.mode);
       const Cpi in = random_cpi(rec.mode, 9);
       chain.process(in);
       const auto t0 = std::chrono::steady_clock::now();
-      for (std::size_t k = 0; k < cpis; ++k) chain.process(in);
+      for (std::size_t k = 0; k < recorded; ++k) chain.process(in);
       const double per_cpi =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-          double(cpis);
+          double(recorded);
       chain_rf = cpi_s / per_cpi;
     }
     capacity = 0.0;
+    bool held_so_far = true;
     for (double f : {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1}) {
-      stream::ReplayOptions ro;
-      ro.input = rec.path;
-      ro.mode_path = mode_path;
-      ro.verify_checksum = false;
-      ro.rate = f * chain_rf;
-      ro.datatype = io::IqDatatype::Ci16Le;
-      ro.preload = preload;
-      const TelemetrySnapshot t = replay_into_run(ro, rec.mode, nullptr);
-      if (t.cpis_dropped > 0) {
-        dropped_above = static_cast<double>(t.cpis_dropped);
-        for (const CauseCount& c : t.cpis_dropped_by_cause)
-          if (c.count) state.counters["dropped_" + c.cause] = static_cast<double>(c.count);
-        break;
+      std::uint64_t dropped = 0, fed = 0;
+      for (int trial = 0; trial < kTrials; ++trial) {
+        stream::ReplayOptions ro;
+        ro.input = rec.path;
+        ro.mode_path = mode_path;
+        ro.verify_checksum = false;
+        ro.rate = f * chain_rf;
+        ro.datatype = io::IqDatatype::Ci16Le;
+        ro.preload = preload;
+        ro.loop = true;
+        ro.max_cpis = cpis;
+        const TelemetrySnapshot t = replay_into_run(ro, rec.mode, nullptr);
+        dropped += t.cpis_dropped;
+        fed += t.cpis_processed + t.cpis_dropped;
+        if (t.cpis_dropped > 0 && held_so_far) {
+          dropped_above = static_cast<double>(t.cpis_dropped);
+          for (const CauseCount& c : t.cpis_dropped_by_cause)
+            if (c.count) state.counters["dropped_" + c.cause] = static_cast<double>(c.count);
+        }
+        if (t.cpis_dropped == 0 && held_so_far && trial == kTrials - 1 && dropped == 0) {
+          for (const LatencySummary& l : t.stage_latency)
+            state.counters[l.name + "_p99_ms"] = l.p99_ms;
+          state.counters["e2e_p99_ms"] = t.end_to_end.p99_ms;
+        }
       }
-      capacity = f;
-      for (const LatencySummary& l : t.stage_latency) state.counters[l.name + "_p99_ms"] = l.p99_ms;
-      state.counters["e2e_p99_ms"] = t.end_to_end.p99_ms;
+      if (f == 1.0 && fed > 0) drop_rate_at_1 = double(dropped) / double(fed);
+      if (dropped > 0) held_so_far = false;
+      if (held_so_far) capacity = f;
+      if (!held_so_far && f >= 1.0) break;
     }
   }
   state.counters["capacity_over_chain"] = capacity;
   state.counters["chain_x_realtime"] = chain_rf;
   state.counters["capacity_x_realtime"] = capacity * chain_rf;
   state.counters["dropped_above"] = dropped_above;
-  state.SetLabel(std::string(kModes[which]) + (preload ? " preloaded sender" : " reading sender"));
+  state.counters["drop_rate_at_1"] = drop_rate_at_1;
+  state.counters["cpis_in_flight"] = static_cast<double>(depth);
+  state.SetLabel(std::string(kModes[which]) + (preload ? " preloaded sender" : " reading sender") +
+                 " depth " + std::to_string(depth));
 }
 
 BENCHMARK(BM_StreamCapacity)
-    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->ArgsProduct({{0, 1}, {0, 1}, {3, 8}})
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -11,6 +11,17 @@ namespace {
 
 using cd = std::complex<double>;
 
+// One complex draw, Q's number drawn before I's. Drawn in sequence because a constructor's
+// arguments (cd(d(rng), d(rng))) are evaluated in an unspecified order: the same seed gave
+// other samples under clang than under gcc. The order is gcc's (right to left), so that a
+// scenario and seed give the recordings they gave before, now with every compiler.
+template <class Dist, class Rng>
+cd draw_iq(Dist& d, Rng& rng) {
+  const double q = d(rng);
+  const double i = d(rng);
+  return {i, q};
+}
+
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -169,13 +180,15 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
   // start before it, so every sample of the row is a steady-state output).
   const double sn = std::sqrt(scenario_.noise_power / 2.0);
   if (noise_filter_.empty()) {
-    for (cf32& x : cpi.samples)
-      x = cf32(static_cast<float>(sn * normal(rng)), static_cast<float>(sn * normal(rng)));
+    for (cf32& x : cpi.samples) {
+      const double q = normal(rng), i = normal(rng);  // in this order: see draw_iq's comment
+      x = cf32(static_cast<float>(sn * i), static_cast<float>(sn * q));
+    }
   } else {
     const std::size_t taps = noise_filter_.size();
     std::vector<cd> white(N + taps - 1);
     for (std::size_t row = 0; row < C * P; ++row) {
-      for (cd& w : white) w = cd(sn * normal(rng), sn * normal(rng));
+      for (cd& w : white) w = sn * draw_iq(normal, rng);
       cf32* x = cpi.samples.data() + row * N;
       for (std::size_t n = 0; n < N; ++n) {
         cd acc = 0;
@@ -281,12 +294,12 @@ void Simulator::generate(std::uint64_t k, Cpi& cpi, CpiTruth& truth) const {
         std::mt19937_64 ground(splitmix(scenario_.seed ^ splitmix(0x5bd1e995ULL + pi) ^
                                         splitmix(static_cast<std::uint64_t>(m - m_lo))));
         std::normal_distribution<double> g(0.0, std::sqrt(power * patch.steady_fraction / 2.0));
-        steady = cd(g(ground), g(ground));
+        steady = draw_iq(g, ground);
       }
       std::fill(series.begin(), series.end(), steady);
       for (int i = 0; i < kComponents; ++i) {
         const double f = patch.spread_hz * normal(rng);
-        const cd a(comp_sigma * normal(rng), comp_sigma * normal(rng));
+        const cd a = comp_sigma * draw_iq(normal, rng);
         for (std::size_t p = 0; p < P; ++p)
           series[p] += a * std::polar(1.0, 2.0 * kPi * f * static_cast<double>(p) * pri);
       }

@@ -209,7 +209,11 @@ TEST(Asterix, BlocksStayWithinTheDatagramLimitAndKeepEveryPlotInOrder) {
     Encoder enc(c, fixed_beam(0.0, 3.0), kRangeBin, 0.01);
     DetectionReport r;
     r.timestamp_ns = parse_rfc3339_ns("2026-11-21T08:00:00Z");
-    for (int i = 0; i < 300; ++i) r.detections.push_back(detection(range(rng), az(rng), v(rng)));
+    for (int i = 0; i < 300; ++i) {
+      // In sequence (the arguments' order of evaluation is unspecified), gcc's order.
+      const double vel = v(rng), azimuth = az(rng), rng_m = range(rng);
+      r.detections.push_back(detection(rng_m, azimuth, vel));
+    }
     std::vector<Bytes> out;
     enc.encode(r, out);
     std::size_t k = 0;

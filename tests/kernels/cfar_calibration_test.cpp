@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/cfar.hpp"
 #include "kernels/cpu/pulse_compression.hpp"
+#include "tests/support/reference.hpp"
 
 namespace radarpipe {
 namespace {
@@ -91,7 +92,7 @@ std::size_t brute_force_crossings(CfarType type, double alpha, std::size_t looks
     std::fill(power.begin(), power.end(), 0.0);
     double cut = 0.0;
     for (std::size_t look = 0; look < looks; ++look) {
-      for (cd& z : white) z = cd(g(rng), g(rng));
+      for (cd& z : white) z = test::draw_complex(g, rng);
       for (std::size_t i = 0; i < n; ++i) {
         cd y = 0.0;
         for (std::size_t j = 0; j <= i; ++j) y += l[i * n + j] * white[j];
@@ -167,7 +168,7 @@ TEST(CfarCalibration, RoundingFloorIsWhatTheCompressorLeaves) {
     const std::size_t rows = 400000 / k.gates;
     std::vector<cf32> in(rows * k.gates), out(in.size());
     std::normal_distribution<float> g(0.0f, 0.70710678f);
-    for (cf32& z : in) z = cf32(g(rng), g(rng));
+    for (cf32& z : in) z = test::draw_complex<float>(g, rng);
     pc.process_rows(in.data(), out.data(), rows, 0);
     double last = 0, full = 0;
     for (std::size_t r = 0; r < rows; ++r) {

@@ -28,7 +28,8 @@ TEST(CudaStageMath, ComplexProductAndCi16Conversion) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-3.0f, 3.0f);
   for (int i = 0; i < 1000; ++i) {
-    const std::complex<double> a(u(rng), u(rng)), b(u(rng), u(rng));
+    const std::complex<double> a = test::draw_complex(u, rng);
+    const std::complex<double> b = test::draw_complex(u, rng);
     const sm::Complex r =
         sm::cmul({float(a.real()), float(a.imag())}, {float(b.real()), float(b.imag())});
     const std::complex<double> want = a * b;

@@ -171,8 +171,8 @@ TEST(PulseCompression, MultiplyVersionsGiveTheProductBitForBit) {
     AlignedBuffer<cf32> f(n), h(n), f_sse(n), f_avx(n);
     std::vector<cf32> want(n);
     for (std::size_t i = 0; i < n; ++i) {
-      f[i] = cf32(g(rng), g(rng));
-      h[i] = cf32(g(rng), g(rng));
+      f[i] = test::draw_complex<float>(g, rng);
+      h[i] = test::draw_complex<float>(g, rng);
       const float a = f[i].real(), b = f[i].imag(), c = h[i].real(), d = h[i].imag();
       want[i] = cf32(a * c - b * d, b * c + a * d);
       f_sse[i] = f_avx[i] = f[i];

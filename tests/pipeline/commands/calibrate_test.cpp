@@ -1,7 +1,7 @@
 // `radarpipe calibrate` (pipeline/commands/calibrate.hpp) on coloured receiver noise: white
 // noise through a Gaussian IF filter of 2.5 MHz at 20 MHz sampling (scenario
 // noise_bandwidth_hz), narrower than the LFM's 10 MHz, so the white-noise model behind the
-// `calibrated` factors no longer holds (CA's rate here is 0.75x the design). The factor
+// `calibrated` factors no longer holds (CA's rate here is 0.81x the design). The factor
 // measured on one recording must give the design rate on a second, independent one (another
 // seed), counted by the chain's own CFAR on the chain's maps over the interior windows of the
 // full-gain range bins.
@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -127,14 +128,20 @@ TEST_P(Calibrate, MeasuredFactorGivesTheDesignRateOnAnotherRecording) {
   EXPECT_GT(f.pfa_high, 1e-3);
 
   // The model's factor is off on this noise for CA and GO (the reason to measure; SO's and OS's
-  // happen to lie nearer the design here: 1.02x and 0.84x)...
+  // happen to lie nearer the design here: 1.10x and 0.88x on B)...
   const double model = rate_over_design(path("noise_b.sigmf-meta"), model_path);
+  // (CA's is 0.81x on B, GO's 0.75x; 0.90 is 4 of the 2.2% a recording moves them, see
+  // Sizing above.)
   if (type == CfarType::Ca || type == CfarType::Go) {
-    EXPECT_LT(model, 0.85) << name;
+    EXPECT_LT(model, 0.90) << name;
   }
   EXPECT_NEAR(r.model_rate_over_design, model, 0.15) << name;  // A and B: the same noise law
   // ... the measured one holds the design on a recording it has not seen.
   const double measured = rate_over_design(path("noise_b.sigmf-meta"), opt.output);
+  std::printf(
+      "%s: on recording B the model's factor gives %.3f x the design rate, the measured "
+      "one %.3f x (calibrate's own model estimate on A: %.3f x)\n",
+      name.c_str(), model, measured, r.model_rate_over_design);
   EXPECT_NEAR(measured, 1.0, 0.10) << name << ": model " << model;
 }
 
