@@ -18,6 +18,7 @@
 #include "io/recording_source.hpp"
 #include "io/sha512.hpp"
 #include "io/sigmf_file.hpp"
+#include "tests/support/reference.hpp"
 
 namespace fs = std::filesystem;
 using namespace radarpipe;
@@ -183,7 +184,7 @@ TEST_P(WriterRoundTrip, WhatIsWrittenReadsBack) {
   std::vector<cf32> x(n * channels);
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 100.0f);
-  for (cf32& v : x) v = cf32(normal(rng), normal(rng));
+  for (cf32& v : x) v = test::draw_complex<float>(normal, rng);
   x[3] = cf32(1e6f, -1e6f);  // saturates ci16 at scale 0.5: two clipped components
   SigmfMeta meta;
   RadarConfig radar;
