@@ -59,8 +59,9 @@ struct ProcessOptions {
   std::string fft_wisdom;  ///< FFT wisdom file overriding the mode's ("none": none)
   /// Solved CFAR factors' directory ("": the per-user cache, "none": none).
   std::string cfar_factors;
-  /// Threads converting ahead (the hash has one of its own); 0: 1 beside a chain that computes
-  /// on the host, half the cores beside one that computes on a device.
+  /// Threads converting ahead (the hash has one of its own); 0: 2 beside a chain that computes
+  /// on the host (at reader_nice they take the chain's idle moments on either core), half the
+  /// cores beside one that computes on a device.
   std::size_t reader_threads = 0;
   /// Niceness of the reading ahead and the hash (RecordingReader); -1: kReaderNice.
   int reader_nice = -1;
