@@ -105,7 +105,7 @@ BENCHMARK_CAPTURE(BM_ProcessOverChain, checksum, false)
     ->Args({1, 16, 1, -1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
-    ->Iterations(3);
+    ->Iterations(5);
 BENCHMARK_CAPTURE(BM_ProcessOverChain, skip_checksum, true)
     ->Args({0, 16, 0, -1})
     ->Args({1, 16, 0, -1})
@@ -113,7 +113,7 @@ BENCHMARK_CAPTURE(BM_ProcessOverChain, skip_checksum, true)
     ->Args({1, 16, 1, -1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
-    ->Iterations(3);
+    ->Iterations(5);
 
 }  // namespace
 }  // namespace radarpipe::bench
