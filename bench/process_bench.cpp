@@ -9,11 +9,10 @@
 //   first_report_s (from the call to the first CPI's report: opening, planning, reading),
 //   skip_checksum: 1 when the run skipped verification (the second family).
 //
-//   Args {mode, cpis, chain threads, reader niceness}: chain threads 0 is every core; 1 runs the
-//   chain (process's and the one alone) on one worker, which on the 2-vCPU benchmark VM leaves
-//   the reading and the hash a core of their own, as they would have on a server with more
-//   cores than the chain's workers. Reader niceness -1 is process's default (kReaderNice); 0
-//   lets the reading and the hash compete with the chain's workers as equals.
+//   Args {mode, cpis, chain threads}: chain threads 0 is every core; 1 runs the chain
+//   (process's and the one alone) on one worker, which on the 2-vCPU benchmark VM leaves the
+//   reading and the hash a core of their own, as they would have on a server with more cores
+//   than the chain's workers.
 //
 // The recordings are made once into $TMPDIR/radarpipe-bench/ (bench_recording).
 #include <chrono>
@@ -39,7 +38,6 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   const int mode_index = static_cast<int>(state.range(0));
   const std::size_t cpis = static_cast<std::size_t>(state.range(1));
   const std::size_t threads = static_cast<std::size_t>(state.range(2));
-  const int nice = static_cast<int>(state.range(3));
   const std::string mode_path =
       std::string(RADARPIPE_SOURCE_DIR) + "/configs/" + kModes[mode_index] + ".yaml";
   const Mode m = load_bench_mode(mode_index);
@@ -56,7 +54,6 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   po.fft_wisdom = wisdom;
   po.threads = threads;
   po.reader_threads = threads == 1 ? 1 : 0;
-  po.reader_nice = nice;
   ChainOptions co;
   co.fft_wisdom = wisdom;
   co.threads = threads;
@@ -86,31 +83,28 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   set_rates(state, samples, 4.0 * samples);
   state.SetLabel(std::string(kModes[mode_index]) +
                  (skip_checksum ? " skip-checksum" : " checksum") +
-                 (threads == 1 ? " chain-on-one-core" : "") + (nice == 0 ? " reader-nice-0" : ""));
+                 (threads == 1 ? " chain-on-one-core" : ""));
   state.counters["process_Msps"] = samples * n / process_s / 1e6;
   state.counters["chain_Msps"] = samples * n / chain_s / 1e6;
   state.counters["process_over_chain"] = chain_s / process_s;
   state.counters["first_report_s"] = first_s / n;
   state.counters["skip_checksum"] = skip_checksum ? 1 : 0;
   state.counters["chain_threads"] = static_cast<double>(threads);
-  state.counters["reader_nice"] = nice >= 0 ? nice : kReaderNice;
 }
 
 BENCHMARK_CAPTURE(BM_ProcessOverChain, checksum, false)
-    ->Args({0, 2, 0, -1})
-    ->Args({0, 16, 0, -1})
-    ->Args({1, 2, 0, -1})
-    ->Args({1, 16, 0, -1})
-    ->Args({1, 16, 0, 0})
-    ->Args({1, 16, 1, -1})
+    ->Args({0, 2, 0})
+    ->Args({0, 16, 0})
+    ->Args({1, 2, 0})
+    ->Args({1, 16, 0})
+    ->Args({1, 16, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
 BENCHMARK_CAPTURE(BM_ProcessOverChain, skip_checksum, true)
-    ->Args({0, 16, 0, -1})
-    ->Args({1, 16, 0, -1})
-    ->Args({1, 16, 0, 0})
-    ->Args({1, 16, 1, -1})
+    ->Args({0, 16, 0})
+    ->Args({1, 16, 0})
+    ->Args({1, 16, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);

@@ -1,14 +1,7 @@
 #include "pipeline/chain/worker_pool.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-
-#if defined(__linux__)
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -39,29 +32,10 @@ bool spin_until(Done&& done) {
 
 }  // namespace
 
-void lower_thread_priority(int nice) {
-#if defined(__linux__)
-  // On Linux niceness is per thread (PRIO_PROCESS with a tid). Only raised, never lowered (a
-  // process started nicer stays so); raising needs no privilege, and a failure leaves the
-  // thread as it was, which only costs speed.
-  if (nice <= 0) return;
-  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int now = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0 && now < nice) (void)setpriority(PRIO_PROCESS, tid, nice);
-#else
-  (void)nice;
-#endif
-}
-
-WorkerPool::WorkerPool(std::size_t threads, int nice) {
+WorkerPool::WorkerPool(std::size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads_.reserve(threads - 1);
-  for (std::size_t w = 1; w < threads; ++w)
-    threads_.emplace_back([this, w, nice] {
-      lower_thread_priority(nice);
-      loop(w);
-    });
+  for (std::size_t w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w); });
 }
 
 WorkerPool::~WorkerPool() {

@@ -18,18 +18,10 @@
 
 namespace radarpipe {
 
-/// Makes the calling thread yield to the process's other threads: its niceness is raised to
-/// `nice` where it is lower (Linux: the thread's own niceness, on its tid; elsewhere nothing). Work
-/// that only has to be done by a deadline (reading ahead, hashing) runs so in the chain's idle
-/// moments instead of preempting a chain worker inside a stage, where the stage's other workers
-/// would wait for it.
-void lower_thread_priority(int nice);
-
 class WorkerPool {
  public:
   /// threads : total workers including the caller, >= 1 (0 means hardware concurrency).
-  /// nice : the helpers' scheduling niceness (lower_thread_priority()); 0 leaves it.
-  explicit WorkerPool(std::size_t threads, int nice = 0);
+  explicit WorkerPool(std::size_t threads);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

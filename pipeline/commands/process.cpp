@@ -284,8 +284,7 @@ ProcessSummary process_recording(const ProcessOptions& opt, std::ostream& log,
   const std::size_t reader_threads = opt.reader_threads ? opt.reader_threads
                                      : own_buffers      ? std::min<std::size_t>(2, hw)
                                                         : std::max<std::size_t>(2, hw / 2);
-  RecordingReader ahead(reader, source, format, reader_threads,
-                        opt.reader_nice >= 0 ? opt.reader_nice : kReaderNice);
+  RecordingReader ahead(reader, source, format, reader_threads);
   std::vector<AlignedBuffer<unsigned char>> buffers;
   if (own_buffers)
     for (int i = 0; i < 2; ++i) buffers.emplace_back(ahead.cpi_bytes(), kUninitialised);

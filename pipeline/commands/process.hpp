@@ -38,11 +38,6 @@ ResolvedMode mode_for_recording(const io::SigmfReader& rec,
 ResolvedMode mode_for_recording(const io::SigmfReader& rec, const Mode& mode,
                                 const std::string& origin);
 
-/// The niceness process gives its reading ahead and its hash. They only need to keep one CPI
-/// ahead of the chain; at niceness 0 they preempt the chain's workers inside a stage, and the
-/// stage's other workers wait at its end (docs/performance.md "The whole job").
-inline constexpr int kReaderNice = 10;
-
 struct ProcessOptions {
   std::string input;
   std::optional<std::string> mode_path;
@@ -60,11 +55,8 @@ struct ProcessOptions {
   /// Solved CFAR factors' directory ("": the per-user cache, "none": none).
   std::string cfar_factors;
   /// Threads converting ahead (the hash has one of its own); 0: 2 beside a chain that computes
-  /// on the host (at reader_nice they take the chain's idle moments on either core), half the
-  /// cores beside one that computes on a device.
+  /// on the host, half the cores beside one that computes on a device.
   std::size_t reader_threads = 0;
-  /// Niceness of the reading ahead and the hash (RecordingReader); -1: kReaderNice.
-  int reader_nice = -1;
   /// The clutter map's file ("": the mode's processing.clutter_map.file, "none": none): loaded
   /// before the first CPI when it exists, saved after the last.
   std::string clutter_map;

@@ -13,13 +13,12 @@ constexpr std::size_t kTasksPerWorker = 4;
 }  // namespace
 
 RecordingReader::RecordingReader(io::SigmfReader& reader, const io::RecordingCpiSource& source,
-                                 SampleFormat format, std::size_t threads, int nice)
+                                 SampleFormat format, std::size_t threads)
     : reader_(reader),
       source_(source),
       format_(format),
       per_channel_(source.pulses() * source.gates()),
-      nice_(nice),
-      pool_(std::max<std::size_t>(1, threads), nice) {
+      pool_(std::max<std::size_t>(1, threads)) {
   if (format_ == SampleFormat::Ci16 && !reader_.stored_as_ci16())
     throw std::invalid_argument("RecordingReader: ci16 output needs a ci16_le recording");
   // Not zero-filled: every byte is read into before it is used (and the pages are faulted in
@@ -84,7 +83,6 @@ void RecordingReader::wait_hashed(int b) {
 
 // Hashes the blocks in the order they were read, each once the reader has filled it.
 void RecordingReader::hash_run() {
-  lower_thread_priority(nice_);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     hash_cv_.wait(lock, [&] { return quit_ || hash_jobs_[hash_next_].pending; });
@@ -107,7 +105,6 @@ void RecordingReader::hash_run() {
 }
 
 void RecordingReader::run() {
-  lower_thread_priority(nice_);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     cv_.wait(lock, [&] { return quit_ || (busy_ && dst_); });

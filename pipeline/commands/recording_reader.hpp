@@ -30,10 +30,9 @@ namespace radarpipe {
 class RecordingReader {
  public:
   /// CPIs of `source` (its slots) from `reader`, in `format` (Ci16 only when
-  /// reader.stored_as_ci16()); `threads` workers for the conversion (>= 1). The reading, the
-  /// conversion and the hash run at niceness `nice` (lower_thread_priority()).
+  /// reader.stored_as_ci16()); `threads` workers for the conversion (>= 1).
   RecordingReader(io::SigmfReader& reader, const io::RecordingCpiSource& source,
-                  SampleFormat format, std::size_t threads, int nice = 0);
+                  SampleFormat format, std::size_t threads);
   ~RecordingReader();
   RecordingReader(const RecordingReader&) = delete;
   RecordingReader& operator=(const RecordingReader&) = delete;
@@ -64,7 +63,6 @@ class RecordingReader {
   const io::RecordingCpiSource& source_;
   SampleFormat format_;
   std::size_t per_channel_;  ///< samples of one channel in one CPI
-  int nice_;
   WorkerPool pool_;
   AlignedBuffer<std::uint8_t> raw_[2];  ///< stored bytes: one being read, one being hashed
   int next_raw_ = 0;

@@ -2,51 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
 namespace radarpipe {
 namespace {
-
-#if defined(__linux__)
-int thread_nice() {
-  errno = 0;
-  return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-}
-
-// The helpers of a pool made with a niceness run at it (at least) (the reader's ahead of the chain
-// do); the caller, worker 0, keeps its own, and a pool without one leaves its helpers as they were.
-TEST(WorkerPool, HelpersRunAtThePoolsNicenessAndTheCallerKeepsItsOwn) {
-  const int base = thread_nice();
-  for (int nice : {0, 7}) {
-    WorkerPool pool(3, nice);
-    std::vector<std::atomic<int>> seen(pool.size());
-    for (auto& s : seen) s = -100;
-    std::atomic<int> done{0};
-    // Each task waits for all three, so that every worker takes one.
-    auto f = [&](std::size_t, std::size_t w) {
-      seen[w] = thread_nice();
-      done.fetch_add(1);
-      while (done.load() < 3) std::this_thread::yield();
-    };
-    pool.parallel_for(3, f);
-    EXPECT_EQ(seen[0].load(), base);
-    EXPECT_EQ(seen[1].load(), std::max(base, nice)) << "nice " << nice;
-    EXPECT_EQ(seen[2].load(), std::max(base, nice)) << "nice " << nice;
-  }
-  EXPECT_EQ(thread_nice(), base);
-}
-#endif
 
 TEST(WorkerPool, EveryTaskRunsExactlyOnceOnAValidWorker) {
   for (std::size_t threads : {1u, 2u, 5u}) {

@@ -86,13 +86,17 @@ TEST(RecordingReader, DeliversWhatReadGivesInEveryLayout) {
     std::string datatype;
     std::size_t channels;
     std::size_t threads;
+    std::size_t gates = 37;  // odd: uneven conversion runs
   };
+  // Channel counts around the de-interleave's blocks, and channel runs aligned (64 gates) or not.
   for (const Case& c : {Case{"cf32_le", 1, 1}, Case{"cf32_le", 3, 2}, Case{"ci16_le", 1, 3},
-                        Case{"ci16_le", 16, 2}, Case{"ci16_le", 3, 1}}) {
+                        Case{"ci16_le", 16, 2}, Case{"ci16_le", 3, 1}, Case{"ci16_le", 8, 1},
+                        Case{"ci16_le", 11, 2}, Case{"ci16_le", 16, 1, 64},
+                        Case{"ci16_le", 19, 2, 64}}) {
     SCOPED_TRACE(c.datatype + ", " + std::to_string(c.channels) + " channels, " +
-                 std::to_string(c.threads) + " threads");
+                 std::to_string(c.threads) + " threads, " + std::to_string(c.gates) + " gates");
     std::vector<std::uint8_t> data;
-    const std::size_t pulses = 4, gates = 37;  // odd sizes: uneven conversion runs
+    const std::size_t pulses = 4, gates = c.gates;
     const std::string rec =
         write_recording(f, "r", c.datatype, c.channels, 5 * pulses * gates + 11, {0}, &data);
     io::SigmfReader reader(rec, while_reading());
@@ -105,14 +109,14 @@ TEST(RecordingReader, DeliversWhatReadGivesInEveryLayout) {
       io::SigmfReader r2(rec, while_reading());
       RecordingReader ahead(r2, source, format, c.threads);
       EXPECT_EQ(ahead.cpi_bytes(), cube * (format == SampleFormat::Ci16 ? 4 : 8));
-      std::vector<std::uint8_t> got(ahead.cpi_bytes());
+      AlignedBuffer<std::uint8_t> got(ahead.cpi_bytes());  // 64-byte aligned, as process's
       std::vector<cf32> want(cube);
       for (std::size_t k = 0; k < source.slots().size(); ++k) {
         ahead.start(k, got.data());
         ahead.wait();
         plain.read(source.slots()[k].first_sample, per_channel, want.data(), per_channel);
         if (format == SampleFormat::Cf32) {
-          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size()), 0) << "CPI " << k;
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), ahead.cpi_bytes()), 0) << "CPI " << k;
         } else {
           const auto* iq = reinterpret_cast<const std::int16_t*>(got.data());
           for (std::size_t i = 0; i < cube; ++i) {
