@@ -89,10 +89,10 @@ TEST(RecordingReader, DeliversWhatReadGivesInEveryLayout) {
     std::size_t gates = 37;  // odd: uneven conversion runs
   };
   // Channel counts around the de-interleave's blocks, and channel runs aligned (64 gates) or not.
-  for (const Case& c : {Case{"cf32_le", 1, 1}, Case{"cf32_le", 3, 2}, Case{"ci16_le", 1, 3},
-                        Case{"ci16_le", 16, 2}, Case{"ci16_le", 3, 1}, Case{"ci16_le", 8, 1},
-                        Case{"ci16_le", 11, 2}, Case{"ci16_le", 16, 1, 64},
-                        Case{"ci16_le", 19, 2, 64}}) {
+  for (const Case& c :
+       {Case{"cf32_le", 1, 1}, Case{"cf32_le", 3, 2}, Case{"ci16_le", 1, 3}, Case{"ci16_le", 16, 2},
+        Case{"ci16_le", 3, 1}, Case{"ci16_le", 8, 1}, Case{"ci16_le", 11, 2},
+        Case{"ci16_le", 16, 1, 64}, Case{"ci16_le", 19, 2, 64}}) {
     SCOPED_TRACE(c.datatype + ", " + std::to_string(c.channels) + " channels, " +
                  std::to_string(c.threads) + " threads, " + std::to_string(c.gates) + " gates");
     std::vector<std::uint8_t> data;
