@@ -94,7 +94,6 @@ void BM_ProcessOverChain(benchmark::State& state, bool skip_checksum) {
   po.verify_checksum = !skip_checksum;
   po.fft_wisdom = wisdom;
   po.threads = threads;
-  po.reader_threads = threads == 1 ? 1 : 0;
   ChainOptions co;
   co.fft_wisdom = wisdom;
   co.threads = threads;

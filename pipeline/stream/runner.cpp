@@ -210,11 +210,12 @@ StreamRunner::StreamRunner(zmq::context_t& ctx, RunOptions options)
         s->index == 0 || (s->input_local && link.find("inproc://") != std::string::npos);
     if (!s->input_local && !opt.progress_dir.empty()) {
       s->progress = std::make_unique<LinkProgressFile>(opt.progress_dir, s->cfg.name, std::cerr);
-      if (s->progress->loaded())
+      // next_cpi 0 (no CPI finished yet, or a file that says so) has no last CPI to name.
+      const std::optional<LinkProgress>& p = s->progress->loaded();
+      if (p && p->next_cpi > 0)
         std::cerr << "radarpipe run: segment " << s->cfg.name
-                  << ": the last CPI finished before this start was CPI "
-                  << s->progress->loaded()->next_cpi - 1 << " of stream "
-                  << s->progress->loaded()->stream_id << " (" << s->progress->path() << ")\n";
+                  << ": the last CPI finished before this start was CPI " << p->next_cpi - 1
+                  << " of stream " << p->stream_id << " (" << s->progress->path() << ")\n";
     }
     if (!in_place)
       s->in_copy =
